@@ -1,0 +1,1 @@
+//! Support code for the cucumber attack scenarios in `tests/attacks.rs`.

