@@ -150,6 +150,8 @@ pub enum SystemRecord {
         last_seq: u64,
         /// Chain hash of record `last_seq`: the chain continues from it.
         end_chain: HashValue,
+        /// Merkle root over records `0..=last_seq`: the tree continues from it.
+        end_root: HashValue,
         /// Number of segment files removed.
         segments_removed: u64,
         /// The retention period applied, in days.

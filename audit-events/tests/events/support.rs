@@ -55,6 +55,7 @@ pub(crate) fn system_examples() -> Vec<SystemRecord> {
             first_seq: 0,
             last_seq: 999,
             end_chain: HashValue([0x77; 32]),
+            end_root: HashValue([0x78; 32]),
             segments_removed: 2,
             retention_days: 2555,
             cutoff: TIME,
