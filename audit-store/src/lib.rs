@@ -1,3 +1,68 @@
-//! The append-only segmented audit log on disk.
+//! The append-only segmented audit log on disk: durable, recoverable, verifiable, queryable.
+//!
+//! A log directory holds segment files of length-prefixed frames, each frame carrying one record
+//! (the canonical encoding from `audit-events`) and its chain hash; signed checkpoints; the
+//! current seal key and the checkpoint signing key. FORMAT.md at the repository root describes
+//! every byte.
+//!
+//! - [`LogWriter`]: the one writer (exclusive lock). Group commit: one `fdatasync` per batch.
+//!   Seals and checkpoints at every epoch boundary, at rotation and on close. Poisoned after
+//!   any write or sync error. Reopening recovers a torn final frame and continues the chain.
+//! - [`LogReader`]: streaming reads in order, chain checked on the way.
+//! - [`verify`]: recomputes chain, Merkle tree, seals and checkpoints; a structured report of
+//!   the first problem, where it is, and how far the log is proven.
+//! - [`query`]: search by actor, kind, category, severity, resource and time, through
+//!   per-segment indexes.
+//! - [`inclusion_proof`] / [`consistency_proof`]: RFC 9162 proofs from the stored records.
+//! - Retention: [`LogWriter::apply_retention`] removes whole sealed segments past their period,
+//!   after a purge record in the live chain says what was removed.
+//!
+//! Invariants: a record acknowledged by [`LogWriter::append_batch`] is durable and is never
+//! removed by recovery (only an incomplete final frame is); every modification, insertion,
+//! deletion, reordering or truncation of stored data is reported by [`verify`] with the segment
+//! and sequence number where it starts, or is beyond the last seal and reported as unproven.
 //!
 //! Depends on `audit-events` and `audit-chain` only.
+
+mod config;
+mod error;
+mod index;
+pub mod io;
+mod keys;
+mod layout;
+mod meta;
+mod proof;
+mod query;
+mod reader;
+mod retention;
+mod segment;
+pub mod tamper;
+mod verify;
+mod writer;
+
+pub use config::{LogConfig, RetentionPolicy};
+pub use error::StoreError;
+pub use meta::{LogMeta, VerifierMaterial};
+pub use proof::{
+    ConsistencyBundle, InclusionBundle, consistency_proof, inclusion_proof, latest_checkpoint,
+};
+pub use query::{Order, Query, QueryHit, query};
+pub use reader::{LogReader, Records, StoredRecord};
+pub use retention::PurgeOutcome;
+pub use verify::{
+    FailureKind, Proven, SegmentReport, SegmentStatus, VerifyFailure, VerifyOptions, VerifyReport,
+    verify, verify_with_progress,
+};
+pub use writer::{AppendOutcome, LogWriter};
+
+use audit_events::Timestamp;
+
+/// The seal epoch `time` falls in, for a log created at `created_at` with epochs of
+/// `epoch_nanos` (times before creation are in epoch 0).
+pub fn epoch_of(created_at: Timestamp, epoch_nanos: i64, time: Timestamp) -> u64 {
+    if time <= created_at || epoch_nanos <= 0 {
+        return 0;
+    }
+    let elapsed = i128::from(time.0) - i128::from(created_at.0);
+    u64::try_from(elapsed / i128::from(epoch_nanos)).unwrap_or(u64::MAX)
+}

@@ -1,0 +1,201 @@
+//! The files of a log directory, their names, and the checks made before touching them.
+
+use std::fs::{self, File, TryLockError};
+use std::io;
+use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+use std::path::{Component, Path, PathBuf};
+
+use crate::error::StoreError;
+use crate::io::log_file_options;
+
+/// Log metadata, written once at creation.
+pub(crate) const META_FILE: &str = "log.meta";
+/// The current epoch's seal-key state (only what derives this and later epochs' keys).
+pub(crate) const SEAL_KEY_FILE: &str = "seal.key";
+/// The Ed25519 checkpoint signing key.
+pub(crate) const SIGNING_KEY_FILE: &str = "signing.key";
+/// Held with an exclusive lock by the one writer.
+pub(crate) const LOCK_FILE: &str = "lock";
+/// The latest signed checkpoint.
+pub(crate) const CHECKPOINT_FILE: &str = "checkpoint";
+
+const SEGMENT_PREFIX: &str = "seg-";
+const SEGMENT_SUFFIX: &str = ".log";
+const INDEX_SUFFIX: &str = ".idx";
+const KEPT_CHECKPOINT_PREFIX: &str = "checkpoint-";
+const KEPT_CHECKPOINT_SUFFIX: &str = ".note";
+
+/// `seg-<first seq, 20 digits>.log`: names sort in sequence order.
+pub(crate) fn segment_name(first_seq: u64) -> String {
+    format!("{SEGMENT_PREFIX}{first_seq:020}{SEGMENT_SUFFIX}")
+}
+
+/// The index file beside a segment.
+pub(crate) fn index_name(first_seq: u64) -> String {
+    format!("{SEGMENT_PREFIX}{first_seq:020}{INDEX_SUFFIX}")
+}
+
+/// A checkpoint kept for good (at rotation and close): `checkpoint-<size, 20 digits>.note`.
+pub(crate) fn kept_checkpoint_name(size: u64) -> String {
+    format!("{KEPT_CHECKPOINT_PREFIX}{size:020}{KEPT_CHECKPOINT_SUFFIX}")
+}
+
+fn parse_numbered(name: &str, prefix: &str, suffix: &str) -> Option<u64> {
+    let digits = name.strip_prefix(prefix)?.strip_suffix(suffix)?;
+    if digits.len() == 20 && digits.bytes().all(|b| b.is_ascii_digit()) {
+        digits.parse().ok()
+    } else {
+        None
+    }
+}
+
+/// Segment files of a directory, in sequence order, with the first sequence number each name
+/// claims.
+pub(crate) fn list_segments(dir: &Path) -> Result<Vec<(u64, PathBuf)>, StoreError> {
+    list_numbered(dir, SEGMENT_PREFIX, SEGMENT_SUFFIX)
+}
+
+/// Kept checkpoint files of a directory, by tree size.
+pub(crate) fn list_kept_checkpoints(dir: &Path) -> Result<Vec<(u64, PathBuf)>, StoreError> {
+    list_numbered(dir, KEPT_CHECKPOINT_PREFIX, KEPT_CHECKPOINT_SUFFIX)
+}
+
+fn list_numbered(
+    dir: &Path,
+    prefix: &str,
+    suffix: &str,
+) -> Result<Vec<(u64, PathBuf)>, StoreError> {
+    let mut found = Vec::new();
+    for entry in fs::read_dir(dir).map_err(|e| StoreError::io("listing", dir, e))? {
+        let entry = entry.map_err(|e| StoreError::io("listing", dir, e))?;
+        if let Some(n) = entry.file_name().to_str().and_then(|s| parse_numbered(s, prefix, suffix))
+        {
+            found.push((n, entry.path()));
+        }
+    }
+    found.sort();
+    Ok(found)
+}
+
+/// Refuses paths with `..` components and paths that pass through a symlink: the log must be
+/// exactly where it says it is. Returns the absolute path.
+pub(crate) fn confine(dir: &Path) -> Result<PathBuf, StoreError> {
+    if dir.components().any(|c| matches!(c, Component::ParentDir)) {
+        return Err(StoreError::UnsafePath { path: dir.to_owned(), reason: "contains `..`" });
+    }
+    let absolute = std::path::absolute(dir).map_err(|e| StoreError::io("resolving", dir, e))?;
+    let mut prefix = PathBuf::new();
+    for component in absolute.components() {
+        prefix.push(component);
+        match fs::symlink_metadata(&prefix) {
+            Ok(meta) if meta.file_type().is_symlink() => {
+                return Err(StoreError::UnsafePath {
+                    path: dir.to_owned(),
+                    reason: "a component is a symbolic link",
+                });
+            }
+            Ok(_) => {}
+            Err(e) if e.kind() == io::ErrorKind::NotFound => break,
+            Err(e) => return Err(StoreError::io("inspecting", &prefix, e)),
+        }
+    }
+    Ok(absolute)
+}
+
+/// Checks that `dir` exists and is a directory.
+pub(crate) fn require_dir(dir: &Path) -> Result<(), StoreError> {
+    match fs::symlink_metadata(dir) {
+        Ok(meta) if meta.is_dir() => Ok(()),
+        Ok(_) => Err(StoreError::UnsafePath { path: dir.to_owned(), reason: "not a directory" }),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {
+            Err(StoreError::NotALog { path: dir.to_owned() })
+        }
+        Err(e) => Err(StoreError::io("inspecting", dir, e)),
+    }
+}
+
+/// Creates the log directory with mode 0700, or accepts an existing empty one (tightening its
+/// mode to 0700). Refuses a directory that already holds files.
+pub(crate) fn create_log_dir(dir: &Path) -> Result<(), StoreError> {
+    match fs::symlink_metadata(dir) {
+        Ok(meta) if meta.is_dir() => {
+            let mut entries = fs::read_dir(dir).map_err(|e| StoreError::io("listing", dir, e))?;
+            if entries.next().is_some() {
+                return Err(StoreError::AlreadyExists { path: dir.to_owned() });
+            }
+            fs::set_permissions(dir, fs::Permissions::from_mode(0o700))
+                .map_err(|e| StoreError::io("setting permissions on", dir, e))
+        }
+        Ok(_) => Err(StoreError::AlreadyExists { path: dir.to_owned() }),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => fs::DirBuilder::new()
+            .mode(0o700)
+            .create(dir)
+            .map_err(|e| StoreError::io("creating", dir, e)),
+        Err(e) => Err(StoreError::io("inspecting", dir, e)),
+    }
+}
+
+/// The exclusive writer lock: held for the life of the writer, released when dropped (or when
+/// the process dies, so a crash never leaves a stale lock).
+#[derive(Debug)]
+pub(crate) struct WriterLock {
+    _file: File,
+}
+
+impl WriterLock {
+    /// Takes the lock or fails at once with [`StoreError::Locked`].
+    pub(crate) fn acquire(dir: &Path) -> Result<Self, StoreError> {
+        let path = dir.join(LOCK_FILE);
+        let mut options = log_file_options();
+        options.read(true).write(true).create(true).truncate(false);
+        let file = options.open(&path).map_err(|e| StoreError::io("opening", &path, e))?;
+        match file.try_lock() {
+            Ok(()) => Ok(Self { _file: file }),
+            Err(TryLockError::WouldBlock) => Err(StoreError::Locked { path: dir.to_owned() }),
+            Err(TryLockError::Error(e)) => Err(StoreError::io("locking", &path, e)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_round_trip_and_sort() {
+        assert_eq!(segment_name(42), "seg-00000000000000000042.log");
+        assert_eq!(parse_numbered(&segment_name(42), SEGMENT_PREFIX, SEGMENT_SUFFIX), Some(42));
+        assert_eq!(parse_numbered("seg-42.log", SEGMENT_PREFIX, SEGMENT_SUFFIX), None);
+        assert_eq!(
+            parse_numbered("seg-0000000000000000004x.log", SEGMENT_PREFIX, SEGMENT_SUFFIX),
+            None
+        );
+        assert!(segment_name(9) < segment_name(10));
+    }
+
+    #[test]
+    fn paths_with_parent_components_are_refused() {
+        assert!(matches!(confine(Path::new("logs/../etc")), Err(StoreError::UnsafePath { .. })));
+    }
+
+    #[test]
+    fn symlinked_directories_are_refused() {
+        let tmp = tempfile::tempdir().unwrap();
+        let real = tmp.path().join("real");
+        fs::create_dir(&real).unwrap();
+        let link = tmp.path().join("link");
+        std::os::unix::fs::symlink(&real, &link).unwrap();
+        assert!(matches!(confine(&link), Err(StoreError::UnsafePath { .. })));
+        assert!(matches!(confine(&link.join("log")), Err(StoreError::UnsafePath { .. })));
+        assert!(confine(&real.join("log")).is_ok());
+    }
+
+    #[test]
+    fn a_second_lock_is_refused_until_the_first_is_dropped() {
+        let tmp = tempfile::tempdir().unwrap();
+        let first = WriterLock::acquire(tmp.path()).unwrap();
+        assert!(matches!(WriterLock::acquire(tmp.path()), Err(StoreError::Locked { .. })));
+        drop(first);
+        assert!(WriterLock::acquire(tmp.path()).is_ok());
+    }
+}

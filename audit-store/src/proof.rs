@@ -1,0 +1,197 @@
+//! Inclusion and consistency proofs served from the stored records, with the signed checkpoint
+//! that gives the root they lead to.
+//!
+//! Leaf hashes are recomputed from the records (one streaming pass, 32 bytes of memory per leaf);
+//! after a retention purge, the Merkle frontier in the first remaining segment's header stands in
+//! for the removed leaves.
+
+use std::path::Path;
+
+use audit_chain::{
+    Checkpoint, ConsistencyProof, Hash, InclusionProof, LeafHashes, NoteVerifier, open_checkpoint,
+};
+
+use crate::error::StoreError;
+use crate::layout::{self, CHECKPOINT_FILE};
+use crate::reader::LogReader;
+use crate::segment::FrameReader;
+
+/// Everything needed to check offline that a record is in the log: the record, the proof, and
+/// the signed checkpoint whose root the proof leads to.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct InclusionBundle {
+    /// The record's sequence number (its leaf index).
+    pub seq: u64,
+    /// The record's exact stored bytes.
+    pub record: Vec<u8>,
+    /// The proof (leaf index, tree size, path).
+    pub proof: InclusionProof,
+    /// The signed checkpoint (note text) of the tree size.
+    pub checkpoint: String,
+}
+
+/// A consistency proof between two checkpointed sizes, with the newer signed checkpoint.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ConsistencyBundle {
+    /// The proof.
+    pub proof: ConsistencyProof,
+    /// The newer signed checkpoint (note text).
+    pub checkpoint: String,
+    /// The root at the older size, as recomputed from the log.
+    pub old_root: Hash,
+}
+
+/// The latest checkpoint of the log, verified with the log's own public key (a consistency
+/// check; authenticate it with a key held elsewhere).
+pub fn latest_checkpoint(dir: &Path) -> Result<(String, Checkpoint), StoreError> {
+    let reader = LogReader::open(dir)?;
+    read_checkpoint(&reader, &reader.dir().join(CHECKPOINT_FILE))
+}
+
+fn read_checkpoint(reader: &LogReader, path: &Path) -> Result<(String, Checkpoint), StoreError> {
+    let note = std::fs::read_to_string(path).map_err(|e| StoreError::io("reading", path, e))?;
+    let verifier = NoteVerifier::parse(&reader.meta().public_key)?;
+    let checkpoint = open_checkpoint(&note, &verifier)?;
+    Ok((note, checkpoint))
+}
+
+/// A signed checkpoint of exactly `size`, or the latest one when `size` is `None`.
+fn checkpoint_of_size(
+    reader: &LogReader,
+    size: Option<u64>,
+) -> Result<(String, Checkpoint), StoreError> {
+    let latest = read_checkpoint(reader, &reader.dir().join(CHECKPOINT_FILE))?;
+    let Some(size) = size else { return Ok(latest) };
+    if latest.1.size == size {
+        return Ok(latest);
+    }
+    for (kept, path) in layout::list_kept_checkpoints(reader.dir())? {
+        if kept == size {
+            return read_checkpoint(reader, &path);
+        }
+    }
+    Err(StoreError::OutOfRange { what: "checkpointed tree size", value: size, size: latest.1.size })
+}
+
+/// Leaf hashes of the log up to a size, with the purged prefix stood in for by its frontier.
+struct StoredLeaves {
+    first_seq: u64,
+    /// Perfect subtrees covering `0..first_seq`: (level, index, hash).
+    prefix: Vec<(u32, u64, Hash)>,
+    leaves: Vec<Hash>,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("leaf {0} was removed by retention and no stored subtree covers it")]
+struct PurgedLeaf(u64);
+
+impl LeafHashes for StoredLeaves {
+    type Error = PurgedLeaf;
+
+    fn leaf_hash(&self, index: u64) -> Result<Hash, PurgedLeaf> {
+        if index >= self.first_seq {
+            let i = usize::try_from(index - self.first_seq).map_err(|_| PurgedLeaf(index))?;
+            return self.leaves.get(i).copied().ok_or(PurgedLeaf(index));
+        }
+        self.prefix
+            .iter()
+            .find(|(l, i, _)| *l == 0 && *i == index)
+            .map(|(_, _, h)| *h)
+            .ok_or(PurgedLeaf(index))
+    }
+
+    fn perfect_subtree(&self, level: u32, index: u64) -> Result<Option<Hash>, PurgedLeaf> {
+        Ok(self.prefix.iter().find(|(l, i, _)| *l == level && *i == index).map(|(_, _, h)| *h))
+    }
+}
+
+fn stored_leaves(reader: &LogReader, size: u64) -> Result<StoredLeaves, StoreError> {
+    let Some((first_seq, first_path)) = reader.segments().first().cloned() else {
+        return Err(StoreError::OutOfRange { what: "tree size", value: size, size: 0 });
+    };
+    let (header, _) = FrameReader::open(&first_path).map_err(|_| StoreError::Damaged {
+        file: layout::segment_name(first_seq),
+        offset: 0,
+        reason: "unreadable header".to_owned(),
+    })?;
+    // The frontier lists the perfect subtrees of 0..first_seq, largest first.
+    let mut prefix = Vec::new();
+    let mut start = 0u64;
+    for (bit, hash) in
+        (0..64u32).rev().filter(|b| first_seq >> b & 1 == 1).zip(header.frontier.iter())
+    {
+        prefix.push((bit, start >> bit, *hash));
+        start += 1 << bit;
+    }
+    let mut leaves = Vec::new();
+    for record in reader.records() {
+        let record = record?;
+        if record.seq >= size {
+            break;
+        }
+        leaves.push(record.leaf_hash());
+    }
+    let have = first_seq + u64::try_from(leaves.len()).unwrap_or(0);
+    if have < size {
+        return Err(StoreError::OutOfRange { what: "tree size", value: size, size: have });
+    }
+    Ok(StoredLeaves { first_seq, prefix, leaves })
+}
+
+/// An inclusion proof of record `seq` in the tree of a checkpointed size (the latest checkpoint
+/// when `size` is `None`).
+pub fn inclusion_proof(
+    dir: &Path,
+    seq: u64,
+    size: Option<u64>,
+) -> Result<InclusionBundle, StoreError> {
+    let reader = LogReader::open(dir)?;
+    let (note, checkpoint) = checkpoint_of_size(&reader, size)?;
+    if seq >= checkpoint.size {
+        return Err(StoreError::OutOfRange {
+            what: "sequence number",
+            value: seq,
+            size: checkpoint.size,
+        });
+    }
+    let leaves = stored_leaves(&reader, checkpoint.size)?;
+    let proof = audit_chain::inclusion_proof(&leaves, seq, checkpoint.size).map_err(|e| {
+        StoreError::Damaged {
+            file: layout::segment_name(leaves.first_seq),
+            offset: 0,
+            reason: e.to_string(),
+        }
+    })?;
+    let record = reader.records_from(seq).next().transpose()?.filter(|r| r.seq == seq).ok_or(
+        StoreError::OutOfRange { what: "sequence number", value: seq, size: checkpoint.size },
+    )?;
+    Ok(InclusionBundle { seq, record: record.bytes, proof, checkpoint: note })
+}
+
+/// A consistency proof from `old_size` to a checkpointed `new_size` (the latest checkpoint when
+/// `None`).
+pub fn consistency_proof(
+    dir: &Path,
+    old_size: u64,
+    new_size: Option<u64>,
+) -> Result<ConsistencyBundle, StoreError> {
+    let reader = LogReader::open(dir)?;
+    let (note, checkpoint) = checkpoint_of_size(&reader, new_size)?;
+    if old_size > checkpoint.size {
+        return Err(StoreError::OutOfRange {
+            what: "old tree size",
+            value: old_size,
+            size: checkpoint.size,
+        });
+    }
+    let leaves = stored_leaves(&reader, checkpoint.size)?;
+    let damaged = |e: audit_chain::ProofError<PurgedLeaf>| StoreError::Damaged {
+        file: layout::segment_name(leaves.first_seq),
+        offset: 0,
+        reason: e.to_string(),
+    };
+    let proof =
+        audit_chain::consistency_proof(&leaves, old_size, checkpoint.size).map_err(damaged)?;
+    let old_root = audit_chain::root_at(&leaves, old_size).map_err(damaged)?;
+    Ok(ConsistencyBundle { proof, checkpoint: note, old_root })
+}

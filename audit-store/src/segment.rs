@@ -1,0 +1,286 @@
+//! Segment files: the header, the frames, and a reader that tells a torn tail from damage.
+//!
+//! Layout (FORMAT.md has the full description): a header, then frames
+//! `payload length (u32 LE) || payload (an encoded record) || chain hash (32 bytes)`.
+
+use std::fs::File;
+use std::io::{self, BufReader, Read};
+use std::path::Path;
+
+use audit_chain::{Hash, leaf_hash};
+use audit_events::{LogId, Timestamp};
+use sha2::{Digest as _, Sha256};
+
+use crate::io::open_read;
+
+/// First bytes of every segment file.
+pub(crate) const SEGMENT_MAGIC: &[u8; 8] = b"AUDITSEG";
+/// Segment format version written by this build.
+pub(crate) const SEGMENT_FORMAT: u16 = 1;
+/// Largest frame payload accepted (an event is at most 16 KiB; the rest is headroom).
+pub(crate) const MAX_FRAME_PAYLOAD: u32 = 64 * 1024;
+/// Bytes a frame adds around its payload.
+pub(crate) const FRAME_OVERHEAD: u64 = 4 + 32;
+/// Header bytes before the frontier hashes.
+const HEADER_FIXED: usize = 8 + 2 + 2 + 16 + 8 + 8 + 32 + 1;
+/// The most frontier hashes a header can hold (one per bit of a u64 size).
+const MAX_FRONTIER: usize = 64;
+
+/// What a segment header records: where the segment continues the log from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct SegmentHeader {
+    pub(crate) log_id: LogId,
+    pub(crate) first_seq: u64,
+    pub(crate) created_at: Timestamp,
+    /// Chain hash of record `first_seq - 1` (the genesis value for the first segment).
+    pub(crate) prev_chain: Hash,
+    /// The Merkle frontier at tree size `first_seq`.
+    pub(crate) frontier: Vec<Hash>,
+}
+
+impl SegmentHeader {
+    pub(crate) fn encode(&self) -> Vec<u8> {
+        let count = self.frontier.len().min(MAX_FRONTIER);
+        let len = HEADER_FIXED + 32 * count + 32;
+        let mut out = Vec::with_capacity(len);
+        out.extend_from_slice(SEGMENT_MAGIC);
+        out.extend_from_slice(&SEGMENT_FORMAT.to_le_bytes());
+        out.extend_from_slice(&u16::try_from(len).unwrap_or(u16::MAX).to_le_bytes());
+        out.extend_from_slice(&self.log_id.0);
+        out.extend_from_slice(&self.first_seq.to_le_bytes());
+        out.extend_from_slice(&self.created_at.0.to_le_bytes());
+        out.extend_from_slice(&self.prev_chain);
+        out.push(u8::try_from(count).unwrap_or(0));
+        for hash in &self.frontier[..count] {
+            out.extend_from_slice(hash);
+        }
+        let check: [u8; 32] = Sha256::digest(&out).into();
+        out.extend_from_slice(&check);
+        out
+    }
+
+    /// Reads and checks a header; returns it and its length in bytes.
+    pub(crate) fn read(reader: &mut impl Read) -> Result<(Self, u64), String> {
+        let mut fixed = [0u8; HEADER_FIXED];
+        read_exact_or(reader, &mut fixed, "header cut short")?;
+        if &fixed[..8] != SEGMENT_MAGIC {
+            return Err("not a segment file (bad magic)".to_owned());
+        }
+        let format = u16::from_le_bytes([fixed[8], fixed[9]]);
+        if format != SEGMENT_FORMAT {
+            return Err(format!("unsupported segment format {format}"));
+        }
+        let len = usize::from(u16::from_le_bytes([fixed[10], fixed[11]]));
+        let count = usize::from(fixed[76]);
+        if count > MAX_FRONTIER || len != HEADER_FIXED + 32 * count + 32 {
+            return Err("header length does not match its frontier".to_owned());
+        }
+        let mut rest = vec![0u8; len - HEADER_FIXED];
+        read_exact_or(reader, &mut rest, "header cut short")?;
+        let mut hasher = Sha256::new();
+        hasher.update(fixed);
+        hasher.update(&rest[..32 * count]);
+        let check: [u8; 32] = hasher.finalize().into();
+        if check[..] != rest[32 * count..] {
+            return Err("header checksum does not match".to_owned());
+        }
+        let u64_at = |at: usize| {
+            let mut b = [0u8; 8];
+            b.copy_from_slice(&fixed[at..at + 8]);
+            b
+        };
+        let mut log_id = [0u8; 16];
+        log_id.copy_from_slice(&fixed[12..28]);
+        let mut prev_chain = [0u8; 32];
+        prev_chain.copy_from_slice(&fixed[44..76]);
+        let frontier = rest[..32 * count]
+            .chunks_exact(32)
+            .map(|c| {
+                let mut h = [0u8; 32];
+                h.copy_from_slice(c);
+                h
+            })
+            .collect();
+        let header = Self {
+            log_id: LogId(log_id),
+            first_seq: u64::from_le_bytes(u64_at(28)),
+            created_at: Timestamp(i64::from_le_bytes(u64_at(36))),
+            prev_chain,
+            frontier,
+        };
+        Ok((header, u64::try_from(len).unwrap_or(u64::MAX)))
+    }
+}
+
+fn read_exact_or(reader: &mut impl Read, buf: &mut [u8], what: &str) -> Result<(), String> {
+    reader.read_exact(buf).map_err(|e| {
+        if e.kind() == io::ErrorKind::UnexpectedEof { what.to_owned() } else { e.to_string() }
+    })
+}
+
+/// Appends one frame for `payload` with its chain hash to `out`.
+pub(crate) fn push_frame(out: &mut Vec<u8>, payload: &[u8], chain: &Hash) {
+    let len = u32::try_from(payload.len()).unwrap_or(u32::MAX);
+    out.extend_from_slice(&len.to_le_bytes());
+    out.extend_from_slice(payload);
+    out.extend_from_slice(chain);
+}
+
+/// One frame read from a segment.
+#[derive(Debug)]
+pub(crate) struct Frame {
+    /// Offset of the frame's length field in the file.
+    pub(crate) offset: u64,
+    /// The stored chain hash.
+    pub(crate) chain: Hash,
+}
+
+/// Why reading frames stopped before a clean end of file.
+#[derive(Debug)]
+pub(crate) enum FrameFault {
+    /// The file ends inside a frame (a torn write if this is the log's last frame).
+    Incomplete { offset: u64, bytes: u64 },
+    /// From this offset to the end of the file every byte is zero: space allocated by a crash
+    /// before the data reached the disk (a torn write if this is the log's last frame).
+    ZeroTail { offset: u64, bytes: u64 },
+    /// A length field outside 1..=MAX_FRAME_PAYLOAD.
+    BadLength { offset: u64, len: u32 },
+    /// Reading failed.
+    Io(io::Error),
+}
+
+/// Reads frames one by one from a segment, after its header.
+pub(crate) struct FrameReader {
+    reader: BufReader<File>,
+    offset: u64,
+}
+
+impl FrameReader {
+    /// Opens a segment, reads its header, and positions at the first frame.
+    pub(crate) fn open(path: &Path) -> Result<(SegmentHeader, Self), OpenFault> {
+        let file = open_read(path).map_err(OpenFault::Io)?;
+        let mut reader = BufReader::with_capacity(256 * 1024, file);
+        let (header, len) = SegmentHeader::read(&mut reader).map_err(OpenFault::Header)?;
+        Ok((header, Self { reader, offset: len }))
+    }
+
+    /// The offset of the next frame (or of the end of the file after the last one).
+    pub(crate) fn offset(&self) -> u64 {
+        self.offset
+    }
+
+    /// Reads the next frame's payload into `payload`. `Ok(None)` at a clean end of file.
+    pub(crate) fn next_frame(
+        &mut self,
+        payload: &mut Vec<u8>,
+    ) -> Result<Option<Frame>, FrameFault> {
+        let start = self.offset;
+        let mut len_bytes = [0u8; 4];
+        let got = read_up_to(&mut self.reader, &mut len_bytes).map_err(FrameFault::Io)?;
+        if got == 0 {
+            return Ok(None);
+        }
+        if got < 4 {
+            return Err(self.short(start, got));
+        }
+        let len = u32::from_le_bytes(len_bytes);
+        if len == 0 || len > MAX_FRAME_PAYLOAD {
+            if len == 0 {
+                let rest = zero_run(&mut self.reader).map_err(FrameFault::Io)?;
+                if let Some(rest) = rest {
+                    return Err(FrameFault::ZeroTail { offset: start, bytes: 4 + rest });
+                }
+            }
+            return Err(FrameFault::BadLength { offset: start, len });
+        }
+        let body = usize::try_from(len).unwrap_or(0) + 32;
+        payload.clear();
+        payload.resize(body, 0);
+        let got_body = read_up_to(&mut self.reader, payload).map_err(FrameFault::Io)?;
+        if got_body < body {
+            return Err(self.short(start, 4 + got_body));
+        }
+        let mut chain = [0u8; 32];
+        chain.copy_from_slice(&payload[body - 32..]);
+        payload.truncate(body - 32);
+        self.offset = start + 4 + u64::try_from(body).unwrap_or(0);
+        Ok(Some(Frame { offset: start, chain }))
+    }
+
+    fn short(&mut self, offset: u64, got: usize) -> FrameFault {
+        FrameFault::Incomplete { offset, bytes: u64::try_from(got).unwrap_or(0) }
+    }
+}
+
+/// Why a segment could not be opened.
+#[derive(Debug)]
+pub(crate) enum OpenFault {
+    Io(io::Error),
+    Header(String),
+}
+
+/// Reads as many bytes as are available, up to `buf.len()`.
+fn read_up_to(reader: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
+    let mut filled = 0;
+    while filled < buf.len() {
+        match reader.read(&mut buf[filled..]) {
+            Ok(0) => break,
+            Ok(n) => filled += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(filled)
+}
+
+/// If everything left is zero bytes, how many; `None` if any byte is not zero.
+fn zero_run(reader: &mut impl Read) -> io::Result<Option<u64>> {
+    let mut buf = [0u8; 8192];
+    let mut total = 0u64;
+    loop {
+        let n = read_up_to(reader, &mut buf)?;
+        if buf[..n].iter().any(|&b| b != 0) {
+            return Ok(None);
+        }
+        total += u64::try_from(n).unwrap_or(0);
+        if n < buf.len() {
+            return Ok(Some(total));
+        }
+    }
+}
+
+/// The chain hash a frame must carry: `chain_hash(prev, leaf_hash(payload))`, with the leaf.
+pub(crate) fn link(prev: &Hash, payload: &[u8]) -> (Hash, Hash) {
+    let leaf = leaf_hash(payload);
+    (leaf, audit_chain::chain_hash(prev, &leaf))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn header(frontier: usize) -> SegmentHeader {
+        SegmentHeader {
+            log_id: LogId([7; 16]),
+            first_seq: 1234,
+            created_at: Timestamp(99),
+            prev_chain: [3; 32],
+            frontier: vec![[5; 32]; frontier],
+        }
+    }
+
+    #[test]
+    fn headers_round_trip_and_detect_any_change() {
+        for count in [0, 1, 5] {
+            let bytes = header(count).encode();
+            let (parsed, len) = SegmentHeader::read(&mut &bytes[..]).unwrap();
+            assert_eq!(parsed, header(count));
+            assert_eq!(len, u64::try_from(bytes.len()).unwrap());
+            for i in 0..bytes.len() {
+                let mut bad = bytes.clone();
+                bad[i] ^= 0x40;
+                assert!(SegmentHeader::read(&mut &bad[..]).is_err(), "byte {i} of {count}");
+            }
+        }
+    }
+}

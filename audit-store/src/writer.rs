@@ -1,0 +1,878 @@
+//! The log writer: the one process that appends to a log directory.
+//!
+//! Every batch is staged in memory (records encoded, chain and Merkle tree extended), written
+//! with one `write` and made durable with one `fdatasync` before `append_batch` returns: group
+//! commit. Seals and checkpoints are due at every epoch boundary and are written before the next
+//! batch, on rotation and on close. After any failed write or sync the writer is poisoned and
+//! every later call returns [`StoreError::Poisoned`]: nothing is retried, because after a failed
+//! `fsync` the state of the file is unknown.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use audit_chain::{
+    Checkpoint, CompactTree, Hash, NoteSigner, SealInput, SealKey, genesis_chain_hash,
+    sign_checkpoint,
+};
+use audit_events::{
+    AuditIdGenerator, Body, Entry, HashValue, LogId, RecordHeader, RotationReason, SystemKind,
+    SystemRecord, Timestamp,
+};
+
+use crate::config::LogConfig;
+use crate::error::StoreError;
+use crate::index::SegmentIndex;
+use crate::io::{Io, IoFile, OsIo};
+use crate::keys;
+use crate::layout::{self, CHECKPOINT_FILE, META_FILE, WriterLock};
+use crate::meta::{LogMeta, VerifierMaterial};
+use crate::segment::{self, FRAME_OVERHEAD, FrameFault, FrameReader, OpenFault, SegmentHeader};
+
+/// Sequence numbers a batch was given.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct AppendOutcome {
+    /// The first record's sequence number (the log's size before the batch).
+    pub first_seq: u64,
+    /// How many records the batch added (not counting seals written before it).
+    pub count: u64,
+}
+
+/// The segment being appended to.
+struct ActiveSegment {
+    first_seq: u64,
+    name: String,
+    file: Box<dyn IoFile>,
+    bytes: u64,
+    utc_day: i64,
+    index: SegmentIndex,
+}
+
+/// The writer of one log directory. Holds the directory's exclusive lock for its lifetime.
+pub struct LogWriter {
+    dir: PathBuf,
+    io: Arc<dyn Io>,
+    config: LogConfig,
+    meta: LogMeta,
+    _lock: WriterLock,
+    signer: NoteSigner,
+    seal_key: SealKey,
+    ids: AuditIdGenerator,
+    next_seq: u64,
+    chain: Hash,
+    tree: CompactTree,
+    /// Records appended since the last seal.
+    unsealed: u64,
+    /// Latest time used for a record the store wrote itself (kept monotonic).
+    last_time: Timestamp,
+    segment: ActiveSegment,
+    /// Frames staged but not yet written.
+    staged: Vec<u8>,
+    /// Scratch buffer for one record's encoding.
+    scratch: Vec<u8>,
+    /// The key state changed and must be persisted after the next commit.
+    key_dirty: bool,
+    poisoned: Option<String>,
+}
+
+impl std::fmt::Debug for LogWriter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LogWriter")
+            .field("dir", &self.dir)
+            .field("log_id", &self.meta.log_id)
+            .field("next_seq", &self.next_seq)
+            .field("epoch", &self.seal_key.epoch())
+            .field("segment", &self.segment.name)
+            .field("poisoned", &self.poisoned)
+            .finish_non_exhaustive()
+    }
+}
+
+impl LogWriter {
+    /// Creates a new log in `dir` (created with mode 0700 if missing; an existing directory must
+    /// be empty). Returns the writer and the verifier material, which holds the initial seal key:
+    /// hand it to the verifier and do not keep it on this host.
+    pub fn create(
+        dir: &Path,
+        config: LogConfig,
+        now: Timestamp,
+    ) -> Result<(Self, VerifierMaterial), StoreError> {
+        Self::create_with_io(dir, config, now, Arc::new(OsIo))
+    }
+
+    /// [`LogWriter::create`] through a given I/O seam (tests inject faults with it).
+    pub fn create_with_io(
+        dir: &Path,
+        config: LogConfig,
+        now: Timestamp,
+        io: Arc<dyn Io>,
+    ) -> Result<(Self, VerifierMaterial), StoreError> {
+        config.validate()?;
+        let dir = layout::confine(dir)?;
+        layout::create_log_dir(&dir)?;
+        let lock = WriterLock::acquire(&dir)?;
+        let log_id = LogId::random().map_err(|_| StoreError::Random)?;
+        let origin = format!("audit/{}/{}", config.service_id, log_id);
+        let signer = NoteSigner::from_seed(&origin, *keys::random_secret()?)?;
+        let initial = keys::random_secret()?;
+        let seal_key = SealKey::from_initial(*initial);
+        keys::write_signing_key(io.as_ref(), &dir, &signer)?;
+        keys::write_seal_key(io.as_ref(), &dir, &seal_key)?;
+        let meta = LogMeta {
+            log_id,
+            service_id: config.service_id.clone(),
+            origin: origin.clone(),
+            created_at: now,
+            epoch_nanos: config.epoch_nanos(),
+            public_key: signer.verifier_key(),
+        };
+        let meta_path = dir.join(META_FILE);
+        io.write_atomic(&meta_path, meta.to_text().as_bytes())
+            .map_err(|e| StoreError::io("writing", meta_path, e))?;
+        let material = VerifierMaterial {
+            log_id,
+            origin,
+            created_at: now,
+            epoch_nanos: config.epoch_nanos(),
+            min_retention_days: config.retention.days,
+            public_key: signer.verifier_key(),
+            initial_seal_key: initial,
+        };
+        let chain = genesis_chain_hash(&log_id.0);
+        let tree = CompactTree::new();
+        let segment = create_segment(io.as_ref(), &dir, log_id, 0, now, chain, &tree)?;
+        let mut writer = Self {
+            dir,
+            io,
+            config,
+            meta,
+            _lock: lock,
+            signer,
+            seal_key,
+            ids: AuditIdGenerator::random().map_err(|_| StoreError::Random)?,
+            next_seq: 0,
+            chain,
+            tree,
+            unsealed: 0,
+            last_time: now,
+            segment,
+            staged: Vec::new(),
+            scratch: Vec::new(),
+            key_dirty: false,
+            poisoned: None,
+        };
+        let writer_name = writer.config.writer.clone();
+        writer.guarded(|w| {
+            w.stage_system(SystemRecord::LogCreated { writer_version: writer_name }, now)?;
+            w.commit(now)
+        })?;
+        Ok((writer, material))
+    }
+
+    /// Opens an existing log to continue it: recovers a torn final frame (discarding only an
+    /// incomplete frame, never a complete one), seals records the previous writer left unsealed,
+    /// and appends `crash_recovery` (if bytes were discarded) and `log_resumed` records. The chain
+    /// and sequence numbers continue where they stopped.
+    pub fn open(dir: &Path, config: LogConfig, now: Timestamp) -> Result<Self, StoreError> {
+        Self::open_with_io(dir, config, now, Arc::new(OsIo))
+    }
+
+    /// [`LogWriter::open`] through a given I/O seam.
+    pub fn open_with_io(
+        dir: &Path,
+        config: LogConfig,
+        now: Timestamp,
+        io: Arc<dyn Io>,
+    ) -> Result<Self, StoreError> {
+        config.validate()?;
+        let dir = layout::confine(dir)?;
+        layout::require_dir(&dir)?;
+        let lock = WriterLock::acquire(&dir)?;
+        let meta = LogMeta::read(&dir)?;
+        if meta.service_id != config.service_id {
+            return Err(StoreError::Config {
+                reason: "the log belongs to another service id".to_owned(),
+            });
+        }
+        let signer = keys::read_signing_key(&dir)?;
+        let seal_key = keys::read_seal_key(&dir)?;
+        let tail = recover_tail(io.as_ref(), &dir, &meta)?;
+        let now = now.max(tail.last_time);
+        let segment = match tail.segment {
+            Some(segment) => segment,
+            None => create_segment(
+                io.as_ref(),
+                &dir,
+                meta.log_id,
+                tail.next_seq,
+                now,
+                tail.chain,
+                &tail.tree,
+            )?,
+        };
+        let mut writer = Self {
+            dir,
+            io,
+            config,
+            meta,
+            _lock: lock,
+            signer,
+            seal_key,
+            ids: AuditIdGenerator::random().map_err(|_| StoreError::Random)?,
+            next_seq: tail.next_seq,
+            chain: tail.chain,
+            tree: tail.tree,
+            unsealed: tail.unsealed,
+            last_time: now,
+            segment,
+            staged: Vec::new(),
+            scratch: Vec::new(),
+            key_dirty: false,
+            poisoned: None,
+        };
+        let writer_name = writer.config.writer.clone();
+        writer.guarded(|w| {
+            if w.unsealed > 0 {
+                // Records written before the crash are sealed with the epoch key they were
+                // written under, so their seal stays within the epoch of their time.
+                w.stage_seal(now)?;
+            }
+            if let Some(torn) = tail.torn {
+                w.stage_system(torn, now)?;
+            }
+            let target = w.epoch_of(now);
+            if target > w.seal_key.epoch() {
+                w.seal_key = w.seal_key.seek(target)?;
+                w.key_dirty = true;
+            }
+            w.stage_system(
+                SystemRecord::LogResumed {
+                    writer_version: writer_name,
+                    previous_clean: tail.previous_clean,
+                },
+                now,
+            )?;
+            w.commit(now)
+        })?;
+        Ok(writer)
+    }
+
+    /// Appends `entries` as consecutive records and makes them durable before returning (one
+    /// write, one `fdatasync`). Seals due by `now` are written first, and the segment is rotated
+    /// first if it is full or the UTC day changed.
+    ///
+    /// Entries may be events or `events_dropped` system records; every other system record is
+    /// the store's own and is refused.
+    pub fn append_batch(
+        &mut self,
+        entries: &[Entry],
+        now: Timestamp,
+    ) -> Result<AppendOutcome, StoreError> {
+        self.check()?;
+        for (index, entry) in entries.iter().enumerate() {
+            if let Body::System(s) = &entry.body
+                && s.kind() != SystemKind::EventsDropped
+            {
+                return Err(StoreError::InvalidEntry {
+                    index,
+                    reason: "only events and events-dropped records may be appended",
+                });
+            }
+        }
+        // Seals must never cover a record dated after them, even if an entry's clock ran ahead.
+        let newest = entries.iter().map(|e| e.time).max().unwrap_or(now);
+        let now = now.max(self.last_time).max(newest);
+        self.guarded(|w| {
+            w.stage_due_seals(now)?;
+            w.rotate_if_needed(now)?;
+            let first_seq = w.next_seq;
+            for entry in entries {
+                w.stage(entry)?;
+            }
+            w.commit(now)?;
+            Ok(AppendOutcome { first_seq, count: w.next_seq - first_seq })
+        })
+    }
+
+    /// Writes the seals (and the checkpoint) of every epoch that ended by `now`. Call it on a
+    /// timer: an idle epoch is sealed too, which is what lets a verifier notice records removed
+    /// from the end of the log while it kept running.
+    pub fn seal_if_due(&mut self, now: Timestamp) -> Result<(), StoreError> {
+        self.check()?;
+        let now = now.max(self.last_time);
+        if now < self.next_seal_due() {
+            return Ok(());
+        }
+        self.guarded(|w| {
+            w.stage_due_seals(now)?;
+            w.commit(now)
+        })
+    }
+
+    /// When the current epoch ends and its seal is due.
+    pub fn next_seal_due(&self) -> Timestamp {
+        self.epoch_start(self.seal_key.epoch().saturating_add(1))
+    }
+
+    /// Starts a new segment now (sealing the current one).
+    pub fn rotate(&mut self, now: Timestamp) -> Result<(), StoreError> {
+        self.check()?;
+        let now = now.max(self.last_time);
+        self.guarded(|w| {
+            w.stage_due_seals(now)?;
+            w.rotate_segment(RotationReason::Requested, now)
+        })
+    }
+
+    /// Closes the log cleanly: seals due epochs, appends `log_closed`, a final seal and a
+    /// checkpoint, writes the segment's index, and releases the lock.
+    pub fn close(mut self, now: Timestamp) -> Result<(), StoreError> {
+        self.check()?;
+        let now = now.max(self.last_time);
+        self.guarded(|w| {
+            w.stage_due_seals(now)?;
+            w.stage_system(SystemRecord::LogClosed, now)?;
+            w.stage_seal(now)?;
+            w.commit(now)?;
+            w.keep_checkpoint()?;
+            w.write_index()
+        })
+    }
+
+    /// The log id.
+    pub fn log_id(&self) -> LogId {
+        self.meta.log_id
+    }
+
+    /// The log's metadata.
+    pub fn meta(&self) -> &LogMeta {
+        &self.meta
+    }
+
+    /// The directory.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// The sequence number the next record will get (the log's size).
+    pub fn next_seq(&self) -> u64 {
+        self.next_seq
+    }
+
+    /// The current seal-key epoch.
+    pub fn epoch(&self) -> u64 {
+        self.seal_key.epoch()
+    }
+
+    /// The Merkle root over every record so far.
+    pub fn root(&self) -> Hash {
+        self.tree.root()
+    }
+
+    /// The cause, if the writer is poisoned.
+    pub fn poisoned(&self) -> Option<&str> {
+        self.poisoned.as_deref()
+    }
+
+    /// The configuration in force.
+    pub fn config(&self) -> &LogConfig {
+        &self.config
+    }
+
+    pub(crate) fn io(&self) -> &dyn Io {
+        self.io.as_ref()
+    }
+
+    fn check(&self) -> Result<(), StoreError> {
+        match &self.poisoned {
+            Some(cause) => Err(StoreError::Poisoned { cause: cause.clone() }),
+            None => Ok(()),
+        }
+    }
+
+    /// Runs `f`; any error poisons the writer (the in-memory state may be ahead of the disk).
+    pub(crate) fn guarded<T>(
+        &mut self,
+        f: impl FnOnce(&mut Self) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        let result = f(self);
+        if let Err(e) = &result {
+            self.poisoned = Some(e.to_string());
+            self.staged.clear();
+        }
+        result
+    }
+
+    fn epoch_start(&self, epoch: u64) -> Timestamp {
+        let offset = i64::try_from(epoch).unwrap_or(i64::MAX).saturating_mul(self.meta.epoch_nanos);
+        Timestamp(self.meta.created_at.0.saturating_add(offset))
+    }
+
+    pub(crate) fn epoch_of(&self, time: Timestamp) -> u64 {
+        crate::epoch_of(self.meta.created_at, self.meta.epoch_nanos, time)
+    }
+
+    /// Encodes `entry` as the next record into the staging buffer and extends chain and tree.
+    pub(crate) fn stage(&mut self, entry: &Entry) -> Result<(), StoreError> {
+        self.scratch.clear();
+        entry.encode_as_record(
+            &self.meta.log_id,
+            self.next_seq,
+            &self.meta.service_id,
+            &mut self.scratch,
+        )?;
+        let (leaf, chain) = segment::link(&self.chain, &self.scratch);
+        let offset = self.segment.bytes + u64::try_from(self.staged.len()).unwrap_or(0);
+        segment::push_frame(&mut self.staged, &self.scratch, &chain);
+        let frame_len = u64::try_from(self.scratch.len()).unwrap_or(0) + FRAME_OVERHEAD;
+        self.segment.index.add(offset, frame_len, chain, entry.time, &entry.body);
+        self.tree.try_push(leaf)?;
+        self.chain = chain;
+        self.next_seq += 1;
+        self.last_time = self.last_time.max(entry.time);
+        self.unsealed = match &entry.body {
+            Body::System(SystemRecord::Seal { .. }) => 0,
+            _ => self.unsealed + 1,
+        };
+        Ok(())
+    }
+
+    pub(crate) fn stage_system(
+        &mut self,
+        record: SystemRecord,
+        now: Timestamp,
+    ) -> Result<(), StoreError> {
+        self.last_time = self.last_time.max(now);
+        let entry = Entry {
+            time: self.last_time,
+            audit_id: self.ids.next_id(),
+            body: Body::System(record),
+        };
+        self.stage(&entry)
+    }
+
+    /// Stages a seal over everything so far with the current epoch's key.
+    fn stage_seal(&mut self, now: Timestamp) -> Result<(), StoreError> {
+        let sealed_at = self.last_time.max(now);
+        let input = SealInput {
+            epoch: self.seal_key.epoch(),
+            tree_size: self.next_seq,
+            root: self.tree.root(),
+            last_chain: self.chain,
+            time_ns: sealed_at.0,
+        };
+        let tag = self.seal_key.seal(&input)?;
+        self.stage_system(
+            SystemRecord::Seal {
+                epoch: input.epoch,
+                tree_size: input.tree_size,
+                root: HashValue(input.root),
+                last_chain: HashValue(input.last_chain),
+                sealed_at,
+                mac: HashValue(tag.0),
+            },
+            sealed_at,
+        )
+    }
+
+    /// Seals every epoch that has ended by `now`, evolving the key after each (in memory; the
+    /// new state is persisted after the seals are durable).
+    pub(crate) fn stage_due_seals(&mut self, now: Timestamp) -> Result<(), StoreError> {
+        let mut staged = 0u32;
+        while now >= self.next_seal_due() {
+            self.stage_seal(now)?;
+            self.seal_key.evolve()?;
+            self.key_dirty = true;
+            staged += 1;
+            // A writer that was suspended for a long time catches up in bounded batches.
+            if staged.is_multiple_of(4096) {
+                self.commit(now)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Writes and syncs the staged frames; then the checkpoint and key state if they changed.
+    pub(crate) fn commit(&mut self, now: Timestamp) -> Result<(), StoreError> {
+        let _ = now;
+        if self.staged.is_empty() {
+            return Ok(());
+        }
+        let path = self.dir.join(&self.segment.name);
+        self.segment
+            .file
+            .write_all(&self.staged)
+            .map_err(|e| StoreError::io("writing", &path, e))?;
+        self.segment.file.sync_data().map_err(|e| StoreError::io("syncing", &path, e))?;
+        self.segment.bytes += u64::try_from(self.staged.len()).unwrap_or(0);
+        self.staged.clear();
+        if self.key_dirty || self.unsealed == 0 {
+            self.write_checkpoint()?;
+        }
+        if self.key_dirty {
+            keys::write_seal_key(self.io.as_ref(), &self.dir, &self.seal_key)?;
+            self.key_dirty = false;
+        }
+        Ok(())
+    }
+
+    fn checkpoint_note(&self) -> Result<String, StoreError> {
+        let checkpoint = Checkpoint {
+            origin: self.meta.origin.clone(),
+            size: self.next_seq,
+            root: self.tree.root(),
+            extensions: Vec::new(),
+        };
+        Ok(sign_checkpoint(&checkpoint, &self.signer)?)
+    }
+
+    /// Replaces the latest checkpoint file.
+    fn write_checkpoint(&mut self) -> Result<(), StoreError> {
+        let note = self.checkpoint_note()?;
+        let path = self.dir.join(CHECKPOINT_FILE);
+        self.io.write_atomic(&path, note.as_bytes()).map_err(|e| StoreError::io("writing", path, e))
+    }
+
+    /// Writes a checkpoint that is kept for good (at rotation and close).
+    fn keep_checkpoint(&mut self) -> Result<(), StoreError> {
+        let note = self.checkpoint_note()?;
+        let path = self.dir.join(layout::kept_checkpoint_name(self.next_seq));
+        self.io.write_atomic(&path, note.as_bytes()).map_err(|e| StoreError::io("writing", path, e))
+    }
+
+    fn write_index(&mut self) -> Result<(), StoreError> {
+        let path = self.dir.join(layout::index_name(self.segment.first_seq));
+        let bytes = self.segment.index.encode();
+        self.io.write_atomic(&path, &bytes).map_err(|e| StoreError::io("writing", path, e))
+    }
+
+    fn rotate_if_needed(&mut self, now: Timestamp) -> Result<(), StoreError> {
+        let reason = if self.segment.bytes >= self.config.max_segment_bytes {
+            Some(RotationReason::Size)
+        } else if self.config.rotate_daily && now.utc_day() != self.segment.utc_day {
+            Some(RotationReason::Day)
+        } else {
+            None
+        };
+        match reason {
+            Some(reason) if self.segment.index.len() > 0 => self.rotate_segment(reason, now),
+            _ => Ok(()),
+        }
+    }
+
+    /// Ends the segment with a rotation record and a seal, keeps a checkpoint and the index, and
+    /// starts the next segment.
+    fn rotate_segment(&mut self, reason: RotationReason, now: Timestamp) -> Result<(), StoreError> {
+        self.stage_system(SystemRecord::SegmentRotated { reason }, now)?;
+        self.stage_seal(now)?;
+        self.commit(now)?;
+        self.keep_checkpoint()?;
+        self.write_index()?;
+        self.segment = create_segment(
+            self.io.as_ref(),
+            &self.dir,
+            self.meta.log_id,
+            self.next_seq,
+            now,
+            self.chain,
+            &self.tree,
+        )?;
+        Ok(())
+    }
+
+    pub(crate) fn last_record_time(&self) -> Timestamp {
+        self.last_time
+    }
+
+    pub(crate) fn active_first_seq(&self) -> u64 {
+        self.segment.first_seq
+    }
+}
+
+/// Creates a segment file starting at `first_seq`, writes and syncs its header, syncs the
+/// directory.
+fn create_segment(
+    io: &dyn Io,
+    dir: &Path,
+    log_id: LogId,
+    first_seq: u64,
+    now: Timestamp,
+    chain: Hash,
+    tree: &CompactTree,
+) -> Result<ActiveSegment, StoreError> {
+    let name = layout::segment_name(first_seq);
+    let path = dir.join(&name);
+    let header = SegmentHeader {
+        log_id,
+        first_seq,
+        created_at: now,
+        prev_chain: chain,
+        frontier: tree.frontier().to_vec(),
+    };
+    let bytes = header.encode();
+    let mut file = io.create_new(&path).map_err(|e| StoreError::io("creating", &path, e))?;
+    file.write_all(&bytes).map_err(|e| StoreError::io("writing", &path, e))?;
+    file.sync_data().map_err(|e| StoreError::io("syncing", &path, e))?;
+    io.sync_dir(dir).map_err(|e| StoreError::io("syncing", dir, e))?;
+    let header_len = u64::try_from(bytes.len()).unwrap_or(0);
+    Ok(ActiveSegment {
+        first_seq,
+        name,
+        file,
+        bytes: header_len,
+        utc_day: now.utc_day(),
+        index: SegmentIndex::new(first_seq, header_len, chain),
+    })
+}
+
+/// What reopening found at the end of the log.
+struct Tail {
+    /// The last segment, opened for appending; `None` if it must be created anew.
+    segment: Option<ActiveSegment>,
+    next_seq: u64,
+    chain: Hash,
+    tree: CompactTree,
+    unsealed: u64,
+    previous_clean: bool,
+    last_time: Timestamp,
+    /// The crash-recovery record to write, if a torn tail was discarded.
+    torn: Option<SystemRecord>,
+}
+
+/// Scans the last segment, checking every frame's chain hash, and cuts off a torn final frame.
+fn recover_tail(io: &dyn Io, dir: &Path, meta: &LogMeta) -> Result<Tail, StoreError> {
+    let segments = layout::list_segments(dir)?;
+    let Some((last_seq, last_path)) = segments.last().cloned() else {
+        return Err(StoreError::Damaged {
+            file: META_FILE.to_owned(),
+            offset: 0,
+            reason: "the log has no segment files".to_owned(),
+        });
+    };
+    let last_name = layout::segment_name(last_seq);
+    match scan_segment(dir, &last_path, &last_name, last_seq, meta) {
+        Ok(scan) => finish_scan(io, dir, scan, last_name),
+        Err(ScanError::Header(reason)) => {
+            // A segment whose header never became durable: the crash came while rotating. Its
+            // predecessor ended with a rotation record and a seal; drop the stub and start the
+            // segment again from the predecessor's end.
+            let len = std::fs::metadata(&last_path).map(|m| m.len()).unwrap_or(0);
+            let Some((prev_seq, prev_path)) = segments.iter().rev().nth(1).cloned() else {
+                return Err(damaged(&last_name, 0, reason));
+            };
+            if len > MAX_HEADER_BYTES {
+                return Err(damaged(&last_name, 0, reason));
+            }
+            io.remove(&last_path).map_err(|e| StoreError::io("removing", &last_path, e))?;
+            io.sync_dir(dir).map_err(|e| StoreError::io("syncing", dir, e))?;
+            let prev_name = layout::segment_name(prev_seq);
+            let scan = scan_segment(dir, &prev_path, &prev_name, prev_seq, meta)
+                .map_err(|e| e.into_store(&prev_name))?;
+            if scan.fault.is_some() {
+                return Err(damaged(
+                    &prev_name,
+                    scan.end,
+                    "segment before a torn rotation is incomplete".to_owned(),
+                ));
+            }
+            Ok(Tail {
+                segment: None,
+                next_seq: scan.next_seq,
+                chain: scan.chain,
+                tree: scan.tree,
+                unsealed: scan.unsealed,
+                previous_clean: false,
+                last_time: scan.last_time,
+                torn: Some(SystemRecord::CrashRecovery {
+                    segment: last_name,
+                    offset: 0,
+                    bytes_discarded: len,
+                }),
+            })
+        }
+        Err(e) => Err(e.into_store(&last_name)),
+    }
+}
+
+/// The largest header a segment can have (64 frontier hashes).
+const MAX_HEADER_BYTES: u64 = 77 + 64 * 32 + 32;
+
+fn damaged(file: &str, offset: u64, reason: String) -> StoreError {
+    StoreError::Damaged { file: file.to_owned(), offset, reason }
+}
+
+struct Scan {
+    header_created: Timestamp,
+    first_seq: u64,
+    next_seq: u64,
+    chain: Hash,
+    tree: CompactTree,
+    unsealed: u64,
+    last_kind_closed: bool,
+    last_time: Timestamp,
+    index: SegmentIndex,
+    /// End of the last complete frame.
+    end: u64,
+    /// A torn tail: offset and bytes.
+    fault: Option<(u64, u64)>,
+}
+
+enum ScanError {
+    Header(String),
+    Store(StoreError),
+    Damaged(u64, String),
+}
+
+impl ScanError {
+    fn into_store(self, name: &str) -> StoreError {
+        match self {
+            Self::Header(reason) => damaged(name, 0, reason),
+            Self::Store(e) => e,
+            Self::Damaged(offset, reason) => damaged(name, offset, reason),
+        }
+    }
+}
+
+fn scan_segment(
+    dir: &Path,
+    path: &Path,
+    name: &str,
+    claimed_seq: u64,
+    meta: &LogMeta,
+) -> Result<Scan, ScanError> {
+    let _ = dir;
+    let (header, mut reader) = FrameReader::open(path).map_err(|e| match e {
+        OpenFault::Io(e) => ScanError::Store(StoreError::io("reading", path, e)),
+        OpenFault::Header(reason) => ScanError::Header(reason),
+    })?;
+    if header.log_id != meta.log_id || header.first_seq != claimed_seq {
+        return Err(ScanError::Damaged(0, format!("header of {name} does not belong here")));
+    }
+    let mut tree = CompactTree::from_frontier(header.first_seq, header.frontier.clone())
+        .map_err(|e| ScanError::Damaged(0, e.to_string()))?;
+    let header_len = reader.offset();
+    let mut scan_chain = header.prev_chain;
+    let mut seq = header.first_seq;
+    let mut unsealed = 0u64;
+    let mut last_kind_closed = false;
+    let mut last_time = header.created_at;
+    let mut index = SegmentIndex::new(header.first_seq, header_len, header.prev_chain);
+    let mut payload = Vec::new();
+    let mut fault = None;
+    loop {
+        match reader.next_frame(&mut payload) {
+            Ok(Some(frame)) => {
+                let (leaf, chain) = segment::link(&scan_chain, &payload);
+                if chain != frame.chain {
+                    return Err(ScanError::Damaged(
+                        frame.offset,
+                        format!("record {seq} does not match its chain hash"),
+                    ));
+                }
+                let record_header = RecordHeader::peek(&payload)
+                    .map_err(|e| ScanError::Damaged(frame.offset, format!("record {seq}: {e}")))?;
+                if record_header.seq != seq || record_header.log_id != meta.log_id {
+                    return Err(ScanError::Damaged(
+                        frame.offset,
+                        format!("record at position {seq} carries another sequence number or log"),
+                    ));
+                }
+                match record_header.kind {
+                    audit_events::RecordKind::System(SystemKind::Seal) => unsealed = 0,
+                    audit_events::RecordKind::System(SystemKind::LogClosed) => {
+                        unsealed += 1;
+                        last_kind_closed = true;
+                    }
+                    _ => {
+                        unsealed += 1;
+                        last_kind_closed = false;
+                    }
+                }
+                last_time = last_time.max(record_header.time);
+                index.add_encoded(frame.offset, &payload, chain);
+                tree.try_push(leaf).map_err(|e| ScanError::Damaged(frame.offset, e.to_string()))?;
+                scan_chain = chain;
+                seq += 1;
+            }
+            Ok(None) => break,
+            Err(
+                FrameFault::Incomplete { offset, bytes } | FrameFault::ZeroTail { offset, bytes },
+            ) => {
+                fault = Some((offset, bytes));
+                break;
+            }
+            Err(FrameFault::BadLength { offset, len }) => {
+                return Err(ScanError::Damaged(
+                    offset,
+                    format!("frame length {len} is impossible"),
+                ));
+            }
+            Err(FrameFault::Io(e)) => {
+                return Err(ScanError::Store(StoreError::io("reading", path, e)));
+            }
+        }
+    }
+    Ok(Scan {
+        header_created: header.created_at,
+        first_seq: header.first_seq,
+        next_seq: seq,
+        chain: scan_chain,
+        tree,
+        unsealed,
+        last_kind_closed,
+        last_time,
+        end: reader.offset(),
+        index,
+        fault,
+    })
+}
+
+fn finish_scan(io: &dyn Io, dir: &Path, scan: Scan, name: String) -> Result<Tail, StoreError> {
+    let path = dir.join(&name);
+    let mut torn = None;
+    if let Some((offset, bytes)) = scan.fault {
+        let file_len = std::fs::metadata(&path)
+            .map(|m| m.len())
+            .map_err(|e| StoreError::io("inspecting", &path, e))?;
+        io.truncate(&path, offset).map_err(|e| StoreError::io("truncating", &path, e))?;
+        torn = Some(SystemRecord::CrashRecovery {
+            segment: name.clone(),
+            offset,
+            bytes_discarded: file_len.saturating_sub(offset).max(bytes),
+        });
+    }
+    let file = io.open_append(&path).map_err(|e| StoreError::io("opening", &path, e))?;
+    let previous_clean = scan.last_kind_closed_or_sealed();
+    Ok(Tail {
+        segment: Some(ActiveSegment {
+            first_seq: scan.first_seq,
+            name,
+            file,
+            bytes: scan.end,
+            utc_day: scan.header_created.utc_day(),
+            index: scan.index,
+        }),
+        next_seq: scan.next_seq,
+        chain: scan.chain,
+        tree: scan.tree,
+        unsealed: scan.unsealed,
+        previous_clean,
+        last_time: scan.last_time,
+        torn,
+    })
+}
+
+impl Scan {
+    /// A clean close ends with `log_closed` followed by its seal.
+    fn last_kind_closed_or_sealed(&self) -> bool {
+        self.last_kind_closed || (self.unsealed == 0 && self.closed_before_seal())
+    }
+
+    fn closed_before_seal(&self) -> bool {
+        self.index.kinds.len().checked_sub(2).and_then(|i| self.index.kinds.get(i)).is_some_and(
+            |&k| {
+                crate::index::kind_of_code(k)
+                    == Some(audit_events::RecordKind::System(SystemKind::LogClosed))
+            },
+        )
+    }
+}

@@ -1,0 +1,11 @@
+//! audit-store integration tests, one binary: lifecycle, tampering, crash recovery, query,
+//! proofs, retention. Every log here is written through the real writer on a real filesystem.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod lifecycle;
+mod proofs;
+mod query;
+mod recovery;
+mod retention;
+mod support;
+mod tamper_matrix;

@@ -1,0 +1,418 @@
+//! The tamper matrix of INTEGRITY.md, line by line, against logs written by the real writer.
+
+use audit_chain::SealKey;
+use audit_events::{AuditEvent, Body, Record, SystemRecord};
+use audit_store::{FailureKind, LogWriter, VerifyOptions, tamper, verify};
+
+use crate::support::{at, config, copy_log, entries, failure, new_log, segments, written_log};
+
+#[test]
+fn an_untampered_log_verifies() {
+    let fixture = written_log(10);
+    assert!(fixture.verify().is_intact());
+}
+
+#[test]
+fn every_single_byte_change_in_every_segment_is_detected() {
+    let fixture = written_log(1);
+    let (_tmp, dir) = copy_log(&fixture.dir);
+    let files = segments(&dir);
+    let mut checked = 0;
+    for file in &files {
+        let original = std::fs::read(file).unwrap();
+        for i in 0..original.len() {
+            let mut bytes = original.clone();
+            bytes[i] ^= 0x01;
+            std::fs::write(file, &bytes).unwrap();
+            let report = fixture.verify_dir(&dir);
+            assert!(!report.is_intact(), "{}: byte {i} changed and not detected", file.display());
+            checked += 1;
+        }
+        std::fs::write(file, &original).unwrap();
+    }
+    assert!(fixture.verify_dir(&dir).is_intact());
+    assert!(checked > 1000, "only {checked} bytes");
+}
+
+fn change_reason(record: &mut Record) {
+    if let Body::Event(e) = &mut record.body
+        && let AuditEvent::AuthFailure { reason, .. } = &mut e.event
+    {
+        *reason = "nothing to see here".to_owned();
+    }
+}
+
+fn auth_failure_seq(records: &[Record]) -> usize {
+    records.iter().position(|r| matches!(r.event(), Some(AuditEvent::AuthFailure { .. }))).unwrap()
+}
+
+#[test]
+fn a_changed_field_with_that_records_hashes_recomputed_is_caught_at_that_record() {
+    let fixture = written_log(4);
+    let records = tamper::read_records(&fixture.dir).unwrap();
+    let target = auth_failure_seq(&records);
+    // Rewrite only the changed frame: new payload, its own chain hash recomputed from the
+    // stored previous one, everything after untouched.
+    let mut changed = records[target].clone();
+    change_reason(&mut changed);
+    let seq = u64::try_from(target).unwrap();
+    let hit = audit_store::query(
+        &fixture.dir,
+        &audit_store::Query { kinds: vec![changed.kind()], ..Default::default() },
+    )
+    .unwrap()
+    .into_iter()
+    .find(|h| h.seq == seq)
+    .unwrap();
+    let path = fixture.dir.join(&hit.segment);
+    let bytes = std::fs::read(&path).unwrap();
+    let old = records[target].encode().unwrap();
+    let at_frame = bytes.windows(old.len()).position(|w| w == old.as_slice()).unwrap() - 4;
+    let new_payload = changed.encode().unwrap();
+    let leaf = audit_chain::leaf_hash(&new_payload);
+    let chain = audit_chain::chain_hash(&hit.prev_chain, &leaf);
+    let mut out = bytes[..at_frame].to_vec();
+    out.extend_from_slice(&u32::try_from(new_payload.len()).unwrap().to_le_bytes());
+    out.extend_from_slice(&new_payload);
+    out.extend_from_slice(&chain);
+    out.extend_from_slice(&bytes[at_frame + 4 + old.len() + 32..]);
+    std::fs::write(&path, out).unwrap();
+
+    let report = fixture.verify();
+    let failure = failure(&report);
+    assert_eq!(failure.kind, FailureKind::Chain);
+    assert_eq!(failure.seq, Some(seq + 1), "{failure}");
+    assert_eq!(failure.segment.as_deref(), Some(hit.segment.as_str()));
+}
+
+#[test]
+fn a_changed_field_with_every_hash_recomputed_is_caught_by_the_seal() {
+    let fixture = written_log(4);
+    let mut records = tamper::read_records(&fixture.dir).unwrap();
+    let target = auth_failure_seq(&records);
+    change_reason(&mut records[target]);
+    tamper::rewrite(&fixture.dir, &records, &mut |_| None).unwrap();
+    tamper::resign_checkpoint(&fixture.dir).unwrap();
+    let report = fixture.verify();
+    let failure = failure(&report);
+    assert_eq!(failure.kind, FailureKind::Seal, "{failure}");
+    assert!(failure.seq.unwrap() <= u64::try_from(target).unwrap(), "{failure}");
+}
+
+#[test]
+fn deleting_inserting_and_swapping_records_is_caught_where_it_happens() {
+    let fixture = written_log(3);
+    let records = tamper::read_records(&fixture.dir).unwrap();
+    let k = 5;
+    type Edit = Box<dyn Fn(&mut Vec<Record>)>;
+    let edits: Vec<(&str, Edit)> = vec![
+        (
+            "delete",
+            Box::new(move |r: &mut Vec<Record>| {
+                r.remove(k);
+            }),
+        ),
+        (
+            "insert",
+            Box::new(move |r: &mut Vec<Record>| {
+                let forged = r[k].clone();
+                r.insert(k, forged);
+            }),
+        ),
+        ("swap", Box::new(move |r: &mut Vec<Record>| r.swap(k, k + 1))),
+    ];
+    for (what, edit) in edits {
+        let (_tmp, dir) = copy_log(&fixture.dir);
+        let mut edited = records.clone();
+        edit(&mut edited);
+        // A careful intruder renumbers and rechains everything and re-signs the checkpoint.
+        tamper::rewrite(&dir, &edited, &mut |_| None).unwrap();
+        tamper::resign_checkpoint(&dir).unwrap();
+        let report = fixture.verify_dir(&dir);
+        let failure = failure(&report);
+        assert_eq!(failure.kind, FailureKind::Seal, "{what}: {failure}");
+        assert!(failure.seq.unwrap() <= u64::try_from(k).unwrap(), "{what}: {failure}");
+    }
+}
+
+#[test]
+fn deleting_a_frame_without_rechaining_is_caught_at_that_record() {
+    let fixture = written_log(2);
+    let file = &segments(&fixture.dir)[0];
+    let bytes = std::fs::read(file).unwrap();
+    let records = tamper::read_records(&fixture.dir).unwrap();
+    let second = records[1].encode().unwrap();
+    let start = bytes.windows(second.len()).position(|w| w == second.as_slice()).unwrap() - 4;
+    let end = start + 4 + second.len() + 32;
+    let mut out = bytes[..start].to_vec();
+    out.extend_from_slice(&bytes[end..]);
+    std::fs::write(file, out).unwrap();
+    let report = fixture.verify();
+    let failure = failure(&report);
+    assert_eq!((failure.kind, failure.seq), (FailureKind::Chain, Some(1)), "{failure}");
+}
+
+#[test]
+fn truncating_the_tail_is_caught_by_the_checkpoint() {
+    let fixture = written_log(3);
+    let file = segments(&fixture.dir).pop().unwrap();
+    let records = tamper::read_records(&fixture.dir).unwrap();
+    let last = records.last().unwrap().encode().unwrap();
+    let bytes = std::fs::read(&file).unwrap();
+    // Cut at a frame boundary: the last frame (the final seal) is gone.
+    std::fs::write(&file, &bytes[..bytes.len() - last.len() - 36]).unwrap();
+    let report = fixture.verify();
+    let failure = failure(&report);
+    assert_eq!(failure.kind, FailureKind::Checkpoint, "{failure}");
+    assert!(failure.reason.contains("removed from the end"), "{failure}");
+}
+
+#[test]
+fn truncating_the_tail_without_any_checkpoint_reports_how_far_the_log_is_proven() {
+    let (fixture, mut writer) = new_log();
+    writer.append_batch(&entries(5, at(1)), at(1)).unwrap();
+    writer.seal_if_due(at(61)).unwrap();
+    let sealed = writer.next_seq();
+    writer.append_batch(&entries(5, at(62)), at(62)).unwrap();
+    drop(writer);
+    let file = segments(&fixture.dir).pop().unwrap();
+    let bytes = std::fs::read(&file).unwrap();
+    std::fs::write(&file, &bytes[..bytes.len() - 100]).unwrap();
+    for entry in std::fs::read_dir(&fixture.dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.file_name().unwrap().to_string_lossy().starts_with("checkpoint") {
+            std::fs::remove_file(path).unwrap();
+        }
+    }
+    let report = fixture.verify();
+    assert!(report.is_intact(), "{report:#?}");
+    assert_eq!(report.proven.as_ref().unwrap().through_seq, sealed - 1);
+    assert!(report.warnings.iter().any(|w| w.contains("not yet proven")), "{:?}", report.warnings);
+}
+
+#[test]
+fn deleting_swapping_or_duplicating_segments_is_caught() {
+    let fixture = written_log(16);
+    let files = segments(&fixture.dir);
+    assert!(files.len() >= 3, "need three segments, have {}", files.len());
+    let name = |i: usize| files[i].file_name().unwrap().to_owned();
+
+    let (_a, dir) = copy_log(&fixture.dir);
+    std::fs::remove_file(dir.join(name(0))).unwrap();
+    let report = fixture.verify_dir(&dir);
+    assert_eq!(failure(&report).kind, FailureKind::Missing, "delete first: {:?}", report.failure);
+
+    let (_b, dir) = copy_log(&fixture.dir);
+    std::fs::remove_file(dir.join(name(1))).unwrap();
+    let report = fixture.verify_dir(&dir);
+    let f = failure(&report);
+    assert_eq!(f.kind, FailureKind::Missing, "delete middle: {f}");
+    assert_eq!(f.segment.as_deref(), Some(name(2).to_str().unwrap()));
+
+    let (_c, dir) = copy_log(&fixture.dir);
+    std::fs::rename(dir.join(name(0)), dir.join("x")).unwrap();
+    std::fs::rename(dir.join(name(1)), dir.join(name(0))).unwrap();
+    std::fs::rename(dir.join("x"), dir.join(name(1))).unwrap();
+    let report = fixture.verify_dir(&dir);
+    assert_eq!(failure(&report).kind, FailureKind::Header, "swap: {:?}", report.failure);
+
+    let (_d, dir) = copy_log(&fixture.dir);
+    let bytes = std::fs::read(dir.join(name(1))).unwrap();
+    let first: u64 = name(1).to_str().unwrap()[4..24].parse().unwrap();
+    std::fs::write(dir.join(format!("seg-{:020}.log", first + 1)), bytes).unwrap();
+    let report = fixture.verify_dir(&dir);
+    assert!(!report.is_intact(), "duplicate: {report:#?}");
+}
+
+#[test]
+fn rewriting_the_whole_log_without_the_keys_is_caught_by_the_seals() {
+    let fixture = written_log(4);
+    let mut records = tamper::read_records(&fixture.dir).unwrap();
+    let target = auth_failure_seq(&records);
+    change_reason(&mut records[target]);
+    // The intruder seals with a key of their own making, for the epochs as stored.
+    let mut own = SealKey::from_initial([7; 32]);
+    tamper::rewrite(&fixture.dir, &records, &mut |input| {
+        if input.epoch > own.epoch() {
+            own = own.seek(input.epoch).unwrap();
+        }
+        own.seal(input).ok().map(|t| t.0)
+    })
+    .unwrap();
+    tamper::resign_checkpoint(&fixture.dir).unwrap();
+    // Without the material the rewrite is consistent...
+    assert!(verify(&fixture.dir, &VerifyOptions::default()).unwrap().is_intact());
+    // ...with it, the first seal gives it away.
+    let report = fixture.verify();
+    assert_eq!(failure(&report).kind, FailureKind::Seal, "{:?}", report.failure);
+}
+
+#[test]
+fn dropping_every_seal_is_caught_by_coverage() {
+    let fixture = written_log(12);
+    let records: Vec<Record> = tamper::read_records(&fixture.dir)
+        .unwrap()
+        .into_iter()
+        .filter(|r| !matches!(r.body, Body::System(SystemRecord::Seal { .. })))
+        .collect();
+    tamper::rewrite(&fixture.dir, &records, &mut |_| None).unwrap();
+    tamper::resign_checkpoint(&fixture.dir).unwrap();
+    let report = fixture.verify();
+    assert_eq!(failure(&report).kind, FailureKind::Coverage, "{:?}", report.failure);
+}
+
+#[test]
+fn rewriting_the_past_with_a_key_stolen_later_is_caught() {
+    let (fixture, mut writer) = new_log();
+    for minute in 0..6 {
+        writer.append_batch(&entries(4, at(minute * 60 + 1)), at(minute * 60 + 1)).unwrap();
+    }
+    // The intruder takes the host at minute 6 and steals the key state then.
+    writer.seal_if_due(at(6 * 60 + 1)).unwrap();
+    let stolen = tamper::steal_seal_key(&fixture.dir).unwrap();
+    assert_eq!(stolen.epoch(), 6);
+    drop(writer);
+    let mut records = tamper::read_records(&fixture.dir).unwrap();
+    let target = auth_failure_seq(&records);
+    change_reason(&mut records[target]);
+
+    // Strategy 1: re-seal every seal it can; earlier epochs keep their (now wrong) MACs.
+    let (_a, dir) = copy_log(&fixture.dir);
+    let mut key = stolen.seek(6).unwrap();
+    tamper::rewrite(&dir, &records, &mut |input| {
+        (input.epoch >= key.epoch()).then(|| {
+            key = key.seek(input.epoch).unwrap();
+            key.seal(input).unwrap().0
+        })
+    })
+    .unwrap();
+    tamper::resign_checkpoint(&dir).unwrap();
+    let report = fixture.verify_dir(&dir);
+    assert_eq!(failure(&report).kind, FailureKind::Seal, "{:?}", report.failure);
+
+    // Strategy 2: re-date every seal to the stolen epoch and MAC it with the stolen key.
+    let (_b, dir) = copy_log(&fixture.dir);
+    let key = stolen.seek(6).unwrap();
+    tamper::rewrite(&dir, &records, &mut |input| {
+        input.epoch = 6;
+        Some(key.seal(input).unwrap().0)
+    })
+    .unwrap();
+    tamper::resign_checkpoint(&dir).unwrap();
+    let report = fixture.verify_dir(&dir);
+    assert!(
+        matches!(failure(&report).kind, FailureKind::Coverage | FailureKind::Seal),
+        "{:?}",
+        report.failure
+    );
+
+    // Strategy 3: drop the old seals and seal everything once with the stolen key.
+    let (_c, dir) = copy_log(&fixture.dir);
+    let mut kept: Vec<Record> = records
+        .iter()
+        .filter(|r| !matches!(r.body, Body::System(SystemRecord::Seal { .. })))
+        .cloned()
+        .collect();
+    let last_seal = records
+        .iter()
+        .rev()
+        .find(|r| matches!(r.body, Body::System(SystemRecord::Seal { .. })))
+        .unwrap();
+    kept.push(last_seal.clone());
+    tamper::rewrite(&dir, &kept, &mut |input| {
+        input.epoch = 6;
+        Some(key.seal(input).unwrap().0)
+    })
+    .unwrap();
+    tamper::resign_checkpoint(&dir).unwrap();
+    let report = fixture.verify_dir(&dir);
+    assert_eq!(failure(&report).kind, FailureKind::Coverage, "{:?}", report.failure);
+}
+
+#[test]
+fn removing_recent_epochs_and_continuing_is_caught_by_the_epoch_gap() {
+    let (fixture, mut writer) = new_log();
+    for minute in 0..5 {
+        writer.append_batch(&entries(3, at(minute * 60 + 1)), at(minute * 60 + 1)).unwrap();
+    }
+    writer.close(at(5 * 60 + 1)).unwrap();
+    let records = tamper::read_records(&fixture.dir).unwrap();
+    // Remove everything between the seal of epoch 1 and the seal of epoch 4.
+    let seal_of = |epoch: u64| {
+        records
+            .iter()
+            .position(|r| matches!(r.body, Body::System(SystemRecord::Seal { epoch: e, .. }) if e == epoch))
+            .unwrap()
+    };
+    let mut cut = records[..=seal_of(1)].to_vec();
+    cut.extend_from_slice(&records[seal_of(4)..]);
+    // The later seals are re-MACed with the key the intruder holds (epoch 4 and on).
+    let stolen = SealKey::from_initial(*fixture.material.initial_seal_key).seek(4).unwrap();
+    tamper::rewrite(&fixture.dir, &cut, &mut |input| {
+        (input.epoch >= 4).then(|| stolen.seek(input.epoch).unwrap().seal(input).unwrap().0)
+    })
+    .unwrap();
+    tamper::resign_checkpoint(&fixture.dir).unwrap();
+    let report = fixture.verify();
+    let f = failure(&report);
+    assert_eq!(f.kind, FailureKind::Seal, "{f}");
+    assert!(f.reason.contains("missing"), "{f}");
+}
+
+#[test]
+fn a_rollback_or_a_fork_is_caught_by_a_held_checkpoint() {
+    let (fixture, mut writer) = new_log();
+    writer.append_batch(&entries(5, at(1)), at(1)).unwrap();
+    writer.seal_if_due(at(61)).unwrap();
+    drop(writer);
+    let (_old, earlier) = copy_log(&fixture.dir);
+
+    let mut writer = fixture.open(at(62));
+    writer.append_batch(&entries(5, at(63)), at(63)).unwrap();
+    writer.close(at(64)).unwrap();
+    let held = std::fs::read_to_string(fixture.dir.join("checkpoint")).unwrap();
+    let options = || VerifyOptions {
+        material: Some(fixture.material.clone()),
+        trusted_checkpoints: vec![held.clone()],
+        ..VerifyOptions::default()
+    };
+    let report = verify(&fixture.dir, &options()).unwrap();
+    assert!(report.is_intact(), "{report:#?}");
+
+    // Rollback: the directory is replaced by its earlier, valid state.
+    let report = verify(&earlier, &options()).unwrap();
+    let f = failure(&report);
+    assert_eq!(f.kind, FailureKind::Checkpoint, "{f}");
+
+    // Fork: the earlier state continued differently.
+    let mut fork = LogWriter::open(&earlier, config(), at(62)).unwrap();
+    fork.append_batch(&entries(9, at(63)), at(63)).unwrap();
+    fork.close(at(64)).unwrap();
+    let report = verify(&earlier, &options()).unwrap();
+    assert_eq!(failure(&report).kind, FailureKind::Checkpoint, "{:?}", report.failure);
+}
+
+#[test]
+fn a_purge_claiming_more_than_retention_allows_is_caught() {
+    let (fixture, writer) = new_log();
+    let mut short = config();
+    short.retention.days = 1;
+    drop(writer);
+    let mut writer = LogWriter::open(&fixture.dir, short.clone(), at(1)).unwrap();
+    let day = 86_400;
+    for d in 0..3 {
+        writer.append_batch(&entries(40, at(d * day + 10)), at(d * day + 10)).unwrap();
+    }
+    let purged = writer.apply_retention(at(3 * day)).unwrap();
+    assert!(purged.is_some());
+    writer.close(at(3 * day + 1)).unwrap();
+    // The material says the log was created with 7-year retention.
+    let report = fixture.verify();
+    let f = failure(&report);
+    assert_eq!(f.kind, FailureKind::Purge, "{f}");
+    // With the retention the operator actually configured, it verifies.
+    let report =
+        verify(&fixture.dir, &VerifyOptions { min_retention_days: Some(1), ..fixture.options() })
+            .unwrap();
+    assert!(report.is_intact(), "{report:#?}");
+}
