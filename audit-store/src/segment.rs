@@ -284,3 +284,46 @@ mod tests {
         }
     }
 }
+
+#[cfg(test)]
+mod golden {
+    //! Golden bytes freezing the segment layout described in FORMAT.md.
+    use super::*;
+
+    fn hex(bytes: &[u8]) -> String {
+        bytes.iter().map(|b| format!("{b:02x}")).collect()
+    }
+
+    #[test]
+    fn segment_header_layout() {
+        let header = SegmentHeader {
+            log_id: LogId([0x11; 16]),
+            first_seq: 0x0102,
+            created_at: Timestamp(0x0a0b_0c0d),
+            prev_chain: [0x22; 32],
+            frontier: vec![[0x33; 32], [0x44; 32]],
+        };
+        let bytes = header.encode();
+        assert_eq!(bytes.len(), 77 + 2 * 32 + 32);
+        assert_eq!(hex(&bytes), GOLDEN_HEADER);
+    }
+
+    #[test]
+    fn frame_layout() {
+        let mut out = Vec::new();
+        push_frame(&mut out, b"\x01record", &[0x55; 32]);
+        assert_eq!(hex(&out), format!("07000000017265636f7264{}", "55".repeat(32)));
+    }
+
+    const GOLDEN_HEADER: &str = concat!(
+        "41554449545345470100ad00",
+        "11111111111111111111111111111111",
+        "0201000000000000",
+        "0d0c0b0a00000000",
+        "2222222222222222222222222222222222222222222222222222222222222222",
+        "02",
+        "3333333333333333333333333333333333333333333333333333333333333333",
+        "4444444444444444444444444444444444444444444444444444444444444444",
+        "0ac6bc1e1682237ad0cfc7622d5b106cd6a400a428962b86470ac71c41060272",
+    );
+}

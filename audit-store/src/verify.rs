@@ -29,6 +29,10 @@ use crate::layout::{self, CHECKPOINT_FILE};
 use crate::meta::{LogMeta, VerifierMaterial};
 use crate::segment::{self, FrameFault, FrameReader, OpenFault};
 
+/// Default for [`VerifyOptions::seal_slack_epochs`]: ten epochs (ten minutes at the default
+/// epoch length).
+pub const DEFAULT_SEAL_SLACK_EPOCHS: u64 = 10;
+
 /// Nanoseconds in a day.
 const DAY_NANOS: i64 = 86_400 * 1_000_000_000;
 
@@ -44,7 +48,9 @@ pub struct VerifyOptions {
     pub trusted_checkpoints: Vec<String>,
     /// The least retention a purge may claim, in days (default: the material's).
     pub min_retention_days: Option<u32>,
-    /// How many epochs after a record's own epoch its seal may come (default 2).
+    /// How many epochs after a record's own epoch its seal may come (default
+    /// [`DEFAULT_SEAL_SLACK_EPOCHS`]). A writer stalled longer than this between an event's
+    /// time and its write makes verification report a coverage problem.
     pub seal_slack_epochs: Option<u64>,
     /// Also decode every event record strictly (slower; seals and system records always are).
     pub deep: bool,
@@ -251,7 +257,7 @@ impl<'a> Verifier<'a> {
             report: VerifyReport::default(),
             identity: None,
             seal_key: options.material.as_ref().map(|m| SealKey::from_initial(*m.initial_seal_key)),
-            slack: options.seal_slack_epochs.unwrap_or(2),
+            slack: options.seal_slack_epochs.unwrap_or(DEFAULT_SEAL_SLACK_EPOCHS),
             min_retention_days: options
                 .min_retention_days
                 .or(options.material.as_ref().map(|m| m.min_retention_days)),

@@ -71,6 +71,8 @@ pub struct LogWriter {
     scratch: Vec<u8>,
     /// The key state changed and must be persisted after the next commit.
     key_dirty: bool,
+    /// A seal was staged: write a checkpoint after the next commit.
+    checkpoint_due: bool,
     poisoned: Option<String>,
 }
 
@@ -109,6 +111,9 @@ impl LogWriter {
         config.validate()?;
         let dir = layout::confine(dir)?;
         layout::create_log_dir(&dir)?;
+        if let Some(parent) = dir.parent() {
+            io.sync_dir(parent).map_err(|e| StoreError::io("syncing", parent, e))?;
+        }
         let lock = WriterLock::acquire(&dir)?;
         let log_id = LogId::random().map_err(|_| StoreError::Random)?;
         let origin = format!("audit/{}/{}", config.service_id, log_id);
@@ -158,6 +163,7 @@ impl LogWriter {
             staged: Vec::new(),
             scratch: Vec::new(),
             key_dirty: false,
+            checkpoint_due: false,
             poisoned: None,
         };
         let writer_name = writer.config.writer.clone();
@@ -227,6 +233,7 @@ impl LogWriter {
             staged: Vec::new(),
             scratch: Vec::new(),
             key_dirty: false,
+            checkpoint_due: false,
             poisoned: None,
         };
         let writer_name = writer.config.writer.clone();
@@ -461,6 +468,7 @@ impl LogWriter {
             time_ns: sealed_at.0,
         };
         let tag = self.seal_key.seal(&input)?;
+        self.checkpoint_due = true;
         self.stage_system(
             SystemRecord::Seal {
                 epoch: input.epoch,
@@ -505,8 +513,9 @@ impl LogWriter {
         self.segment.file.sync_data().map_err(|e| StoreError::io("syncing", &path, e))?;
         self.segment.bytes += u64::try_from(self.staged.len()).unwrap_or(0);
         self.staged.clear();
-        if self.key_dirty || self.unsealed == 0 {
+        if self.checkpoint_due {
             self.write_checkpoint()?;
+            self.checkpoint_due = false;
         }
         if self.key_dirty {
             keys::write_seal_key(self.io.as_ref(), &self.dir, &self.seal_key)?;

@@ -249,7 +249,8 @@ fn rewriting_the_whole_log_without_the_keys_is_caught_by_the_seals() {
 
 #[test]
 fn dropping_every_seal_is_caught_by_coverage() {
-    let fixture = written_log(12);
+    // Longer than the default slack of ten epochs.
+    let fixture = written_log(50);
     let records: Vec<Record> = tamper::read_records(&fixture.dir)
         .unwrap()
         .into_iter()
@@ -264,13 +265,13 @@ fn dropping_every_seal_is_caught_by_coverage() {
 #[test]
 fn rewriting_the_past_with_a_key_stolen_later_is_caught() {
     let (fixture, mut writer) = new_log();
-    for minute in 0..6 {
+    for minute in 0..15 {
         writer.append_batch(&entries(4, at(minute * 60 + 1)), at(minute * 60 + 1)).unwrap();
     }
-    // The intruder takes the host at minute 6 and steals the key state then.
-    writer.seal_if_due(at(6 * 60 + 1)).unwrap();
+    // The intruder takes the host at minute 15 and steals the key state then.
+    writer.seal_if_due(at(15 * 60 + 1)).unwrap();
     let stolen = tamper::steal_seal_key(&fixture.dir).unwrap();
-    assert_eq!(stolen.epoch(), 6);
+    assert_eq!(stolen.epoch(), 15);
     drop(writer);
     let mut records = tamper::read_records(&fixture.dir).unwrap();
     let target = auth_failure_seq(&records);
@@ -278,7 +279,7 @@ fn rewriting_the_past_with_a_key_stolen_later_is_caught() {
 
     // Strategy 1: re-seal every seal it can; earlier epochs keep their (now wrong) MACs.
     let (_a, dir) = copy_log(&fixture.dir);
-    let mut key = stolen.seek(6).unwrap();
+    let mut key = stolen.seek(15).unwrap();
     tamper::rewrite(&dir, &records, &mut |input| {
         (input.epoch >= key.epoch()).then(|| {
             key = key.seek(input.epoch).unwrap();
@@ -292,9 +293,9 @@ fn rewriting_the_past_with_a_key_stolen_later_is_caught() {
 
     // Strategy 2: re-date every seal to the stolen epoch and MAC it with the stolen key.
     let (_b, dir) = copy_log(&fixture.dir);
-    let key = stolen.seek(6).unwrap();
+    let key = stolen.seek(15).unwrap();
     tamper::rewrite(&dir, &records, &mut |input| {
-        input.epoch = 6;
+        input.epoch = 15;
         Some(key.seal(input).unwrap().0)
     })
     .unwrap();
@@ -320,7 +321,7 @@ fn rewriting_the_past_with_a_key_stolen_later_is_caught() {
         .unwrap();
     kept.push(last_seal.clone());
     tamper::rewrite(&dir, &kept, &mut |input| {
-        input.epoch = 6;
+        input.epoch = 15;
         Some(key.seal(input).unwrap().0)
     })
     .unwrap();

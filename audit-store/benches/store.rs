@@ -1,0 +1,147 @@
+//! Store benchmarks on this machine's disk: durable appends per second by batch size (one
+//! fdatasync per batch), verification speed, query latency with the index, bytes per record.
+//! The verify and query rows use a log written one epoch at a time over three days.
+//! Prints `BENCH {json}` lines for `cargo xtask bench`. `AUDIT_BENCH_SMALL=1` uses 10^5 records
+//! instead of 10^6 for the verify and query rows.
+#![allow(clippy::print_stdout, clippy::unwrap_used, clippy::expect_used, missing_docs)]
+
+use std::hint::black_box;
+use std::time::{Duration, Instant};
+
+use audit_events::{AuditId, Body, Entry, EventKind, EventRecord, Timestamp};
+use audit_store::{LogConfig, LogWriter, Query, VerifyOptions, query, verify};
+
+const DAY: i64 = 86_400 * 1_000_000_000;
+/// 2026-11-22T00:00:00Z.
+const T0: i64 = 1_795_305_600_000_000_000;
+
+fn report(name: &str, value: f64, unit: &str, target: &str) {
+    println!(
+        "BENCH {{\"crate\":\"audit-store\",\"name\":\"{name}\",\"value\":{value:.1},\"unit\":\"{unit}\",\"target\":\"{target}\"}}"
+    );
+}
+
+fn entry(i: u64, time: i64) -> Entry {
+    let kinds = EventKind::ALL;
+    let kind = kinds[usize::try_from(i).unwrap() % kinds.len()];
+    let mut id = [0u8; 16];
+    id[8..].copy_from_slice(&i.to_be_bytes());
+    // A thousand distinct users, as in a real fleet.
+    let mut event = kind.example();
+    event.for_each_text_mut(&mut |path, _, text| {
+        if path.to_string() == "actor.user_id" {
+            *text = format!("user-{:04}", i % 1000);
+        }
+    });
+    Entry {
+        time: Timestamp(time),
+        audit_id: AuditId(id),
+        body: Body::Event(EventRecord::new(event)),
+    }
+}
+
+fn config() -> LogConfig {
+    let mut config = LogConfig::new("bench");
+    config.seal_epoch = Duration::from_secs(60);
+    config
+}
+
+/// Appends batches of `batch` records for about `budget`, each batch durable before the next.
+fn durable_appends(batch: usize, budget: Duration) -> f64 {
+    let tmp = tempfile::tempdir().unwrap();
+    let (mut writer, _) =
+        LogWriter::create(&tmp.path().join("log"), config(), Timestamp(T0)).unwrap();
+    let mut n = 0u64;
+    let start = Instant::now();
+    let mut entries: Vec<Entry> = Vec::with_capacity(batch);
+    while start.elapsed() < budget {
+        entries.clear();
+        let now = T0 + i64::try_from(start.elapsed().as_nanos()).unwrap();
+        for _ in 0..batch {
+            entries.push(entry(n, now));
+            n += 1;
+        }
+        writer.append_batch(&entries, Timestamp(now)).unwrap();
+    }
+    let rate = n as f64 / start.elapsed().as_secs_f64();
+    writer.close(Timestamp(T0 + DAY / 2)).unwrap();
+    rate
+}
+
+fn main() {
+    let small = std::env::var_os("AUDIT_BENCH_SMALL").is_some();
+    let records: u64 = if small { 100_000 } else { 1_000_000 };
+
+    for (batch, budget, target) in [(1, 3, ""), (100, 3, ""), (10_000, 6, ">= 300000 records/s")] {
+        let rate = durable_appends(batch, Duration::from_secs(budget));
+        report(&format!("durable append, batches of {batch}"), rate, "records/s", target);
+    }
+
+    // A log of `records` events over three days, written one seal epoch at a time as a live
+    // service would, rotated daily (so closed segments are indexed).
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("log");
+    let (mut writer, material) = LogWriter::create(&dir, config(), Timestamp(T0)).unwrap();
+    let epochs = 3 * 24 * 60;
+    let step = 3 * DAY / i64::try_from(records).unwrap();
+    let mut n = 0u64;
+    let mut batch = Vec::new();
+    for epoch in 0..epochs {
+        batch.clear();
+        let end = T0 + (epoch + 1) * 60_000_000_000;
+        while n < records && T0 + i64::try_from(n).unwrap() * step < end {
+            batch.push(entry(n, T0 + i64::try_from(n).unwrap() * step));
+            n += 1;
+        }
+        writer.append_batch(&batch, Timestamp(end - 1)).unwrap();
+    }
+    let total_records = writer.next_seq();
+    writer.close(Timestamp(T0 + 3 * DAY + 1)).unwrap();
+    let segment_bytes: u64 = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "log"))
+        .map(|p| std::fs::metadata(p).unwrap().len())
+        .sum();
+    report(
+        "bytes on disk per record (segments)",
+        segment_bytes as f64 / total_records as f64,
+        "bytes",
+        "",
+    );
+
+    let options = VerifyOptions { material: Some(material), ..VerifyOptions::default() };
+    let start = Instant::now();
+    let result = verify(&dir, &options).unwrap();
+    let elapsed = start.elapsed().as_secs_f64();
+    assert!(result.is_intact());
+    report(
+        &format!("verify {total_records} records (with key)"),
+        total_records as f64 / elapsed,
+        "records/s",
+        ">= 1000000 records/s",
+    );
+    report("verify throughput", segment_bytes as f64 / elapsed / 1e6, "MB/s", "");
+
+    let q = Query {
+        actor: Some("user-0042".to_owned()),
+        since: Some(Timestamp(T0 + DAY)),
+        until: Some(Timestamp(T0 + 2 * DAY)),
+        ..Query::default()
+    };
+    let hits = query(&dir, &q).unwrap().len();
+    let mut times: Vec<f64> = (0..7)
+        .map(|_| {
+            let start = Instant::now();
+            black_box(query(&dir, &q).unwrap());
+            start.elapsed().as_secs_f64() * 1e3
+        })
+        .collect();
+    times.sort_by(f64::total_cmp);
+    report(
+        &format!("query actor + one day over {total_records} records ({hits} hits)"),
+        times[times.len() / 2],
+        "ms",
+        "< 50 ms",
+    );
+}
