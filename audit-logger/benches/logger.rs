@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use audit_events::{AuditEvent, EventKind};
 use audit_logger::testing::MemorySink;
-use audit_logger::{AuditConfig, AuditError, AuditLogger, QueueBounds};
+use audit_logger::{AuditConfig, AuditError, AuditLogger, FlushMode, QueueBounds};
 
 const CRATE: &str = "audit-logger";
 /// Events emitted between two flushes: well inside the queue, so no emit is refused.
@@ -127,6 +127,50 @@ fn writer_rate() {
     logger.shutdown().unwrap();
 }
 
+/// One producer emitting as fast as it can into a real log on this machine's disk, backing off
+/// with `flush` when refused; every event is durable when the clock stops.
+fn durable_rate(flush: FlushMode, label: &str) {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut config = AuditConfig::local("bench-durable", tmp.path().join("log"));
+    config.flush = flush;
+    let logger = AuditLogger::new(config).unwrap();
+    let events = routine_events();
+    let total = 300_000;
+    let started = Instant::now();
+    for event in events.iter().cycle().take(total) {
+        while let Err(err) = logger.emit(event.clone()) {
+            assert!(matches!(err, AuditError::BufferFull { .. }), "{err}");
+            logger.flush().unwrap();
+        }
+    }
+    logger.flush().unwrap();
+    let rate = total as f64 / started.elapsed().as_secs_f64();
+    let target = if label == "Immediate" { ">= 250000 events/s" } else { "" };
+    bench(
+        &format!("durable events per second, {label}, store on local disk"),
+        rate,
+        "events/s",
+        target,
+    );
+    logger.shutdown().unwrap();
+}
+
+/// `emit` latency with the writer appending to a real log on disk.
+fn emit_latency_store() {
+    let tmp = tempfile::tempdir().unwrap();
+    let logger =
+        AuditLogger::new(AuditConfig::local("bench-latency", tmp.path().join("log"))).unwrap();
+    let events = routine_events();
+    timed_emits(&logger, &events, 20_000);
+    let mut all = timed_emits(&logger, &events, 200_000);
+    all.sort_unstable();
+    let name = "emit latency, 1 producer, writer running (store on local disk)";
+    bench(&format!("{name} p50"), percentile(&all, 500), "ns", "<= 300 ns");
+    bench(&format!("{name} p99"), percentile(&all, 990), "ns", "<= 2000 ns");
+    bench(&format!("{name} p999"), percentile(&all, 999), "ns", "");
+    logger.shutdown().unwrap();
+}
+
 fn resident_bytes() -> Option<u64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
     let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
@@ -199,6 +243,9 @@ fn main() {
     );
     emit_latency(1);
     emit_latency(2);
+    emit_latency_store();
     writer_rate();
+    durable_rate(FlushMode::Immediate, "Immediate");
+    durable_rate(FlushMode::BATCHED_DEFAULT, "Batched (100 events / 1 s)");
     flood_memory();
 }

@@ -1,17 +1,15 @@
 //! Opening the log a configuration names: the one place where a mode becomes a sink.
 
-use crate::config::{AuditConfig, AuditMode};
+use std::path::Path;
+use std::sync::Arc;
+
+use audit_events::Timestamp;
+use audit_store::io::{Io, OsIo};
+use audit_store::{LogConfig, LogWriter, StoreError, VerifierMaterial};
+
+use crate::config::{AuditConfig, AuditMode, KeyHandling, RetentionPolicy};
 use crate::error::AuditError;
 use crate::sink::LogSink;
-
-/// What a verifier needs to check a new log's seals and checkpoints (its initial seal key and
-/// its checkpoint public key), handed back once by
-/// [`crate::AuditLogger::take_verifier_material`] when the logger creates a log.
-///
-/// The store defines its contents. Until the store backend is wired into the logger no log is
-/// ever created, so no value of this type can exist: it is an uninhabited placeholder for
-/// `audit_store::VerifierMaterial`.
-pub type VerifierMaterial = std::convert::Infallible;
 
 /// The name and version the writer records in the log's created and resumed records.
 pub(crate) const WRITER_VERSION: &str = concat!("audit-logger ", env!("CARGO_PKG_VERSION"));
@@ -23,21 +21,53 @@ pub(crate) struct Opened {
 }
 
 /// Opens (or creates) the log the configuration names; `None` for a disabled logger.
-pub(crate) fn open(config: &AuditConfig) -> Result<Option<Opened>, AuditError> {
+pub(crate) fn open(
+    config: &AuditConfig,
+    io: Option<Arc<dyn Io>>,
+) -> Result<Option<Opened>, AuditError> {
     match &config.mode {
         AuditMode::Disabled => Ok(None),
-        AuditMode::Local { base_dir } => open_local(config, base_dir).map(Some),
+        AuditMode::Local { base_dir } => {
+            open_local(config, base_dir, io.unwrap_or_else(|| Arc::new(OsIo))).map(Some)
+        }
     }
 }
 
-/// The store backend plugs in here: `store_sink.rs` implements `LogSink` for
-/// `audit_store::LogWriter`, and this function maps the configuration to a `LogConfig`
-/// (`service_id`, `writer: WRITER_VERSION`, `seal_epoch`, `rotation`, `retention`) and calls
-/// `LogWriter::create` or `LogWriter::open` according to `config.keys`.
-fn open_local(_config: &AuditConfig, _base_dir: &std::path::Path) -> Result<Opened, AuditError> {
-    Err(AuditError::Store {
-        cause: "the local log store backend is not wired into the logger in this build; use \
-                AuditMode::Disabled explicitly or a test sink"
-            .to_owned(),
-    })
+/// The store's configuration for this logger's.
+fn store_config(config: &AuditConfig) -> LogConfig {
+    let mut log = LogConfig::new(config.service_id.clone());
+    log.writer = WRITER_VERSION.to_owned();
+    log.seal_epoch = config.seal_epoch;
+    log.max_segment_bytes = config.rotation.max_segment_bytes;
+    log.rotate_daily = config.rotation.rotate_daily;
+    log.retention.days = match config.retention {
+        // A period no record outlives: nothing is ever purged.
+        RetentionPolicy::KeepForever => u32::MAX,
+        RetentionPolicy::Days(days) => days,
+    };
+    log
+}
+
+fn store_error(err: &StoreError) -> AuditError {
+    AuditError::Store { cause: input_validation::escape_for_log(&err.to_string()).into_owned() }
+}
+
+/// Opens the log in `base_dir`, or creates it there when the configuration allows and there is
+/// none yet (a missing or empty directory).
+fn open_local(
+    config: &AuditConfig,
+    base_dir: &Path,
+    io: Arc<dyn Io>,
+) -> Result<Opened, AuditError> {
+    let log_config = store_config(config);
+    let now = Timestamp::now();
+    match LogWriter::open_with_io(base_dir, log_config.clone(), now, io.clone()) {
+        Ok(writer) => Ok(Opened { sink: Box::new(writer), verifier: None }),
+        Err(StoreError::NotALog { .. }) if config.keys == KeyHandling::CreateOnFirstUse => {
+            let (writer, material) = LogWriter::create_with_io(base_dir, log_config, now, io)
+                .map_err(|e| store_error(&e))?;
+            Ok(Opened { sink: Box::new(writer), verifier: Some(material) })
+        }
+        Err(err) => Err(store_error(&err)),
+    }
 }

@@ -50,9 +50,10 @@
 //!   stream of events then never pays a wake-up system call in `emit`.
 //! - An events-dropped record goes at the front of the writer's next batch; a refusal also
 //!   wakes an idle writer so that it is recorded at once, not with the next event.
-//! - [`AuditMode::Local`] needs the store backend; until it is wired in, `new` refuses it
-//!   with [`AuditError::Store`], and [`VerifierMaterial`] is a placeholder no value of which
-//!   exists.
+//! - [`AuditMode::Local`] writes through `audit_store::LogWriter` (`store_sink.rs`): it opens the
+//!   log in its directory, or creates one there ([`KeyHandling::CreateOnFirstUse`]) and hands
+//!   the new log's [`VerifierMaterial`] back once through
+//!   [`AuditLogger::take_verifier_material`].
 //!
 //! This crate depends on `audit-store`, `audit-events` and `input-validation` only.
 
@@ -66,11 +67,12 @@ mod prepare;
 mod shared;
 mod sink;
 mod stats;
+mod store_sink;
 mod writer;
 
 pub mod testing;
 
-pub use backend::VerifierMaterial;
+pub use audit_store::VerifierMaterial;
 pub use config::{
     AuditConfig, AuditMode, FlushMode, KeyHandling, MIN_QUEUE_BYTES, QueueBounds, RetentionPolicy,
     RotationPolicy,

@@ -10,13 +10,14 @@ use std::time::{Duration, Instant};
 use audit_events::{AuditEvent, AuditIdGenerator, Body, Entry, EventKind, EventRecord, Timestamp};
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, TrySendError};
 
-use crate::backend::{self, Opened, VerifierMaterial};
+use crate::backend::{self, Opened};
 use crate::config::AuditConfig;
 use crate::error::AuditError;
 use crate::prepare::{Prepared, prepare};
 use crate::shared::{Queued, Shared};
 use crate::stats::{LoggerStats, ShutdownReport};
 use crate::writer::{Control, Inbox, Writer, WriterExit};
+use audit_store::VerifierMaterial;
 
 /// The audit logger a service shares (via `Arc`) among all the code that emits events.
 ///
@@ -74,7 +75,19 @@ impl AuditLogger {
     /// opened or created or the writer thread cannot start.
     pub fn new(config: AuditConfig) -> Result<Self, AuditError> {
         config.validate()?;
-        let opened = backend::open(&config)?;
+        let opened = backend::open(&config, None)?;
+        Self::start(&config, opened)
+    }
+
+    /// [`AuditLogger::new`] with the store's file operations going through `io`: for tests
+    /// that inject failed syncs, full disks and torn writes
+    /// (`audit_store::io::FaultyIo`).
+    pub fn with_io(
+        config: AuditConfig,
+        io: Arc<dyn audit_store::io::Io>,
+    ) -> Result<Self, AuditError> {
+        config.validate()?;
+        let opened = backend::open(&config, Some(io))?;
         Self::start(&config, opened)
     }
 

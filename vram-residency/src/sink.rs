@@ -5,8 +5,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use audit_events::AuditEvent;
 use parking_lot::Mutex;
 
-/// Where VRAM audit events go. Implemented for `audit_logger::AuditLogger` (added by the lead
-/// once the logger lands) and by tests.
+/// Where VRAM audit events go: an `audit_logger::AuditLogger` in production, a
+/// [`RecordingSink`] in tests.
 ///
 /// `emit` must not block for long: it is called on the sealing and verification paths. An
 /// error never fails the GPU operation; [`VramManager`](crate::VramManager) counts it per event
@@ -56,5 +56,11 @@ impl AuditSink for RecordingSink {
         }
         self.events.lock().push(event);
         Ok(())
+    }
+}
+
+impl AuditSink for audit_logger::AuditLogger {
+    fn emit(&self, event: AuditEvent) -> Result<(), String> {
+        audit_logger::AuditLogger::emit(self, event).map_err(|e| e.to_string())
     }
 }

@@ -1,6 +1,7 @@
 //! The child process of the logger's crash test (`tests/crash.rs`): it writes events to a real
 //! log in `Immediate` mode and reports every flush that returned, until it is killed. Built
-//! as the `crash-child` binary with the `crash-test` feature; cargo builds it for that test.
+//! as the `crash-child` binary; cargo builds it for that test. When it creates the log it
+//! writes the verifier material to `<log-dir>.material`.
 //!
 //! Usage: `crash-child <log-dir> <round>`. Events are `task.completed` records whose task id
 //! is `r<round>-e<index>` (every seventh is a critical `auth.failure` with that reason), with
@@ -56,10 +57,17 @@ fn main() -> ExitCode {
     config.flush = FlushMode::Immediate;
     // Seal often, so that kills also land in the middle of seals and checkpoints.
     config.seal_epoch = std::time::Duration::from_millis(20);
-    let logger = match AuditLogger::new(config) {
+    let mut logger = match AuditLogger::new(config) {
         Ok(logger) => logger,
         Err(err) => return fail(2, "cannot open the log", &err),
     };
+    // The first round creates the log: its verifier material goes beside it for the parent.
+    if let Some(material) = logger.take_verifier_material()
+        && let Err(err) = std::fs::write(format!("{dir}.material"), material.to_text().as_bytes())
+    {
+        let _ = writeln!(std::io::stderr(), "crash-child: cannot save the material: {err}");
+        return ExitCode::from(2);
+    }
     let mut stdout = std::io::stdout().lock();
     // A small xorshift stream, seeded by the round, varies the batch sizes.
     let mut state = round.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;

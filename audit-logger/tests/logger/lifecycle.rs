@@ -98,13 +98,6 @@ fn a_logger_over_a_sink_is_not_disabled() {
 }
 
 #[test]
-fn the_local_store_is_refused_until_it_is_wired() {
-    let dir = tempfile::tempdir().unwrap();
-    let err = AuditLogger::new(AuditConfig::local("svc-1", dir.path())).unwrap_err();
-    assert!(matches!(&err, AuditError::Store { cause } if cause.contains("not wired")), "{err}");
-}
-
-#[test]
 fn an_invalid_service_id_is_refused_without_echoing_it() {
     let err = AuditLogger::new(AuditConfig::disabled("svc\r\nFAKE")).unwrap_err();
     assert!(matches!(err, AuditError::Config { .. }));

@@ -7,6 +7,7 @@ mod batching;
 mod flood;
 mod hostile;
 mod lifecycle;
+mod local;
 mod poison;
 mod producers;
 mod restart;

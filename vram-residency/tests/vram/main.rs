@@ -14,6 +14,7 @@
 )]
 
 mod attacks;
+mod audit_log;
 #[cfg(feature = "cuda")]
 mod cuda;
 mod lifecycle;
