@@ -117,42 +117,66 @@ impl SegmentIndex {
     }
 
     pub(crate) fn encode(&self) -> Vec<u8> {
-        let mut out = Vec::with_capacity(64 + self.offsets.len() * 18);
-        out.extend_from_slice(INDEX_MAGIC);
-        out.extend_from_slice(&INDEX_FORMAT.to_le_bytes());
-        out.extend_from_slice(&self.first_seq.to_le_bytes());
-        out.extend_from_slice(&(self.offsets.len() as u64).to_le_bytes());
-        out.extend_from_slice(&self.end_offset.to_le_bytes());
-        out.extend_from_slice(&self.last_chain);
+        let (min_time, max_time) = self.time_range().unwrap_or((i64::MAX, i64::MIN));
+        let mut body = Vec::with_capacity(self.offsets.len() * 26);
         for i in 0..self.offsets.len() {
-            out.extend_from_slice(&self.offsets[i].to_le_bytes());
-            out.extend_from_slice(&self.times[i].to_le_bytes());
-            out.extend_from_slice(&self.kinds[i].to_le_bytes());
+            body.extend_from_slice(&self.offsets[i].to_le_bytes());
+            body.extend_from_slice(&self.times[i].to_le_bytes());
+            body.extend_from_slice(&self.kinds[i].to_le_bytes());
         }
         for postings in [&self.actors, &self.resources] {
-            out.extend_from_slice(&u32::try_from(postings.len()).unwrap_or(0).to_le_bytes());
+            body.extend_from_slice(&u32::try_from(postings.len()).unwrap_or(0).to_le_bytes());
             for (key, positions) in postings {
-                out.extend_from_slice(&u16::try_from(key.len()).unwrap_or(0).to_le_bytes());
-                out.extend_from_slice(key.as_bytes());
-                out.extend_from_slice(&u32::try_from(positions.len()).unwrap_or(0).to_le_bytes());
+                body.extend_from_slice(&u16::try_from(key.len()).unwrap_or(0).to_le_bytes());
+                body.extend_from_slice(key.as_bytes());
+                body.extend_from_slice(&u32::try_from(positions.len()).unwrap_or(0).to_le_bytes());
                 for p in positions {
-                    out.extend_from_slice(&p.to_le_bytes());
+                    body.extend_from_slice(&p.to_le_bytes());
                 }
             }
         }
+        let mut out = Vec::with_capacity(HEADER_LEN + body.len() + 32);
+        out.extend_from_slice(INDEX_MAGIC);
+        out.extend_from_slice(&INDEX_FORMAT.to_le_bytes());
+        out.extend_from_slice(&self.first_seq.to_le_bytes());
+        out.extend_from_slice(&u64::try_from(self.offsets.len()).unwrap_or(0).to_le_bytes());
+        out.extend_from_slice(&self.end_offset.to_le_bytes());
+        out.extend_from_slice(&self.last_chain);
+        out.extend_from_slice(&min_time.to_le_bytes());
+        out.extend_from_slice(&max_time.to_le_bytes());
+        out.extend_from_slice(&u64::try_from(body.len()).unwrap_or(0).to_le_bytes());
+        let header_check: [u8; 32] = Sha256::digest(&out).into();
+        out.extend_from_slice(&header_check);
+        out.extend_from_slice(&body);
         let check: [u8; 32] = Sha256::digest(&out).into();
         out.extend_from_slice(&check);
         out
     }
+}
 
-    /// Parses an index file; `None` if it is damaged in any way (it is then rebuilt).
-    pub(crate) fn decode(bytes: &[u8]) -> Option<Self> {
-        let body_len = bytes.len().checked_sub(32)?;
-        let (body, check) = bytes.split_at(body_len);
-        if Sha256::digest(body)[..] != *check {
+/// Bytes of the index header, its own checksum included.
+const HEADER_LEN: usize = 90 + 32;
+
+/// The fixed part of an index file, checked by its own checksum so that a search can skip a
+/// segment outside its time range after reading 122 bytes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct IndexHeader {
+    pub(crate) first_seq: u64,
+    pub(crate) count: usize,
+    pub(crate) end_offset: u64,
+    pub(crate) last_chain: Hash,
+    /// Oldest and newest record time; `None` for an empty segment.
+    pub(crate) time_range: Option<(i64, i64)>,
+    body_len: usize,
+}
+
+impl IndexHeader {
+    fn parse(bytes: &[u8]) -> Option<Self> {
+        let header = bytes.get(..HEADER_LEN)?;
+        if Sha256::digest(&header[..90])[..] != header[90..] {
             return None;
         }
-        let mut r = Cursor { bytes: body, at: 0 };
+        let mut r = Cursor { bytes: &header[..90], at: 0 };
         if r.take(8)? != INDEX_MAGIC || r.u16()? != INDEX_FORMAT {
             return None;
         }
@@ -161,47 +185,121 @@ impl SegmentIndex {
         let end_offset = r.u64()?;
         let mut last_chain = [0u8; 32];
         last_chain.copy_from_slice(r.take(32)?);
-        if count > body.len() / 18 {
-            return None;
-        }
-        let mut index = Self { first_seq, end_offset, last_chain, ..Self::default() };
-        for _ in 0..count {
-            index.offsets.push(r.u64()?);
-            index.times.push(r.i64()?);
-            index.kinds.push(r.u16()?);
-        }
-        for which in 0..2 {
-            let keys = r.u32()?;
-            for _ in 0..keys {
-                let key_len = usize::from(r.u16()?);
-                let key = std::str::from_utf8(r.take(key_len)?).ok()?.to_owned();
-                let n = usize::try_from(r.u32()?).ok()?;
-                if n > count {
-                    return None;
-                }
-                let mut positions = Vec::with_capacity(n);
-                for _ in 0..n {
-                    let p = r.u32()?;
-                    if usize::try_from(p).ok()? >= count {
-                        return None;
-                    }
-                    positions.push(p);
-                }
-                let map = if which == 0 { &mut index.actors } else { &mut index.resources };
-                map.insert(key, positions);
-            }
-        }
-        (r.at == body.len()).then_some(index)
+        let (min, max) = (r.i64()?, r.i64()?);
+        let body_len = usize::try_from(r.u64()?).ok()?;
+        let time_range = (min <= max).then_some((min, max));
+        Some(Self { first_seq, count, end_offset, last_chain, time_range, body_len })
     }
 
-    /// Reads an index file if it exists and parses.
+    /// Reads only the header of an index file.
+    pub(crate) fn read(path: &Path) -> Option<Self> {
+        let file = crate::io::open_read(path).ok()?;
+        let mut header = [0u8; HEADER_LEN];
+        std::os::unix::fs::FileExt::read_exact_at(&file, &mut header, 0).ok()?;
+        Self::parse(&header)
+    }
+}
+
+/// A whole index file, checked, with its postings directories parsed but no list materialised:
+/// a search reads per-record fields and one posting list straight from the bytes.
+pub(crate) struct IndexView {
+    pub(crate) header: IndexHeader,
+    bytes: Vec<u8>,
+    /// (key range, list range) per key, sorted by key, for actors then resources.
+    directories: [Vec<(std::ops::Range<usize>, std::ops::Range<usize>)>; 2],
+}
+
+/// Which postings of an index.
+#[derive(Clone, Copy)]
+pub(crate) enum Postings {
+    Actors = 0,
+    Resources = 1,
+}
+
+impl IndexView {
+    /// Reads and checks an index file; `None` if it is missing or damaged in any way.
     pub(crate) fn read(path: &Path) -> Option<Self> {
         let file = crate::io::open_read(path).ok()?;
         let mut bytes = Vec::new();
         std::io::Read::read_to_end(&mut std::io::BufReader::new(file), &mut bytes).ok()?;
-        Self::decode(&bytes)
+        Self::parse(bytes)
+    }
+
+    fn parse(bytes: Vec<u8>) -> Option<Self> {
+        let header = IndexHeader::parse(&bytes)?;
+        let body_end = HEADER_LEN.checked_add(header.body_len)?;
+        if bytes.len() != body_end.checked_add(32)?
+            || Sha256::digest(&bytes[..body_end])[..] != bytes[body_end..]
+        {
+            return None;
+        }
+        let records_end = HEADER_LEN.checked_add(header.count.checked_mul(RECORD_LEN)?)?;
+        if records_end > body_end {
+            return None;
+        }
+        let mut r = Cursor { bytes: &bytes[..body_end], at: records_end };
+        let mut directories = [Vec::new(), Vec::new()];
+        for directory in &mut directories {
+            let keys = r.u32()?;
+            for _ in 0..keys {
+                let key_len = usize::from(r.u16()?);
+                let key_start = r.at;
+                let key = r.take(key_len)?;
+                std::str::from_utf8(key).ok()?;
+                let n = usize::try_from(r.u32()?).ok()?;
+                let list_start = r.at;
+                r.take(n.checked_mul(4)?)?;
+                directory.push((key_start..key_start + key_len, list_start..r.at));
+            }
+            let sorted =
+                directory.windows(2).all(|w| bytes[w[0].0.clone()] < bytes[w[1].0.clone()]);
+            if !sorted {
+                return None;
+            }
+        }
+        (r.at == body_end).then_some(Self { header, bytes, directories })
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.header.count
+    }
+
+    fn field<const N: usize>(&self, i: usize, at: usize) -> [u8; N] {
+        let start = HEADER_LEN + i * RECORD_LEN + at;
+        let mut out = [0u8; N];
+        out.copy_from_slice(&self.bytes[start..start + N]);
+        out
+    }
+
+    pub(crate) fn offset(&self, i: usize) -> u64 {
+        u64::from_le_bytes(self.field(i, 0))
+    }
+
+    pub(crate) fn time(&self, i: usize) -> i64 {
+        i64::from_le_bytes(self.field(i, 8))
+    }
+
+    pub(crate) fn kind(&self, i: usize) -> u16 {
+        u16::from_le_bytes(self.field(i, 16))
+    }
+
+    /// The positions listed for `key`, sorted; empty when the key has none. Positions outside
+    /// the index are dropped.
+    pub(crate) fn postings(&self, which: Postings, key: &str) -> Vec<u32> {
+        let directory = &self.directories[which as usize];
+        let found = directory.binary_search_by(|(k, _)| self.bytes[k.clone()].cmp(key.as_bytes()));
+        let Ok(found) = found else { return Vec::new() };
+        let list = directory[found].1.clone();
+        self.bytes[list]
+            .chunks_exact(4)
+            .map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+            .filter(|p| usize::try_from(*p).is_ok_and(|p| p < self.header.count))
+            .collect()
     }
 }
+
+/// Bytes per record in the index body: offset, time, kind.
+const RECORD_LEN: usize = 8 + 8 + 2;
 
 fn push_posting(map: &mut BTreeMap<String, Vec<u32>>, key: &str, position: u32) {
     match map.get_mut(key) {
@@ -275,12 +373,27 @@ mod tests {
         assert!(index.actors.contains_key("admin@example.com"));
         assert!(index.resources.contains_key("pool-llama-70b"));
         let bytes = index.encode();
-        assert_eq!(SegmentIndex::decode(&bytes), Some(index));
+        let view = IndexView::parse(bytes.clone()).unwrap();
+        assert_eq!(view.len(), index.len());
+        assert_eq!(view.header.time_range, index.time_range());
+        for i in 0..index.len() {
+            assert_eq!(
+                (view.offset(i), view.time(i), view.kind(i)),
+                (index.offsets[i], index.times[i], index.kinds[i])
+            );
+        }
+        for (key, list) in &index.actors {
+            assert_eq!(&view.postings(Postings::Actors, key), list);
+        }
+        for (key, list) in &index.resources {
+            assert_eq!(&view.postings(Postings::Resources, key), list);
+        }
+        assert!(view.postings(Postings::Actors, "nobody").is_empty());
         for i in (0..bytes.len()).step_by(7) {
             let mut bad = bytes.clone();
             bad[i] ^= 1;
-            assert_eq!(SegmentIndex::decode(&bad), None, "byte {i}");
+            assert!(IndexView::parse(bad).is_none(), "byte {i}");
         }
-        assert_eq!(SegmentIndex::decode(&bytes[..bytes.len() - 1]), None);
+        assert!(IndexView::parse(bytes[..bytes.len() - 1].to_vec()).is_none());
     }
 }

@@ -63,6 +63,28 @@ pub fn epoch_of(created_at: Timestamp, epoch_nanos: i64, time: Timestamp) -> u64
     if time <= created_at || epoch_nanos <= 0 {
         return 0;
     }
-    let elapsed = i128::from(time.0) - i128::from(created_at.0);
-    u64::try_from(elapsed / i128::from(epoch_nanos)).unwrap_or(u64::MAX)
+    match time.0.checked_sub(created_at.0) {
+        // The common case stays in 64-bit arithmetic (this runs once per record in verify).
+        Some(elapsed) => u64::try_from(elapsed / epoch_nanos).unwrap_or(u64::MAX),
+        None => {
+            let elapsed = i128::from(time.0) - i128::from(created_at.0);
+            u64::try_from(elapsed / i128::from(epoch_nanos)).unwrap_or(u64::MAX)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn epochs_count_whole_periods_from_creation() {
+        let t0 = Timestamp(1_000);
+        assert_eq!(epoch_of(t0, 10, Timestamp(1_000)), 0);
+        assert_eq!(epoch_of(t0, 10, Timestamp(1_009)), 0);
+        assert_eq!(epoch_of(t0, 10, Timestamp(1_010)), 1);
+        assert_eq!(epoch_of(t0, 10, Timestamp(0)), 0);
+        assert_eq!(epoch_of(Timestamp(i64::MIN), 1, Timestamp(i64::MAX)), u64::MAX);
+        assert_eq!(epoch_of(Timestamp(-10), 10, Timestamp(15)), 2);
+    }
 }

@@ -14,7 +14,7 @@ use audit_chain::Hash;
 use audit_events::{Category, Record, RecordKind, Severity, Timestamp};
 
 use crate::error::StoreError;
-use crate::index::{SegmentIndex, kind_code, kind_of_code};
+use crate::index::{IndexHeader, IndexView, Postings, kind_code, kind_of_code};
 use crate::io::open_read;
 use crate::layout;
 use crate::reader::LogReader;
@@ -118,8 +118,21 @@ pub fn query(dir: &Path, query: &Query) -> Result<Vec<QueryHit>, StoreError> {
         }
         let name = layout::segment_name(first_seq);
         let index_path = reader.dir().join(layout::index_name(first_seq));
-        let mut found = match SegmentIndex::read(&index_path).filter(|i| i.first_seq == first_seq) {
-            Some(index) => search_indexed(&path, &name, &index, query)?,
+        let mut found = match IndexHeader::read(&index_path).filter(|h| h.first_seq == first_seq) {
+            // The whole segment is outside the time range: only what was appended after its
+            // index (a reopened segment) needs reading.
+            Some(header) if !overlaps(header.time_range, query) => scan(
+                &path,
+                &name,
+                Some((header.end_offset, header.last_chain, first_seq + header.count as u64)),
+                query,
+            )?,
+            Some(_) => {
+                match IndexView::read(&index_path).filter(|i| i.header.first_seq == first_seq) {
+                    Some(index) => search_indexed(&path, &name, &index, query)?,
+                    None => scan(&path, &name, None, query)?,
+                }
+            }
             None => scan(&path, &name, None, query)?,
         };
         if query.order == Order::Descending {
@@ -131,27 +144,31 @@ pub fn query(dir: &Path, query: &Query) -> Result<Vec<QueryHit>, StoreError> {
     Ok(hits)
 }
 
+fn overlaps(range: Option<(i64, i64)>, query: &Query) -> bool {
+    range.is_some_and(|(lo, hi)| {
+        query.since.is_none_or(|s| hi >= s.0) && query.until.is_none_or(|u| lo < u.0)
+    })
+}
+
 /// Uses the index for the records it covers, then scans what was appended after it.
 fn search_indexed(
     path: &Path,
     name: &str,
-    index: &SegmentIndex,
+    index: &IndexView,
     query: &Query,
 ) -> Result<Vec<QueryHit>, StoreError> {
     let file = open_read(path).map_err(|e| StoreError::io("reading", path, e))?;
-    if !index_is_bound(&file, index) {
+    if !index_is_bound(&file, &index.header) {
         return scan(path, name, None, query);
     }
     let mut hits = Vec::new();
-    let in_range = index.time_range().is_some_and(|(lo, hi)| {
-        query.since.is_none_or(|s| hi >= s.0) && query.until.is_none_or(|u| lo < u.0)
-    });
-    if in_range {
+    if overlaps(index.header.time_range, query) {
         let mut positions: Option<Vec<u32>> = None;
-        for (key, postings) in [(&query.actor, &index.actors), (&query.resource, &index.resources)]
+        for (key, which) in
+            [(&query.actor, Postings::Actors), (&query.resource, Postings::Resources)]
         {
             if let Some(key) = key {
-                let list = postings.get(key).cloned().unwrap_or_default();
+                let list = index.postings(which, key);
                 positions = Some(match positions {
                     Some(prev) => {
                         prev.into_iter().filter(|p| list.binary_search(p).is_ok()).collect()
@@ -165,7 +182,7 @@ fn search_indexed(
             None => Box::new(0..index.len()),
         };
         for i in all {
-            if !query.time_matches(index.times[i]) || !query.kind_code_matches(index.kinds[i]) {
+            if !query.time_matches(index.time(i)) || !query.kind_code_matches(index.kind(i)) {
                 continue;
             }
             let hit = read_hit(&file, name, index, i)?;
@@ -175,14 +192,20 @@ fn search_indexed(
         }
     }
     // Records appended after the index was written (a reopened active segment).
-    let first_after = index.first_seq + u64::try_from(index.len()).unwrap_or(0);
-    hits.extend(scan(path, name, Some((index.end_offset, index.last_chain, first_after)), query)?);
+    let header = &index.header;
+    let first_after = header.first_seq + u64::try_from(header.count).unwrap_or(0);
+    hits.extend(scan(
+        path,
+        name,
+        Some((header.end_offset, header.last_chain, first_after)),
+        query,
+    )?);
     Ok(hits)
 }
 
 /// Whether the chain hash stored at the end of the index's last frame is the one it recorded.
-fn index_is_bound(file: &File, index: &SegmentIndex) -> bool {
-    if index.offsets.is_empty() {
+fn index_is_bound(file: &File, index: &IndexHeader) -> bool {
+    if index.count == 0 {
         return true;
     }
     let mut stored = [0u8; 32];
@@ -190,13 +213,8 @@ fn index_is_bound(file: &File, index: &SegmentIndex) -> bool {
     file.read_exact_at(&mut stored, at).is_ok() && stored == index.last_chain
 }
 
-fn read_hit(
-    file: &File,
-    name: &str,
-    index: &SegmentIndex,
-    i: usize,
-) -> Result<QueryHit, StoreError> {
-    let offset = index.offsets[i];
+fn read_hit(file: &File, name: &str, index: &IndexView, i: usize) -> Result<QueryHit, StoreError> {
+    let offset = index.offset(i);
     let damaged = |reason: String| StoreError::Damaged { file: name.to_owned(), offset, reason };
     let mut len_bytes = [0u8; 4];
     file.read_exact_at(&mut len_bytes, offset).map_err(|e| StoreError::io("reading", name, e))?;
@@ -248,8 +266,8 @@ fn scan(
     let (mut chain, mut seq) = (header.prev_chain, header.first_seq);
     let mut payload = Vec::new();
     let mut hits = Vec::new();
-    let skip_to = start.map(|(offset, _, _)| offset);
-    if let Some((_, last_chain, next_seq)) = start {
+    if let Some((offset, last_chain, next_seq)) = start {
+        reader.seek(offset).map_err(|e| StoreError::io("reading", path, e))?;
         chain = last_chain;
         seq = next_seq;
     }
@@ -266,9 +284,6 @@ fn scan(
             }
             Err(FrameFault::Io(e)) => return Err(StoreError::io("reading", path, e)),
         };
-        if skip_to.is_some_and(|s| frame.offset < s) {
-            continue;
-        }
         let link = segment::link(&chain, &payload).1;
         if link != frame.chain {
             return Err(StoreError::Damaged {

@@ -9,7 +9,7 @@ use audit_chain::CompactTree;
 use audit_events::{HashValue, SystemRecord, Timestamp};
 
 use crate::error::StoreError;
-use crate::index::SegmentIndex;
+use crate::index::IndexHeader;
 use crate::layout;
 use crate::segment::{FrameFault, FrameReader};
 use crate::writer::LogWriter;
@@ -33,8 +33,8 @@ fn newest_time(
     index_path: &std::path::Path,
     first_seq: u64,
 ) -> Result<Option<i64>, StoreError> {
-    if let Some(index) = SegmentIndex::read(index_path).filter(|i| i.first_seq == first_seq) {
-        return Ok(index.time_range().map(|(_, hi)| hi));
+    if let Some(header) = IndexHeader::read(index_path).filter(|h| h.first_seq == first_seq) {
+        return Ok(header.time_range.map(|(_, hi)| hi));
     }
     let (_, mut reader) = FrameReader::open(path).map_err(|_| StoreError::Damaged {
         file: layout::segment_name(first_seq),

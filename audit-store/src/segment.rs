@@ -164,6 +164,13 @@ impl FrameReader {
         Ok((header, Self { reader, offset: len }))
     }
 
+    /// Moves to `offset`, which must be the start of a frame (or the end of the frames).
+    pub(crate) fn seek(&mut self, offset: u64) -> io::Result<()> {
+        std::io::Seek::seek(&mut self.reader, io::SeekFrom::Start(offset))?;
+        self.offset = offset;
+        Ok(())
+    }
+
     /// The offset of the next frame (or of the end of the file after the last one).
     pub(crate) fn offset(&self) -> u64 {
         self.offset

@@ -25,6 +25,7 @@ use audit_chain::{
 use audit_events::{LogId, Record, RecordHeader, RecordKind, SystemRecord, Timestamp};
 
 use crate::error::StoreError;
+use crate::index::IndexHeader;
 use crate::layout::{self, CHECKPOINT_FILE};
 use crate::meta::{LogMeta, VerifierMaterial};
 use crate::segment::{self, FrameFault, FrameReader, OpenFault};
@@ -248,6 +249,16 @@ struct Verifier<'a> {
     /// Smallest and largest epoch of the records since the last seal.
     unsealed_epochs: Option<(u64, u64, u64)>,
     current_segment: Option<String>,
+    /// Time of the record just checked.
+    last_time: Timestamp,
+}
+
+/// What verification saw of one segment, to compare with its index.
+struct SegmentSeen {
+    count: usize,
+    range: Option<(i64, i64)>,
+    end: u64,
+    last_chain: Hash,
 }
 
 impl<'a> Verifier<'a> {
@@ -271,6 +282,7 @@ impl<'a> Verifier<'a> {
             resumed_since_seal: false,
             unsealed_epochs: None,
             current_segment: None,
+            last_time: Timestamp::default(),
         };
         v.report.seals_authenticated = v.seal_key.is_some();
         let meta = match LogMeta::read(dir) {
@@ -590,6 +602,12 @@ impl<'a> Verifier<'a> {
         }
         let mut payload = Vec::new();
         let mut last_reported = reader.offset();
+        let mut seen = SegmentSeen {
+            count: 0,
+            range: None,
+            end: reader.offset(),
+            last_chain: header.prev_chain,
+        };
         loop {
             let frame = match reader.next_frame(&mut payload) {
                 Ok(Some(frame)) => frame,
@@ -625,10 +643,15 @@ impl<'a> Verifier<'a> {
                 }
                 Err(FrameFault::Io(e)) => return Err(StoreError::io("reading", path, e)),
             };
-            self.frame(frame.offset, frame.chain, &payload);
-            if self.failed() {
+            let Some(time) = self.frame(frame.offset, frame.chain, &payload) else {
                 return Ok(());
-            }
+            };
+            seen.count += 1;
+            seen.range = Some(
+                seen.range.map_or((time.0, time.0), |(lo, hi)| (lo.min(time.0), hi.max(time.0))),
+            );
+            seen.end = reader.offset();
+            seen.last_chain = frame.chain;
             let now_at = reader.offset();
             *done += now_at - last_reported;
             last_reported = now_at;
@@ -638,10 +661,39 @@ impl<'a> Verifier<'a> {
         }
         *done += reader.offset() - last_reported;
         progress(*done, total);
+        self.check_index(path, claimed, &seen);
         Ok(())
     }
 
-    fn frame(&mut self, offset: u64, stored_chain: Hash, payload: &[u8]) {
+    /// An index file that covers the whole segment must describe it; a lying index could hide
+    /// records from searches, so it is reported (the log itself is not at fault).
+    fn check_index(&mut self, segment: &Path, first_seq: u64, seen: &SegmentSeen) {
+        let path = segment.with_file_name(layout::index_name(first_seq));
+        if !path.exists() {
+            return;
+        }
+        let name = layout::index_name(first_seq);
+        match IndexHeader::read(&path) {
+            Some(h) if h.first_seq == first_seq && h.count < seen.count => {}
+            Some(h)
+                if h.first_seq == first_seq
+                    && h.count == seen.count
+                    && h.time_range == seen.range
+                    && h.end_offset == seen.end
+                    && h.last_chain == seen.last_chain => {}
+            _ => self.report.warnings.push(format!(
+                "{name} does not describe its segment: delete it and searches will rebuild it"
+            )),
+        }
+    }
+
+    /// Checks one frame; returns the record's time, or `None` once a failure is recorded.
+    fn frame(&mut self, offset: u64, stored_chain: Hash, payload: &[u8]) -> Option<Timestamp> {
+        self.check_frame(offset, stored_chain, payload);
+        (!self.failed()).then_some(self.last_time)
+    }
+
+    fn check_frame(&mut self, offset: u64, stored_chain: Hash, payload: &[u8]) {
         let seq = self.seq;
         let (leaf, chain) = segment::link(&self.chain, payload);
         if chain != stored_chain {
@@ -737,6 +789,7 @@ impl<'a> Verifier<'a> {
         self.chain = chain;
         self.seq += 1;
         self.report.records += 1;
+        self.last_time = header.time;
         self.report.last_record_time =
             Some(self.report.last_record_time.map_or(header.time, |t| t.max(header.time)));
     }
