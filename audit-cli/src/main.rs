@@ -1,11 +1,14 @@
-//! The `audit` command.
-#![allow(clippy::print_stderr)]
+//! The `audit` binary: parses the command line and runs it (see the `audit_cli` library).
 
+use std::io::Write as _;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
-    eprintln!(
-        "audit: not yet available: the command-line tool has not been built yet (see README.md)"
-    );
-    ExitCode::from(3)
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    let stderr = std::io::stderr();
+    let mut err = stderr.lock();
+    let status = audit_cli::run(std::env::args_os(), &mut out, &mut err);
+    let _ = out.flush();
+    ExitCode::from(status.code())
 }

@@ -1,0 +1,310 @@
+//! The command line: subcommands, flags and their help text (clap derive).
+
+use std::path::PathBuf;
+
+use audit_events::{Category, Severity};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// The exit-code contract, shown in `--help` of the command and of every subcommand.
+const EXIT_CODES: &str = "\
+Exit status:
+  0  success: the log is intact, the proof verifies, the query matched
+  1  a finding: tampering or a gap (verify, verify-proof, consistency, report), or no record \
+matched (query)
+  2  usage error: bad arguments or values, or a directory that holds no audit log
+  3  I/O or other operational error";
+
+/// Verify, search and report on tamper-evident audit logs.
+#[derive(Debug, Parser)]
+#[command(name = "audit", version, after_help = EXIT_CODES, propagate_version = true)]
+pub(crate) struct Cli {
+    #[command(subcommand)]
+    pub(crate) command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum Command {
+    /// Create a new log and write its verifier material (initial seal key, public key) to a
+    /// file that must then be moved off this host.
+    #[command(after_help = EXIT_CODES)]
+    Init(InitArgs),
+    /// Check every record, seal and checkpoint; PASS/FAIL per segment and the first failure.
+    #[command(after_help = EXIT_CODES)]
+    Verify(VerifyArgs),
+    /// Search records by actor, kind, category, severity, resource and time.
+    #[command(after_help = EXIT_CODES)]
+    Query(QueryArgs),
+    /// A compliance report (SOC 2, GDPR, ISO/IEC 27001) for a period, integrity included.
+    #[command(after_help = EXIT_CODES)]
+    Report(ReportArgs),
+    /// Show the last records, and with -f follow new ones as they become durable.
+    #[command(after_help = EXIT_CODES)]
+    Tail(TailArgs),
+    /// Every record, one per line, with its chain hashes (prev_hash, hash).
+    #[command(after_help = EXIT_CODES)]
+    Export(ExportArgs),
+    /// Print the latest signed checkpoint (copy it off the host to pin the log).
+    #[command(after_help = EXIT_CODES)]
+    Checkpoint(CheckpointArgs),
+    /// Print an inclusion proof bundle (JSON) for one record.
+    #[command(after_help = EXIT_CODES)]
+    Prove(ProveArgs),
+    /// Check an inclusion proof bundle offline, with the log's public key only.
+    #[command(name = "verify-proof", after_help = EXIT_CODES)]
+    VerifyProof(VerifyProofArgs),
+    /// Prove that the log extends an older signed checkpoint (no rewrite, no rollback).
+    #[command(after_help = EXIT_CODES)]
+    Consistency(ConsistencyArgs),
+    /// Append events given as JSON lines (one event each, export schema) to a log.
+    #[command(after_help = EXIT_CODES)]
+    Emit(EmitArgs),
+    /// Simulate a small GPU fleet writing a real log, then verify, query and report on it.
+    #[command(after_help = EXIT_CODES)]
+    Demo(DemoArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct InitArgs {
+    /// The log directory to create (it must not exist, or be empty).
+    pub(crate) dir: PathBuf,
+    /// The service instance that owns the log (ASCII letters, digits, '-', '_', '.').
+    #[arg(long, value_name = "ID")]
+    pub(crate) service_id: String,
+    /// Where to write the verifier material [default: <DIR>.verifier beside the directory].
+    #[arg(long, value_name = "FILE")]
+    pub(crate) material_out: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct VerifyArgs {
+    /// The log directory.
+    pub(crate) dir: PathBuf,
+    /// Verifier material from `audit init`, or a file holding the checkpoint public key
+    /// (name+keyid+base64). With material every seal MAC is checked.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) verification_key: Option<PathBuf>,
+    /// A signed checkpoint kept off the host; the log must be consistent with it (repeatable).
+    #[arg(long, value_name = "FILE")]
+    pub(crate) trusted_checkpoint: Vec<PathBuf>,
+    /// The least retention, in days, a retention purge may claim [default: the material's].
+    #[arg(long, value_name = "N")]
+    pub(crate) min_retention_days: Option<u32>,
+    /// Print one JSON object instead of text.
+    #[arg(long)]
+    pub(crate) json: bool,
+}
+
+/// Output formats of `query`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub(crate) enum QueryFormat {
+    /// One escaped line per record.
+    Text,
+    /// One JSON array.
+    Json,
+    /// One JSON object per line.
+    Jsonl,
+    /// RFC 4180 CSV with a header.
+    Csv,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct QueryArgs {
+    /// The log directory.
+    pub(crate) dir: PathBuf,
+    /// Who: the actor's user id, or the attempted user or customer an event names.
+    #[arg(long, value_name = "ID")]
+    pub(crate) actor: Option<String>,
+    /// A dotted kind (auth.failure, system.seal) or a family (auth.*, system.*); repeatable.
+    #[arg(long, value_name = "KIND")]
+    pub(crate) kind: Vec<String>,
+    /// A category: authentication, authorization, resource, vram, security, data_access,
+    /// compliance, system.
+    #[arg(long, value_parser = parse_category)]
+    pub(crate) category: Option<Category>,
+    /// At least this severity: low, medium, high, critical.
+    #[arg(long, value_parser = parse_severity)]
+    pub(crate) severity: Option<Severity>,
+    /// A resource id the event names (pool, node, task, shard, job, worker...).
+    #[arg(long, value_name = "ID")]
+    pub(crate) resource: Option<String>,
+    /// Records at or after this time: RFC 3339, a UTC date, now, today, yesterday, or an age
+    /// (30m, 1h, 7d).
+    #[arg(long, value_name = "TIME")]
+    pub(crate) since: Option<String>,
+    /// Records before this time (same forms as --since).
+    #[arg(long, value_name = "TIME")]
+    pub(crate) until: Option<String>,
+    /// At most this many records.
+    #[arg(long, value_name = "N")]
+    pub(crate) limit: Option<usize>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = QueryFormat::Text)]
+    pub(crate) format: QueryFormat,
+}
+
+/// The compliance framework a report is written for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub(crate) enum Framework {
+    /// SOC 2 (Trust Services Criteria).
+    Soc2,
+    /// The EU General Data Protection Regulation.
+    Gdpr,
+    /// ISO/IEC 27001.
+    Iso27001,
+}
+
+/// Output formats of `report`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub(crate) enum ReportFormat {
+    /// Markdown.
+    Md,
+    /// One JSON object.
+    Json,
+    /// One self-contained HTML file (inline CSS and SVG chart, no scripts).
+    Html,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ReportArgs {
+    /// The log directory.
+    pub(crate) dir: PathBuf,
+    /// The framework the report is for.
+    #[arg(long, value_enum)]
+    pub(crate) framework: Framework,
+    /// Start of the period (same forms as query --since).
+    #[arg(long, value_name = "TIME")]
+    pub(crate) since: Option<String>,
+    /// End of the period, exclusive.
+    #[arg(long, value_name = "TIME")]
+    pub(crate) until: Option<String>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = ReportFormat::Md)]
+    pub(crate) format: ReportFormat,
+    /// Verifier material or public key for the integrity check (as for verify).
+    #[arg(long, value_name = "FILE")]
+    pub(crate) verification_key: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct TailArgs {
+    /// The log directory.
+    pub(crate) dir: PathBuf,
+    /// How many of the last records to show.
+    #[arg(short = 'n', long = "lines", value_name = "N", default_value_t = 10)]
+    pub(crate) lines: u64,
+    /// Keep running and print new records as they become durable.
+    #[arg(short = 'f', long)]
+    pub(crate) follow: bool,
+}
+
+/// Output formats of `export`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub(crate) enum ExportFormat {
+    /// One JSON object per line.
+    Jsonl,
+    /// RFC 4180 CSV with a header.
+    Csv,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ExportArgs {
+    /// The log directory.
+    pub(crate) dir: PathBuf,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = ExportFormat::Jsonl)]
+    pub(crate) format: ExportFormat,
+    /// Records at or after this time (same forms as query --since).
+    #[arg(long, value_name = "TIME")]
+    pub(crate) since: Option<String>,
+    /// Records before this time.
+    #[arg(long, value_name = "TIME")]
+    pub(crate) until: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct CheckpointArgs {
+    /// The log directory.
+    pub(crate) dir: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ProveArgs {
+    /// The log directory.
+    pub(crate) dir: PathBuf,
+    /// The record's sequence number.
+    #[arg(long, value_name = "N")]
+    pub(crate) seq: u64,
+    /// A checkpointed tree size to prove against [default: the latest checkpoint].
+    #[arg(long, value_name = "M")]
+    pub(crate) size: Option<u64>,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct VerifyProofArgs {
+    /// The bundle printed by `audit prove` (`-` for standard input).
+    pub(crate) bundle: PathBuf,
+    /// The log's checkpoint public key, or its verifier material.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) public_key: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ConsistencyArgs {
+    /// The log directory.
+    pub(crate) dir: PathBuf,
+    /// A signed checkpoint of this log saved earlier.
+    #[arg(long, value_name = "CHECKPOINT")]
+    pub(crate) old: PathBuf,
+    /// The log's public key or verifier material [default: the key in log.meta, which proves
+    /// consistency but not who signed].
+    #[arg(long, value_name = "FILE")]
+    pub(crate) public_key: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct EmitArgs {
+    /// The log directory (an existing log; no other writer may hold it).
+    pub(crate) dir: PathBuf,
+    /// JSON lines to append (`-` or nothing for standard input). Each line is one event:
+    /// {"kind": "task.canceled", "event": {...}}, the fields as `audit export` shows them;
+    /// "category" and "severity" may be given and must agree. A bad line is reported by
+    /// number and skipped (exit 2); the other lines are written.
+    pub(crate) file: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct DemoArgs {
+    /// Where to create the demo log (must not exist, or be empty).
+    pub(crate) dir: PathBuf,
+    /// How long the simulated fleet runs, in seconds.
+    #[arg(long, value_name = "SECONDS", default_value_t = 3, hide = true)]
+    pub(crate) seconds: u64,
+}
+
+fn parse_category(text: &str) -> Result<Category, String> {
+    text.parse().map_err(|_| {
+        let names: Vec<&str> = Category::ALL.iter().map(|c| c.as_str()).collect();
+        format!("expected one of {}", names.join(", "))
+    })
+}
+
+fn parse_severity(text: &str) -> Result<Severity, String> {
+    text.parse().map_err(|_| "expected one of low, medium, high, critical".to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_command_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn help_states_the_exit_codes() {
+        let help = Cli::command().render_long_help().to_string();
+        assert!(help.contains("Exit status:") && help.contains("3  I/O"), "{help}");
+    }
+}

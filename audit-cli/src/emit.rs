@@ -1,0 +1,256 @@
+//! `audit emit`: append events given as JSON lines to a log, as `logger(1)` does for syslog,
+//! for shell scripts and services not written in Rust.
+//!
+//! Each non-empty line is one JSON object: `{"kind": "<dotted event kind>", "event": {<the
+//! event's fields, as in the export schema>}}`, optionally with `category` and `severity`,
+//! which must agree with the event. Everything else a record carries (sequence number, time,
+//! ids, hashes) is assigned by the log, so any other member is refused. Events go through
+//! `audit-logger` exactly as a Rust service's do: the same escaping, bounds, time stamp and
+//! chain. A malformed line is reported with its line number and nothing of it is written; the
+//! other lines are. Exit 0 when every line was written, 2 when a line was refused, 3 when the
+//! log could not be written (another writer holds it, an I/O error).
+
+use std::fs::File;
+use std::io::{BufRead, BufReader, Read};
+use std::path::Path;
+
+use anyhow::Context as _;
+use audit_events::{AuditEvent, EventKind, event_from_fields};
+use audit_logger::{AuditConfig, AuditLogger, KeyHandling};
+use audit_store::LogReader;
+use input_validation::display_safe;
+use serde_json::Value;
+
+use crate::Ctx;
+use crate::cli::EmitArgs;
+use crate::error::ExitStatus;
+
+/// The longest line read; a longer one is refused without holding it in memory.
+const MAX_LINE_BYTES: usize = 1024 * 1024;
+/// Events queued before waiting for them to be durable. The logger never blocks and would
+/// refuse (and record as dropped) events past its queue bounds; a command that reads faster
+/// than the disk syncs waits instead.
+const MAX_UNFLUSHED_EVENTS: u64 = 64;
+/// Bytes of queued events (as the logger counts them) before waiting, well under the critical
+/// lane's 1 MiB bound.
+const MAX_UNFLUSHED_BYTES: u64 = 256 * 1024;
+
+pub(crate) fn run(args: &EmitArgs, ctx: &mut Ctx<'_>) -> anyhow::Result<ExitStatus> {
+    let reader =
+        LogReader::open(&args.dir).with_context(|| format!("opening {}", args.dir.display()))?;
+    let service_id = reader.meta().service_id.clone();
+    refuse_if_locked(&args.dir)?;
+    let mut config = AuditConfig::local(service_id, &args.dir);
+    config.keys = KeyHandling::ExistingOnly;
+    let logger = AuditLogger::new(config).map_err(|e| {
+        if e.to_string().contains("locked by another writer") {
+            locked(&args.dir)
+        } else {
+            anyhow::Error::new(e).context(format!("opening {} for writing", args.dir.display()))
+        }
+    })?;
+    let input: Box<dyn Read> = match args.file.as_deref() {
+        None => Box::new(std::io::stdin().lock()),
+        Some(path) if path == Path::new("-") => Box::new(std::io::stdin().lock()),
+        Some(path) => {
+            Box::new(File::open(path).with_context(|| format!("reading {}", path.display()))?)
+        }
+    };
+    let mut input = BufReader::new(input);
+    let (mut written, mut refused, mut unflushed) = (0u64, 0u64, 0u64);
+    let mut line = Vec::new();
+    let mut number = 0u64;
+    loop {
+        number += 1;
+        let read = read_bounded_line(&mut input, &mut line).context("reading the input")?;
+        let text = match read {
+            Line::End => break,
+            Line::TooLong => Err(format!("longer than {MAX_LINE_BYTES} bytes")),
+            Line::Complete => std::str::from_utf8(&line).map_err(|_| "not UTF-8".to_owned()),
+        };
+        let event = match text {
+            Ok(t) if t.trim().is_empty() => continue,
+            Ok(t) => parse_line(t),
+            Err(reason) => Err(reason),
+        };
+        match event {
+            Ok(event) => {
+                logger.emit(event).with_context(|| format!("line {number}: not written"))?;
+                written += 1;
+                unflushed += 1;
+                let stats = logger.stats();
+                if unflushed >= MAX_UNFLUSHED_EVENTS
+                    || stats.queue_bytes + stats.critical_queue_bytes >= MAX_UNFLUSHED_BYTES
+                {
+                    logger.flush().context("making the events durable")?;
+                    unflushed = 0;
+                }
+            }
+            Err(reason) => {
+                refused += 1;
+                writeln!(
+                    ctx.err,
+                    "audit: line {number}: {}; nothing of it was written",
+                    display_safe(&reason)
+                )?;
+            }
+        }
+    }
+    logger.flush().context("making the events durable")?;
+    logger.shutdown().context("closing the log")?;
+    writeln!(
+        ctx.err,
+        "{written} event(s) written to {}; all durable",
+        display_safe(&args.dir.display().to_string())
+    )?;
+    if refused > 0 {
+        writeln!(ctx.err, "{refused} line(s) refused")?;
+        return Ok(ExitStatus::Usage);
+    }
+    Ok(ExitStatus::Success)
+}
+
+fn locked(dir: &Path) -> anyhow::Error {
+    anyhow::anyhow!(
+        "{} is held by another writer (a running service or another `audit emit`); nothing \
+         was written. Send the events to that writer, or stop it first",
+        dir.display()
+    )
+}
+
+/// Fails clearly, before anything is opened for writing, when a writer holds the log.
+fn refuse_if_locked(dir: &Path) -> anyhow::Result<()> {
+    let Ok(file) = File::open(dir.join("lock")) else { return Ok(()) };
+    match file.try_lock() {
+        Ok(()) => Ok(()),
+        Err(std::fs::TryLockError::WouldBlock) => Err(locked(dir)),
+        Err(std::fs::TryLockError::Error(e)) => {
+            Err(anyhow::Error::new(e).context(format!("checking the lock of {}", dir.display())))
+        }
+    }
+}
+
+/// One JSON line to an event; the error names what is wrong without echoing values.
+fn parse_line(text: &str) -> Result<AuditEvent, String> {
+    let value: Value = serde_json::from_str(text).map_err(|e| format!("not JSON ({e})"))?;
+    let Value::Object(mut object) = value else {
+        return Err("not a JSON object".to_owned());
+    };
+    if let Some(extra) =
+        object.keys().find(|k| !matches!(k.as_str(), "kind" | "event" | "category" | "severity"))
+    {
+        return Err(format!(
+            "member `{extra}` is not accepted: give only kind, event (and optionally category, \
+             severity); the log assigns sequence numbers, times, ids and hashes"
+        ));
+    }
+    let kind_name = object.get("kind").and_then(Value::as_str).ok_or("no `kind` string")?;
+    let kind: EventKind = kind_name.parse().map_err(|_| {
+        format!("unknown event kind `{kind_name}` (system records are written by the log only)")
+    })?;
+    let fields = object.remove("event").ok_or("no `event` object")?;
+    let event =
+        event_from_fields(kind, fields).map_err(|e| format!("`event` does not fit {kind}: {e}"))?;
+    if let Some(category) = object.get("category")
+        && category.as_str() != Some(kind.category().as_str())
+    {
+        return Err(format!("`category` does not match {kind}"));
+    }
+    if let Some(severity) = object.get("severity")
+        && severity.as_str() != Some(event.severity().as_str())
+    {
+        return Err(format!("`severity` does not match the event (it is {})", event.severity()));
+    }
+    Ok(event)
+}
+
+enum Line {
+    /// A line (without its line feed) is in the buffer.
+    Complete,
+    /// The line was longer than the bound; it was skipped up to its end.
+    TooLong,
+    /// No more input.
+    End,
+}
+
+/// Reads one line into `buf`, holding at most [`MAX_LINE_BYTES`] of it.
+fn read_bounded_line(input: &mut impl BufRead, buf: &mut Vec<u8>) -> std::io::Result<Line> {
+    buf.clear();
+    let mut too_long = false;
+    let mut any = false;
+    loop {
+        let chunk = input.fill_buf()?;
+        if chunk.is_empty() {
+            return Ok(match (any, too_long) {
+                (false, _) => Line::End,
+                (true, true) => Line::TooLong,
+                (true, false) => Line::Complete,
+            });
+        }
+        any = true;
+        let (part, done) = match chunk.iter().position(|&b| b == b'\n') {
+            Some(i) => (&chunk[..i], Some(i + 1)),
+            None => (chunk, None),
+        };
+        if buf.len() + part.len() > MAX_LINE_BYTES {
+            too_long = true;
+            buf.clear();
+        } else if !too_long {
+            buf.extend_from_slice(part);
+        }
+        let used = done.unwrap_or(chunk.len());
+        input.consume(used);
+        if done.is_some() {
+            if buf.last() == Some(&b'\r') {
+                buf.pop();
+            }
+            return Ok(if too_long { Line::TooLong } else { Line::Complete });
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lines_parse_to_events_and_bad_lines_say_why() {
+        let fields = audit_events::event_to_fields(&EventKind::AuthFailure.example()).unwrap();
+        let line = serde_json::json!({"kind": "auth.failure", "event": fields}).to_string();
+        assert_eq!(parse_line(&line).unwrap(), EventKind::AuthFailure.example());
+        let with_checks = serde_json::json!({
+            "kind": "auth.failure", "category": "authentication", "severity": "medium", "event": fields
+        });
+        assert!(parse_line(&with_checks.to_string()).is_ok());
+        for (bad, why) in [
+            ("{", "not JSON"),
+            ("[1]", "not a JSON object"),
+            ("{\"event\":{}}", "no `kind`"),
+            ("{\"kind\":\"auth.nope\",\"event\":{}}", "unknown event kind"),
+            ("{\"kind\":\"system.seal\",\"event\":{}}", "unknown event kind"),
+            ("{\"kind\":\"auth.failure\"}", "no `event`"),
+            ("{\"kind\":\"auth.failure\",\"event\":{\"reason\":1}}", "does not fit"),
+            ("{\"kind\":\"auth.failure\",\"event\":{},\"seq\":4}", "member `seq`"),
+        ] {
+            let err = parse_line(bad).unwrap_err();
+            assert!(err.contains(why), "{bad}: {err}");
+        }
+        let wrong = serde_json::json!({"kind": "auth.failure", "severity": "low", "event": fields});
+        assert!(parse_line(&wrong.to_string()).unwrap_err().contains("severity"));
+    }
+
+    #[test]
+    fn lines_are_read_within_the_bound() {
+        let long = "x".repeat(MAX_LINE_BYTES + 10);
+        let text = format!("a\r\n{long}\nb");
+        let mut input = std::io::Cursor::new(text.into_bytes());
+        let mut buf = Vec::new();
+        assert!(matches!(read_bounded_line(&mut input, &mut buf).unwrap(), Line::Complete));
+        assert_eq!(buf, b"a");
+        assert!(matches!(read_bounded_line(&mut input, &mut buf).unwrap(), Line::TooLong));
+        assert!(buf.len() <= MAX_LINE_BYTES);
+        assert!(matches!(read_bounded_line(&mut input, &mut buf).unwrap(), Line::Complete));
+        assert_eq!(buf, b"b");
+        assert!(matches!(read_bounded_line(&mut input, &mut buf).unwrap(), Line::End));
+    }
+}

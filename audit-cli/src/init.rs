@@ -1,0 +1,110 @@
+//! `audit init`: create a log and hand out its verifier material exactly once.
+//!
+//! The material file is created before the log (with `create_new`, mode 0600), so an existing
+//! file is never overwritten and a log is never left without its material: if creating the log
+//! fails, the empty file is removed again.
+
+use std::fs::OpenOptions;
+use std::io::Write as _;
+use std::os::unix::fs::OpenOptionsExt as _;
+use std::path::{Path, PathBuf};
+
+use anyhow::Context as _;
+use audit_store::{LogConfig, LogWriter};
+use input_validation::display_safe;
+
+use crate::Ctx;
+use crate::cli::InitArgs;
+use crate::error::{ExitStatus, usage};
+
+pub(crate) fn run(args: &InitArgs, ctx: &mut Ctx<'_>) -> anyhow::Result<ExitStatus> {
+    let config = LogConfig::new(args.service_id.clone());
+    config.validate()?;
+    let material_path = match &args.material_out {
+        Some(path) => path.clone(),
+        None => default_material_path(&args.dir)?,
+    };
+    if material_path.starts_with(&args.dir) {
+        return Err(usage(
+            "the verifier material must not be written inside the log directory: it has to \
+             leave the host",
+        ));
+    }
+    let mut file = OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(&material_path)
+        .with_context(|| {
+            format!("creating {} (an existing file is never overwritten)", material_path.display())
+        })?;
+    let (writer, material) = match LogWriter::create(&args.dir, config, ctx.now) {
+        Ok(created) => created,
+        Err(e) => {
+            drop(file);
+            let _ = std::fs::remove_file(&material_path);
+            return Err(e).with_context(|| format!("creating the log in {}", args.dir.display()));
+        }
+    };
+    let written = file
+        .write_all(material.to_text().as_bytes())
+        .and_then(|()| file.sync_all())
+        .with_context(|| {
+            format!(
+                "writing {}: the log was created but its verifier material is lost; remove {} \
+                 and run init again",
+                material_path.display(),
+                args.dir.display()
+            )
+        });
+    let log_id = writer.log_id();
+    let closed = writer.close(ctx.now).context("closing the new log");
+    written?;
+    closed?;
+
+    let dir = display_safe(&args.dir.display().to_string()).into_owned();
+    let file = display_safe(&material_path.display().to_string()).into_owned();
+    write!(
+        ctx.out,
+        "Created audit log {dir}\n  log id      {log_id}\n  service id  {service}\n  \
+         public key  {key}\n\n\
+         Verifier material written to {file} (mode 0600).\n\
+         It holds the log's initial seal key and its checkpoint public key. Move it off this host\n\
+         now (to the auditor, or a vault) and delete this copy: whoever holds the seal key can\n\
+         forge seals, so an intruder who found it here could rewrite the log undetected.\n\n\
+         To check the log later, from wherever the file is kept:\n  \
+         audit verify {dir} --verification-key {file}\n\
+         With the material, verify recomputes every epoch's seal key from the initial one and\n\
+         checks every seal's MAC, so a rewrite by anyone without the key is caught. The public\n\
+         key alone (safe to publish) checks checkpoint signatures and inclusion proofs.\n",
+        service = args.service_id,
+        key = material.public_key,
+    )?;
+    Ok(ExitStatus::Success)
+}
+
+/// `<dir>.verifier` beside the log directory.
+pub(crate) fn default_material_path(dir: &Path) -> anyhow::Result<PathBuf> {
+    let name = dir.file_name().ok_or_else(|| {
+        usage("cannot name the verifier material after this directory; give --material-out FILE")
+    })?;
+    let mut file_name = name.to_owned();
+    file_name.push(".verifier");
+    Ok(dir.with_file_name(file_name))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn material_goes_beside_the_directory() {
+        assert_eq!(
+            default_material_path(Path::new("/var/log/audit/orch")).unwrap(),
+            Path::new("/var/log/audit/orch.verifier")
+        );
+        assert_eq!(default_material_path(Path::new("logs/")).unwrap(), Path::new("logs.verifier"));
+        assert!(default_material_path(Path::new("/")).is_err());
+        assert!(default_material_path(Path::new("a/..")).is_err());
+    }
+}

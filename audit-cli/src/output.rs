@@ -1,0 +1,382 @@
+//! Every way a record or a string from the log reaches the user: text lines, JSON, CSV.
+//!
+//! Log content is hostile until shown otherwise. The rules every output path follows:
+//! - text: each value goes through `input_validation::display_safe`, which writes every
+//!   control, bidi, invisible and separator character as a visible escape;
+//! - JSON: serde_json escapes only U+0000-U+001F, `"` and `\`, so [`escape_json`] also writes
+//!   every other dangerous character (DEL, C1 controls, bidi, zero-width, U+2028/2029, tags...)
+//!   as `\uXXXX` (a surrogate pair above U+FFFF). The JSON value is unchanged;
+//! - CSV: each cell is made display-safe, quoted (RFC 4180, `"` doubled), and a cell that a
+//!   spreadsheet would read as a formula (`=`, `+`, `-`, `@`) is prefixed with `'`.
+
+use std::borrow::Cow;
+use std::fmt::Write as _;
+
+use audit_events::{Body, HashValue, Record};
+use input_validation::{display_safe, is_dangerous};
+use serde_json::Value;
+
+/// Rewrites serialized JSON so that no dangerous character (as `input_validation::is_dangerous`
+/// defines it) appears raw inside a string: each is written as a `\uXXXX` escape, with a
+/// UTF-16 surrogate pair above U+FFFF. A conforming serializer escapes U+0000-U+001F inside
+/// strings, so a raw tab, line feed or carriage return is structural whitespace (pretty
+/// printing) and is kept; everything else dangerous can only be inside a string, where the
+/// escape means the same character: the output parses to the same value.
+///
+/// ```
+/// use audit_cli::escape_json;
+///
+/// let json = serde_json::json!({"user": "mallory\u{202e}gnp.exe"}).to_string();
+/// assert_eq!(escape_json(&json), r#"{"user":"mallory\u202egnp.exe"}"#);
+/// ```
+pub fn escape_json(json: &str) -> Cow<'_, str> {
+    let needs = |c: char| is_dangerous(c) && !matches!(c, '\t' | '\n' | '\r');
+    let Some(first) = json.find(needs) else { return Cow::Borrowed(json) };
+    let mut out = String::with_capacity(json.len() + 16);
+    out.push_str(&json[..first]);
+    for c in json[first..].chars() {
+        if needs(c) {
+            let mut units = [0u16; 2];
+            for unit in c.encode_utf16(&mut units) {
+                // Writing to a String cannot fail.
+                let _ = write!(out, "\\u{unit:04x}");
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    Cow::Owned(out)
+}
+
+/// A JSON value as one escaped line (no newline).
+pub(crate) fn json_line(value: &Value) -> String {
+    escape_json(&value.to_string()).into_owned()
+}
+
+/// A JSON value pretty-printed and escaped.
+pub(crate) fn json_pretty(value: &Value) -> String {
+    let text = serde_json::to_string_pretty(value).unwrap_or_else(|_| value.to_string());
+    escape_json(&text).into_owned()
+}
+
+/// The record in the export schema, with its chain hashes.
+pub(crate) fn record_json(
+    record: &Record,
+    prev: &[u8; 32],
+    hash: &[u8; 32],
+) -> anyhow::Result<Value> {
+    Ok(record.to_json_value(Some(&HashValue(*prev)), Some(&HashValue(*hash)))?)
+}
+
+/// Who a record is about: the actor, attempted user or customer; `-` when none.
+pub(crate) fn subject(record: &Record) -> String {
+    match record.event().and_then(|e| e.subject_id()) {
+        Some("") => "\"\"".to_owned(),
+        Some(s) => quote_if_needed(&display_safe(s)),
+        None => "-".to_owned(),
+    }
+}
+
+/// The record's fields (event or system record) flattened to `key=value` pairs, values
+/// display-safe and quoted where they hold spaces or separators.
+pub(crate) fn details(record: &Record) -> String {
+    let fields = match &record.body {
+        Body::Event(e) => audit_events::event_to_fields(&e.event).ok(),
+        Body::System(_) => record
+            .to_json_value(None, None)
+            .ok()
+            .and_then(|mut v| v.get_mut("system").map(Value::take)),
+    };
+    let mut pairs = Vec::new();
+    if let Some(fields) = fields {
+        flatten("", &fields, &mut pairs);
+    }
+    if let Body::Event(e) = &record.body {
+        for (name, list) in [("escaped", &e.escaped), ("truncated", &e.truncated)] {
+            if !list.is_empty() {
+                let items: Vec<String> =
+                    list.iter().map(|p| quote_if_needed(&display_safe(p))).collect();
+                pairs.push((name.to_owned(), format!("[{}]", items.join(","))));
+            }
+        }
+    }
+    let mut out = String::new();
+    for (key, value) in pairs {
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        out.push_str(&quote_if_needed(&display_safe(&key)));
+        out.push('=');
+        out.push_str(&value);
+    }
+    out
+}
+
+/// One line of text per record: time, sequence number, kind, severity, subject, fields.
+pub(crate) fn text_line(record: &Record) -> String {
+    let details = details(record);
+    let mut line = format!(
+        "{}  #{}  {}  {}  {}",
+        record.time,
+        record.seq,
+        record.kind(),
+        record.severity(),
+        subject(record)
+    );
+    if !details.is_empty() {
+        line.push_str("  ");
+        line.push_str(&details);
+    }
+    line
+}
+
+/// Appends `(key, value)` pairs for a JSON value: objects by dotted key, lists of plain values
+/// as `[a,b]`, lists of objects by index; nulls (absent optional fields) are left out.
+fn flatten(prefix: &str, value: &Value, out: &mut Vec<(String, String)>) {
+    let key = |k: &str| if prefix.is_empty() { k.to_owned() } else { format!("{prefix}.{k}") };
+    match value {
+        Value::Null => {}
+        Value::Object(map) => {
+            for (k, v) in map {
+                flatten(&key(k), v, out);
+            }
+        }
+        Value::Array(items) if items.iter().all(|v| !v.is_object() && !v.is_array()) => {
+            let shown: Vec<String> = items.iter().map(scalar).collect();
+            out.push((prefix.to_owned(), format!("[{}]", shown.join(","))));
+        }
+        Value::Array(items) => {
+            for (i, v) in items.iter().enumerate() {
+                flatten(&key(&i.to_string()), v, out);
+            }
+        }
+        other => out.push((prefix.to_owned(), scalar(other))),
+    }
+}
+
+fn scalar(value: &Value) -> String {
+    match value {
+        Value::String(s) => quote_if_needed(&display_safe(s)),
+        Value::Null => "null".to_owned(),
+        other => quote_if_needed(&display_safe(&other.to_string())),
+    }
+}
+
+/// Quotes display-safe text that would otherwise be ambiguous in a `key=value` line.
+fn quote_if_needed(text: &str) -> String {
+    let plain = !text.is_empty()
+        && !text.chars().any(|c| c.is_whitespace() || matches!(c, '"' | '=' | ',' | '[' | ']'));
+    if plain { text.to_owned() } else { format!("\"{}\"", text.replace('"', "\\\"")) }
+}
+
+/// One CSV cell: display-safe, formula-neutralised, quoted.
+pub(crate) fn csv_cell(text: &str) -> String {
+    let safe = display_safe(text);
+    let guard = if safe.starts_with(['=', '+', '-', '@']) { "'" } else { "" };
+    format!("\"{guard}{}\"", safe.replace('"', "\"\""))
+}
+
+/// The CSV header shared by `query` and `export`.
+pub(crate) const CSV_HEADER: &str = "seq,time,service_id,kind,category,severity,subject,details,\
+                                     escaped,truncated,audit_id,prev_hash,hash\n";
+
+/// One CSV row (with its line end) for a record and its chain hashes.
+pub(crate) fn csv_row(record: &Record, prev: &[u8; 32], hash: &[u8; 32]) -> String {
+    let (escaped, truncated) = match &record.body {
+        Body::Event(e) => (e.escaped.join(";"), e.truncated.join(";")),
+        Body::System(_) => (String::new(), String::new()),
+    };
+    let subject = record.event().and_then(|e| e.subject_id()).unwrap_or("");
+    let cells = [
+        record.seq.to_string(),
+        record.time.to_string(),
+        record.service_id.clone(),
+        record.kind().to_string(),
+        record.kind().category().to_string(),
+        record.severity().to_string(),
+        subject.to_owned(),
+        details(record),
+        escaped,
+        truncated,
+        record.audit_id.to_string(),
+        HashValue(*prev).to_string(),
+        HashValue(*hash).to_string(),
+    ];
+    let mut line = cells.iter().map(|c| csv_cell(c)).collect::<Vec<_>>().join(",");
+    line.push('\n');
+    line
+}
+
+/// Applies `display_safe` line by line, keeping the line breaks of multi-line text that the
+/// command itself produced (help, notes) while escaping anything else.
+pub(crate) fn safe_lines(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for (i, line) in text.split('\n').enumerate() {
+        if i > 0 {
+            out.push('\n');
+        }
+        out.push_str(&display_safe(line));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use audit_events::{AuditEvent, AuditId, EventKind, EventRecord, LogId, Timestamp};
+    use proptest::prelude::*;
+
+    const HOSTILE: &str =
+        "a\u{1b}[2J\r\n\u{0}\u{7f}\u{85}\u{202e}\u{200b}\u{2028}\u{e0041}\u{feff}z";
+
+    fn record(event: AuditEvent) -> Record {
+        Record {
+            log_id: LogId([1; 16]),
+            seq: 7,
+            time: Timestamp(1_795_338_000_000_000_000),
+            audit_id: AuditId([2; 16]),
+            service_id: "svc".to_owned(),
+            body: Body::Event(EventRecord::new(event)),
+        }
+    }
+
+    fn hostile_record() -> Record {
+        let mut event = EventKind::AuthFailure.example();
+        if let AuditEvent::AuthFailure { attempted_user, reason, .. } = &mut event {
+            *attempted_user = Some(HOSTILE.to_owned());
+            *reason = format!("=cmd|' /C calc'!A0 {HOSTILE}");
+        }
+        record(event)
+    }
+
+    fn assert_clean(text: &str) {
+        for c in text.chars() {
+            assert!(!is_dangerous(c) || c == '\n', "U+{:04X} in {text:?}", u32::from(c));
+        }
+    }
+
+    #[test]
+    fn text_lines_escape_every_hostile_character_visibly() {
+        let line = text_line(&hostile_record());
+        assert_clean(&line);
+        assert!(!line.contains('\n'));
+        assert!(line.contains(r"\x1b[2J"), "{line}");
+        assert!(line.contains(r"\u{202E}"), "{line}");
+        assert!(line.contains("#7  auth.failure  medium"), "{line}");
+        assert!(line.contains("reason=\"=cmd|' /C calc'!A0"), "{line}");
+    }
+
+    #[test]
+    fn text_lines_show_nested_and_list_fields() {
+        let line = text_line(&record(EventKind::PoolModified.example()));
+        assert!(line.contains("actor.user_id=admin@example.com"), "{line}");
+        assert!(line.contains("changes.0.field="), "{line}");
+        let line = text_line(&record(EventKind::TokenCreated.example()));
+        assert!(line.contains("scope=[tasks:write,pools:read]"), "{line}");
+    }
+
+    #[test]
+    fn csv_cells_are_quoted_and_formulas_neutralised() {
+        assert_eq!(csv_cell("plain"), "\"plain\"");
+        assert_eq!(csv_cell("say \"hi\""), "\"say \"\"hi\"\"\"");
+        assert_eq!(csv_cell("=1+1"), "\"'=1+1\"");
+        assert_eq!(csv_cell("@SUM(A1)"), "\"'@SUM(A1)\"");
+        assert_eq!(csv_cell("-2"), "\"'-2\"");
+        assert_eq!(csv_cell("a\r\nb"), "\"a\\r\\nb\"");
+        let row = csv_row(&hostile_record(), &[0; 32], &[1; 32]);
+        assert_clean(row.trim_end_matches('\n'));
+        assert_eq!(row.matches('\n').count(), 1);
+    }
+
+    #[test]
+    fn json_escaping_covers_what_serde_json_leaves_raw() {
+        let value = serde_json::json!({ HOSTILE: HOSTILE, "list": [HOSTILE] });
+        let line = json_line(&value);
+        assert_clean(&line);
+        assert!(line.contains(r"\u202e") && line.contains(r"\udb40\udc41"), "{line}");
+        assert_eq!(serde_json::from_str::<Value>(&line).unwrap(), value);
+        assert!(matches!(escape_json("{\"a\":\"plain\"}"), Cow::Borrowed(_)));
+        let pretty = json_pretty(&value);
+        assert_clean(&pretty);
+        assert_eq!(serde_json::from_str::<Value>(&pretty).unwrap(), value);
+    }
+
+    fn hostile_char() -> impl Strategy<Value = char> {
+        prop_oneof![
+            any::<char>(),
+            prop::sample::select(vec![
+                '\u{0}',
+                '\u{1b}',
+                '\r',
+                '\n',
+                '\u{7f}',
+                '\u{85}',
+                '\u{9b}',
+                '\u{9d}',
+                '\u{61c}',
+                '\u{200b}',
+                '\u{200f}',
+                '\u{2028}',
+                '\u{2029}',
+                '\u{202e}',
+                '\u{2066}',
+                '\u{2069}',
+                '\u{feff}',
+                '\u{fffa}',
+                '\u{e0001}',
+                '\u{e007f}',
+                '"',
+                '\\',
+                'a',
+            ]),
+        ]
+    }
+
+    fn hostile_string() -> impl Strategy<Value = String> {
+        prop::collection::vec(hostile_char(), 0..24).prop_map(|cs| cs.into_iter().collect())
+    }
+
+    fn json_value() -> impl Strategy<Value = Value> {
+        let leaf = prop_oneof![
+            hostile_string().prop_map(Value::String),
+            any::<i64>().prop_map(Value::from),
+            any::<bool>().prop_map(Value::Bool),
+            Just(Value::Null),
+        ];
+        leaf.prop_recursive(3, 24, 4, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
+                prop::collection::btree_map(hostile_string(), inner, 0..4)
+                    .prop_map(|m| Value::Object(m.into_iter().collect())),
+            ]
+        })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(512))]
+
+        #[test]
+        fn escaped_json_parses_to_the_same_value_and_holds_no_dangerous_character(
+            value in json_value()
+        ) {
+            let pretty = serde_json::to_string_pretty(&value).unwrap();
+            for (text, structural_newlines) in [(value.to_string(), false), (pretty, true)] {
+                let escaped = escape_json(&text);
+                for c in escaped.chars() {
+                    prop_assert!(!is_dangerous(c) || (c == '\n' && structural_newlines));
+                }
+                let back: Value = serde_json::from_str(&escaped).unwrap();
+                prop_assert_eq!(back, value.clone());
+            }
+        }
+
+        #[test]
+        fn display_paths_hold_no_dangerous_character(text in hostile_string()) {
+            for shown in [csv_cell(&text), quote_if_needed(&display_safe(&text)), safe_lines(&text)] {
+                for c in shown.chars() {
+                    prop_assert!(!is_dangerous(c) || c == '\n');
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,116 @@
+//! `audit query`: search by actor, kind, category, severity, resource and time, in text, JSON,
+//! JSON lines or CSV. Exit 0 with matches, 1 with none.
+
+use anyhow::Context as _;
+use audit_events::{EventKind, RecordKind, SystemKind};
+use audit_store::{Order, Query, query};
+use input_validation::display_safe;
+
+use crate::Ctx;
+use crate::cli::{QueryArgs, QueryFormat};
+use crate::error::{ExitStatus, usage};
+use crate::output::{CSV_HEADER, csv_row, json_line, record_json, text_line};
+use crate::time::parse_time;
+
+pub(crate) fn run(args: &QueryArgs, ctx: &mut Ctx<'_>) -> anyhow::Result<ExitStatus> {
+    let mut kinds = Vec::new();
+    for name in &args.kind {
+        kinds.extend(parse_kinds(name)?);
+    }
+    let q = Query {
+        actor: args.actor.clone(),
+        kinds,
+        category: args.category,
+        min_severity: args.severity,
+        resource: args.resource.clone(),
+        since: args.since.as_deref().map(|t| parse_time(t, ctx.now)).transpose()?,
+        until: args.until.as_deref().map(|t| parse_time(t, ctx.now)).transpose()?,
+        limit: args.limit,
+        order: Order::Ascending,
+    };
+    let hits = query(&args.dir, &q).with_context(|| format!("searching {}", args.dir.display()))?;
+    let out = &mut *ctx.out;
+    match args.format {
+        QueryFormat::Text => {
+            for hit in &hits {
+                writeln!(out, "{}", text_line(&hit.record))?;
+            }
+        }
+        QueryFormat::Jsonl => {
+            for hit in &hits {
+                writeln!(
+                    out,
+                    "{}",
+                    json_line(&record_json(&hit.record, &hit.prev_chain, &hit.chain)?)
+                )?;
+            }
+        }
+        QueryFormat::Json => {
+            writeln!(out, "[")?;
+            for (i, hit) in hits.iter().enumerate() {
+                let sep = if i + 1 < hits.len() { "," } else { "" };
+                let value = record_json(&hit.record, &hit.prev_chain, &hit.chain)?;
+                writeln!(out, "{}{sep}", json_line(&value))?;
+            }
+            writeln!(out, "]")?;
+        }
+        QueryFormat::Csv => {
+            out.write_all(CSV_HEADER.as_bytes())?;
+            for hit in &hits {
+                out.write_all(csv_row(&hit.record, &hit.prev_chain, &hit.chain).as_bytes())?;
+            }
+        }
+    }
+    if hits.is_empty() {
+        writeln!(ctx.err, "no record matched")?;
+        return Ok(ExitStatus::Finding);
+    }
+    Ok(ExitStatus::Success)
+}
+
+/// A dotted kind name, or a family `prefix.*` (`auth.*`, `security.*`, `system.*`).
+pub(crate) fn parse_kinds(name: &str) -> anyhow::Result<Vec<RecordKind>> {
+    if let Some(prefix) = name.strip_suffix(".*") {
+        let family = format!("{prefix}.");
+        let mut kinds: Vec<RecordKind> = EventKind::ALL
+            .iter()
+            .filter(|k| k.as_str().starts_with(&family))
+            .map(|k| RecordKind::Event(*k))
+            .collect();
+        kinds.extend(
+            SystemKind::ALL
+                .iter()
+                .filter(|k| k.as_str().starts_with(&family))
+                .map(|k| RecordKind::System(*k)),
+        );
+        if !kinds.is_empty() {
+            return Ok(kinds);
+        }
+    } else if let Ok(kind) = name.parse::<RecordKind>() {
+        return Ok(vec![kind]);
+    }
+    Err(usage(format!(
+        "unknown kind `{}`: use a dotted name such as auth.failure or system.seal, or a family \
+         such as auth.*, security.*, system.* (EVENTS.md lists them all)",
+        display_safe(name)
+    )))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kinds_and_families_parse() {
+        assert_eq!(
+            parse_kinds("auth.failure").unwrap(),
+            [RecordKind::Event(EventKind::AuthFailure)]
+        );
+        assert_eq!(parse_kinds("system.*").unwrap().len(), SystemKind::ALL.len());
+        assert_eq!(parse_kinds("security.*").unwrap().len(), 8);
+        assert_eq!(parse_kinds("auth.*").unwrap().len(), 2);
+        for bad in ["auth", "nope.*", "auth.nope", ".*", "*"] {
+            assert!(parse_kinds(bad).is_err(), "{bad}");
+        }
+    }
+}

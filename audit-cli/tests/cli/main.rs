@@ -1,0 +1,17 @@
+//! audit-cli integration tests, one binary: every subcommand run as the real `audit` process
+//! on real logs (written through `audit_store::LogWriter`), every exit code, tampered logs and
+//! hostile text.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod demo;
+mod emit;
+mod export;
+mod hostile;
+mod init;
+mod proofs;
+mod query;
+mod report;
+mod support;
+mod tail;
+mod usage;
+mod verify;

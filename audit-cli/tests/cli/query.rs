@@ -1,0 +1,116 @@
+//! `audit query`: filters, formats, and exit 0 with matches, 1 without.
+
+use serde_json::Value;
+
+use crate::support::written_log;
+
+#[test]
+fn query_by_kind_prints_one_line_per_matching_record() {
+    let fixture = written_log(10);
+    let run = fixture.audit(&["query", "{dir}", "--kind", "auth.failure"]).expect(0);
+    // 70 events cycle through 35 kinds: two auth failures.
+    assert_eq!(run.lines().len(), 2, "{}", run.stdout);
+    for line in run.lines() {
+        assert!(line.contains("  auth.failure  medium  mallory  "), "{line}");
+        assert!(line.contains("reason=\"invalid credentials\""), "{line}");
+        assert!(line.contains("ip=203.0.113.7"), "{line}");
+    }
+    let run =
+        fixture.audit(&["query", "{dir}", "--kind", "auth.failure", "--kind", "token.*"]).expect(0);
+    assert_eq!(run.lines().len(), 6, "{}", run.stdout);
+    let run = fixture.audit(&["query", "{dir}", "--kind", "system.*"]).expect(0);
+    assert!(run.stdout.contains("system.seal"), "{}", run.stdout);
+    assert!(run.stdout.contains("system.log_created"), "{}", run.stdout);
+}
+
+#[test]
+fn every_filter_narrows_the_result() {
+    let fixture = written_log(10);
+    let count = |args: &[&str]| {
+        let mut all = vec!["query", "{dir}", "--format", "jsonl"];
+        all.extend_from_slice(args);
+        fixture.audit(&all).stdout.lines().count()
+    };
+    let everything = count(&[]);
+    assert!(everything > 70);
+    let by_actor = count(&["--actor", "mallory"]);
+    assert_eq!(by_actor, 6, "auth.failure, path traversal and suspicious activity name mallory");
+    assert_eq!(count(&["--category", "security"]), 16);
+    let high = count(&["--severity", "high"]);
+    assert!(high > 0 && high < count(&["--severity", "medium"]));
+    assert_eq!(count(&["--resource", "pool-llama-70b", "--kind", "authz.granted"]), 2);
+    // Batches are 20 s apart starting at T0+1 s: [T0+20s, T0+60s) holds batches 1 and 2.
+    let window = count(&[
+        "--since",
+        "2026-11-22T00:00:20Z",
+        "--until",
+        "2026-11-22T00:01:00Z",
+        "--kind",
+        "auth.success",
+    ]);
+    assert_eq!(window, 0, "batches 1 and 2 hold kinds 7..20");
+    let window = count(&["--since", "2026-11-22T00:00:20Z", "--until", "2026-11-22T00:01:00Z"]);
+    assert!(window >= 14, "{window}");
+    assert_eq!(count(&["--limit", "3"]), 3);
+    assert_eq!(count(&["--since", "2026-11-22"]), everything);
+}
+
+#[test]
+fn no_match_exits_1_in_every_format() {
+    let fixture = written_log(2);
+    for format in ["text", "jsonl", "csv", "json"] {
+        let run =
+            fixture.audit(&["query", "{dir}", "--actor", "nobody", "--format", format]).expect(1);
+        assert!(run.stderr.contains("no record matched"), "{format}: {}", run.stderr);
+        match format {
+            "json" => assert_eq!(
+                serde_json::from_str::<Value>(&run.stdout).unwrap(),
+                Value::Array(vec![])
+            ),
+            "csv" => assert_eq!(run.lines().len(), 1),
+            _ => assert!(run.stdout.is_empty(), "{format}: {}", run.stdout),
+        }
+    }
+}
+
+#[test]
+fn json_jsonl_and_csv_carry_the_chain_hashes() {
+    let fixture = written_log(3);
+    let args = ["query", "{dir}", "--kind", "auth.success", "--format"];
+    let run = fixture.audit(&[&args[..], &["json"]].concat()).expect(0);
+    let array: Value = serde_json::from_str(&run.stdout).unwrap();
+    let array = array.as_array().unwrap();
+    assert_eq!(array.len(), 1);
+    assert_eq!(array[0]["kind"], "auth.success");
+    assert_eq!(array[0]["hash"].as_str().unwrap().len(), 64);
+    assert_eq!(array[0]["prev_hash"].as_str().unwrap().len(), 64);
+
+    let run = fixture.audit(&[&args[..], &["jsonl"]].concat()).expect(0);
+    let line: Value = serde_json::from_str(run.lines()[0]).unwrap();
+    assert_eq!(&line, &array[0]);
+
+    let run = fixture.audit(&[&args[..], &["csv"]].concat()).expect(0);
+    let lines = run.lines();
+    assert!(lines[0].starts_with("seq,time,service_id,kind,"), "{}", lines[0]);
+    assert_eq!(lines.len(), 2);
+    assert!(lines[1].contains("\"auth.success\""), "{}", lines[1]);
+    assert!(lines[1].ends_with(&format!("\"{}\"", line["hash"].as_str().unwrap())), "{}", lines[1]);
+}
+
+#[test]
+fn bad_filter_values_exit_2() {
+    let fixture = written_log(1);
+    for args in [
+        &["--severity", "urgent"][..],
+        &["--category", "misc"],
+        &["--kind", "auth.nope"],
+        &["--since", "last tuesday"],
+        &["--format", "xml"],
+        &["--limit", "-1"],
+    ] {
+        let mut all = vec!["query", "{dir}"];
+        all.extend_from_slice(args);
+        let run = fixture.audit(&all).expect(2);
+        assert!(!run.stderr.is_empty(), "{args:?}");
+    }
+}
