@@ -16,7 +16,7 @@ use std::path::Path;
 
 use anyhow::Context as _;
 use audit_events::{AuditEvent, EventKind, event_from_fields};
-use audit_logger::{AuditConfig, AuditLogger, KeyHandling};
+use audit_logger::{AuditConfig, AuditError, AuditLogger, KeyHandling};
 use audit_store::LogReader;
 use input_validation::display_safe;
 use serde_json::Value;
@@ -39,15 +39,11 @@ pub(crate) fn run(args: &EmitArgs, ctx: &mut Ctx<'_>) -> anyhow::Result<ExitStat
     let reader =
         LogReader::open(&args.dir).with_context(|| format!("opening {}", args.dir.display()))?;
     let service_id = reader.meta().service_id.clone();
-    refuse_if_locked(&args.dir)?;
     let mut config = AuditConfig::local(service_id, &args.dir);
     config.keys = KeyHandling::ExistingOnly;
-    let logger = AuditLogger::new(config).map_err(|e| {
-        if e.to_string().contains("locked by another writer") {
-            locked(&args.dir)
-        } else {
-            anyhow::Error::new(e).context(format!("opening {} for writing", args.dir.display()))
-        }
+    let logger = AuditLogger::new(config).map_err(|e| match e {
+        AuditError::LogLocked => locked(&args.dir),
+        e => anyhow::Error::new(e).context(format!("opening {} for writing", args.dir.display())),
     })?;
     let input: Box<dyn Read> = match args.file.as_deref() {
         None => Box::new(std::io::stdin().lock()),
@@ -119,17 +115,6 @@ fn locked(dir: &Path) -> anyhow::Error {
 }
 
 /// Fails clearly, before anything is opened for writing, when a writer holds the log.
-fn refuse_if_locked(dir: &Path) -> anyhow::Result<()> {
-    let Ok(file) = File::open(dir.join("lock")) else { return Ok(()) };
-    match file.try_lock() {
-        Ok(()) => Ok(()),
-        Err(std::fs::TryLockError::WouldBlock) => Err(locked(dir)),
-        Err(std::fs::TryLockError::Error(e)) => {
-            Err(anyhow::Error::new(e).context(format!("checking the lock of {}", dir.display())))
-        }
-    }
-}
-
 /// One JSON line to an event; the error names what is wrong without echoing values.
 fn parse_line(text: &str) -> Result<AuditEvent, String> {
     let value: Value = serde_json::from_str(text).map_err(|e| format!("not JSON ({e})"))?;

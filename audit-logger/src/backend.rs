@@ -49,7 +49,12 @@ fn store_config(config: &AuditConfig) -> LogConfig {
 }
 
 fn store_error(err: &StoreError) -> AuditError {
-    AuditError::Store { cause: input_validation::escape_for_log(&err.to_string()).into_owned() }
+    match err {
+        StoreError::Locked { .. } => AuditError::LogLocked,
+        _ => AuditError::Store {
+            cause: input_validation::escape_for_log(&err.to_string()).into_owned(),
+        },
+    }
 }
 
 /// Opens the log in `base_dir`, or creates it there when the configuration allows and there is

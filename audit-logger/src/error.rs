@@ -45,6 +45,10 @@ pub enum AuditError {
         /// What is wrong; rejected text is named by position and code point, never echoed.
         reason: String,
     },
+    /// [`crate::AuditLogger::new`]: another writer (another process or logger) holds the log's
+    /// lock; a log has exactly one writer.
+    #[error("audit log is locked by another writer")]
+    LogLocked,
     /// The log backend could not be opened or closed (while opening, or from
     /// [`crate::AuditLogger::shutdown`] when the final seal or close failed).
     #[error("audit log store error: {cause}")]
