@@ -37,6 +37,22 @@ pub struct AppendOutcome {
     pub count: u64,
 }
 
+/// The lock and keys a writer holds.
+struct Keys {
+    lock: WriterLock,
+    signer: NoteSigner,
+    seal_key: SealKey,
+}
+
+/// Where the log ends: the next sequence number, the chain and tree there, and how many records
+/// since the last seal.
+struct Position {
+    next_seq: u64,
+    chain: Hash,
+    tree: CompactTree,
+    unsealed: u64,
+}
+
 /// The segment being appended to.
 struct ActiveSegment {
     first_seq: u64,
@@ -145,27 +161,9 @@ impl LogWriter {
         let chain = genesis_chain_hash(&log_id.0);
         let tree = CompactTree::new();
         let segment = create_segment(io.as_ref(), &dir, log_id, 0, now, chain, &tree)?;
-        let mut writer = Self {
-            dir,
-            io,
-            config,
-            meta,
-            _lock: lock,
-            signer,
-            seal_key,
-            ids: AuditIdGenerator::random().map_err(|_| StoreError::Random)?,
-            next_seq: 0,
-            chain,
-            tree,
-            unsealed: 0,
-            last_time: now,
-            segment,
-            staged: Vec::new(),
-            scratch: Vec::new(),
-            key_dirty: false,
-            checkpoint_due: false,
-            poisoned: None,
-        };
+        let keys = Keys { lock, signer, seal_key };
+        let position = Position { next_seq: 0, chain, tree, unsealed: 0 };
+        let mut writer = Self::assemble(dir, io, config, meta, keys, position, segment, now)?;
         let writer_name = writer.config.writer.clone();
         writer.guarded(|w| {
             w.stage_system(SystemRecord::LogCreated { writer_version: writer_name }, now)?;
@@ -215,27 +213,14 @@ impl LogWriter {
                 &tail.tree,
             )?,
         };
-        let mut writer = Self {
-            dir,
-            io,
-            config,
-            meta,
-            _lock: lock,
-            signer,
-            seal_key,
-            ids: AuditIdGenerator::random().map_err(|_| StoreError::Random)?,
+        let keys = Keys { lock, signer, seal_key };
+        let position = Position {
             next_seq: tail.next_seq,
             chain: tail.chain,
             tree: tail.tree,
             unsealed: tail.unsealed,
-            last_time: now,
-            segment,
-            staged: Vec::new(),
-            scratch: Vec::new(),
-            key_dirty: false,
-            checkpoint_due: false,
-            poisoned: None,
         };
+        let mut writer = Self::assemble(dir, io, config, meta, keys, position, segment, now)?;
         let writer_name = writer.config.writer.clone();
         writer.guarded(|w| {
             if w.unsealed > 0 {
@@ -261,6 +246,41 @@ impl LogWriter {
             w.commit(now)
         })?;
         Ok(writer)
+    }
+
+    /// A writer over an opened directory, positioned where the log ends.
+    #[allow(clippy::too_many_arguments)]
+    fn assemble(
+        dir: PathBuf,
+        io: Arc<dyn Io>,
+        config: LogConfig,
+        meta: LogMeta,
+        keys: Keys,
+        position: Position,
+        segment: ActiveSegment,
+        now: Timestamp,
+    ) -> Result<Self, StoreError> {
+        Ok(Self {
+            dir,
+            io,
+            config,
+            meta,
+            _lock: keys.lock,
+            signer: keys.signer,
+            seal_key: keys.seal_key,
+            ids: AuditIdGenerator::random().map_err(|_| StoreError::Random)?,
+            next_seq: position.next_seq,
+            chain: position.chain,
+            tree: position.tree,
+            unsealed: position.unsealed,
+            last_time: now,
+            segment,
+            staged: Vec::new(),
+            scratch: Vec::new(),
+            key_dirty: false,
+            checkpoint_due: false,
+            poisoned: None,
+        })
     }
 
     /// Appends `entries` as consecutive records and makes them durable before returning (one
