@@ -9,9 +9,7 @@
 
 mod fleet;
 
-use std::fs::OpenOptions;
 use std::io::Write as _;
-use std::os::unix::fs::OpenOptionsExt as _;
 use std::sync::Arc;
 use std::sync::mpsc;
 use std::time::Duration;
@@ -25,7 +23,7 @@ use input_validation::display_safe;
 use crate::Ctx;
 use crate::cli::{DemoArgs, Framework};
 use crate::error::{ExitStatus, usage};
-use crate::init::default_material_path;
+use crate::init::{create_material_file, default_material_path};
 use crate::keyfile::TrustAnchor;
 use crate::output::text_line;
 use crate::report::{Period, collect};
@@ -48,14 +46,7 @@ pub(crate) fn run(args: &DemoArgs, ctx: &mut Ctx<'_>) -> anyhow::Result<ExitStat
         )));
     }
     let material_path = default_material_path(dir)?;
-    let mut material_file = OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(&material_path)
-        .with_context(|| {
-            format!("creating {} (an existing file is never overwritten)", material_path.display())
-        })?;
+    let mut material_file = create_material_file(&material_path)?;
     let mut config = AuditConfig::local("fleet-demo", dir);
     config.seal_epoch = Duration::from_secs(1);
     config.rotation.max_segment_bytes = 32 * 1024;

@@ -30,14 +30,7 @@ pub(crate) fn run(args: &InitArgs, ctx: &mut Ctx<'_>) -> anyhow::Result<ExitStat
              leave the host",
         ));
     }
-    let mut file = OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(&material_path)
-        .with_context(|| {
-            format!("creating {} (an existing file is never overwritten)", material_path.display())
-        })?;
+    let mut file = create_material_file(&material_path)?;
     let (writer, material) = match LogWriter::create(&args.dir, config, ctx.now) {
         Ok(created) => created,
         Err(e) => {
@@ -84,6 +77,13 @@ pub(crate) fn run(args: &InitArgs, ctx: &mut Ctx<'_>) -> anyhow::Result<ExitStat
 }
 
 /// `<dir>.verifier` beside the log directory.
+/// Creates the verifier-material file: mode 0600, never over an existing file.
+pub(crate) fn create_material_file(path: &Path) -> anyhow::Result<std::fs::File> {
+    OpenOptions::new().write(true).create_new(true).mode(0o600).open(path).with_context(|| {
+        format!("creating {} (an existing file is never overwritten)", path.display())
+    })
+}
+
 pub(crate) fn default_material_path(dir: &Path) -> anyhow::Result<PathBuf> {
     let name = dir.file_name().ok_or_else(|| {
         usage("cannot name the verifier material after this directory; give --material-out FILE")
