@@ -80,3 +80,8 @@ pub use config::{
 pub use error::AuditError;
 pub use logger::AuditLogger;
 pub use stats::{LoggerStats, ShutdownReport};
+
+/// The README's Rust examples, compiled and run as doctests.
+#[doc = include_str!("../../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;
