@@ -505,8 +505,16 @@ impl<'a> Verifier<'a> {
             }
             self.report.segments[i].status = SegmentStatus::Intact;
         }
-        self.current_segment = None;
+        // What is wrong at the end of the log (records cut off, unsealed records) is reported
+        // against the last segment, where it shows.
         self.end_of_log();
+        let named = self.report.failure.as_ref().and_then(|f| f.segment.clone());
+        if let Some(segment) =
+            self.report.segments.iter_mut().find(|s| Some(&s.file) == named.as_ref())
+        {
+            segment.status = SegmentStatus::Failed;
+        }
+        self.current_segment = None;
         Ok(())
     }
 
@@ -1048,6 +1056,7 @@ impl<'a> Verifier<'a> {
     }
 
     fn end_of_log(&mut self) {
+        self.current_segment = self.report.segments.last().map(|s| s.file.clone());
         let time = self.report.last_record_time.unwrap_or_default();
         self.check_targets(self.seq, time);
         if self.failed() {

@@ -127,8 +127,9 @@ fn a_truncated_tail_fails_against_a_held_checkpoint() {
     tamper::resign_checkpoint(&fixture.dir).unwrap();
     let run = tampered(&fixture, &["--trusted-checkpoint", held.to_str().unwrap()]);
     let size = records.len();
+    let segment = file.file_name().unwrap().to_str().unwrap();
     assert!(
-        run.stdout.contains(&format!("FAIL log seq {} (checkpoint): ", size - 1)),
+        run.stdout.contains(&format!("FAIL {segment} seq {} (checkpoint): ", size - 1)),
         "{}",
         run.stdout
     );

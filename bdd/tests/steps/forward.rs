@@ -143,7 +143,8 @@ fn drop_seals(world: &mut AttackWorld) {
     tamper::rewrite(&world.log, &kept, &mut |_| None).unwrap();
     tamper::resign_checkpoint(&world.log).unwrap();
     // Nothing is sealed: the verifier reaches the end of the log and names the first record.
-    world.expected = Some(Expected { segment: None, seq: SeqExpect::Exact(0) });
+    world.expected =
+        Some(Expected { segment: Some(super::last_segment(&world.log)), seq: SeqExpect::Exact(0) });
 }
 
 /// Cuts the records after the seal of epoch 10 and continues with a seal made with the

@@ -270,6 +270,13 @@ pub(crate) fn assert_tamper_found(run: &CliRun, kinds: &[&str], expected: &Expec
     );
 }
 
+/// The name of the last segment file of a log: where a failure at the end of the log is named.
+pub(crate) fn last_segment(log: &Path) -> String {
+    let mut segments = segments_of(log);
+    segments.sort();
+    name_of(segments.last().unwrap())
+}
+
 /// Asserts that `run` is an `audit verify` that found the log intact.
 pub(crate) fn assert_intact(run: &CliRun) {
     assert_eq!(run.code, 0, "{}: expected exit 0\n{}", run.command, run.all_output());
@@ -433,7 +440,8 @@ pub(crate) mod store_log {
 )]
 fn verify_fails_at_end(world: &mut AttackWorld, kind: String) {
     let size = u64::try_from(world.records().len()).unwrap();
-    let expected = Expected { segment: None, seq: SeqExpect::Exact(size) };
+    let expected =
+        Expected { segment: Some(last_segment(&world.log)), seq: SeqExpect::Exact(size) };
     let run = world.audit_verify(&world.log, &[]);
     assert_tamper_found(&run, &[kind.as_str()], &expected);
 }

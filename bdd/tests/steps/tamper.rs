@@ -226,7 +226,10 @@ fn truncate(world: &mut AttackWorld, last: &StoredRecord, extra: u64) {
     let file = std::fs::OpenOptions::new().write(true).open(&path).unwrap();
     file.set_len(last.offset + extra).unwrap();
     // The log now ends before `last`: the checkpoint covers records that are gone.
-    world.expected = Some(Expected { segment: None, seq: SeqExpect::Exact(last.seq) });
+    world.expected = Some(Expected {
+        segment: Some(super::last_segment(&world.log)),
+        seq: SeqExpect::Exact(last.seq),
+    });
 }
 
 #[when("the records after the last seal are cut off and the checkpoint re-signed")]
@@ -244,7 +247,10 @@ fn truncate_and_resign(world: &mut AttackWorld) {
     let file = std::fs::OpenOptions::new().write(true).open(&path).unwrap();
     file.set_len(cut.offset).unwrap();
     tamper::resign_checkpoint(&world.log).unwrap();
-    world.expected = Some(Expected { segment: None, seq: SeqExpect::Exact(cut.seq) });
+    world.expected = Some(Expected {
+        segment: Some(super::last_segment(&world.log)),
+        seq: SeqExpect::Exact(cut.seq),
+    });
 }
 
 #[then(
@@ -343,7 +349,10 @@ fn roll_back(world: &mut AttackWorld) {
     std::fs::rename(world.tmp().join("earlier"), &world.log).unwrap();
     // The log now ends where the first session ended; the held checkpoint covers more.
     let size = seq_of(world.records().len());
-    world.expected = Some(Expected { segment: None, seq: SeqExpect::Exact(size) });
+    world.expected = Some(Expected {
+        segment: Some(super::last_segment(&world.log)),
+        seq: SeqExpect::Exact(size),
+    });
 }
 
 #[when("the earlier state is continued differently by a new writer")]
