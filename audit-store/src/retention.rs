@@ -120,7 +120,7 @@ impl LogWriter {
         self.guarded(|w| {
             w.stage_due_seals(now)?;
             w.stage_system(record, now)?;
-            w.commit(now)?;
+            w.commit()?;
             for (seq, path) in &segments[..removable] {
                 w.io().remove(path).map_err(|e| StoreError::io("removing", path, e))?;
                 let index = dir.join(layout::index_name(*seq));

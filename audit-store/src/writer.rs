@@ -167,7 +167,7 @@ impl LogWriter {
         let writer_name = writer.config.writer.clone();
         writer.guarded(|w| {
             w.stage_system(SystemRecord::LogCreated { writer_version: writer_name }, now)?;
-            w.commit(now)
+            w.commit()
         })?;
         Ok((writer, material))
     }
@@ -243,7 +243,7 @@ impl LogWriter {
                 },
                 now,
             )?;
-            w.commit(now)
+            w.commit()
         })?;
         Ok(writer)
     }
@@ -315,7 +315,7 @@ impl LogWriter {
             for entry in entries {
                 w.stage(entry)?;
             }
-            w.commit(now)?;
+            w.commit()?;
             Ok(AppendOutcome { first_seq, count: w.next_seq - first_seq })
         })
     }
@@ -331,7 +331,7 @@ impl LogWriter {
         }
         self.guarded(|w| {
             w.stage_due_seals(now)?;
-            w.commit(now)
+            w.commit()
         })
     }
 
@@ -359,7 +359,7 @@ impl LogWriter {
             w.stage_due_seals(now)?;
             w.stage_system(SystemRecord::LogClosed, now)?;
             w.stage_seal(now)?;
-            w.commit(now)?;
+            w.commit()?;
             w.keep_checkpoint()?;
             w.write_index()
         })
@@ -513,15 +513,14 @@ impl LogWriter {
             staged += 1;
             // A writer that was suspended for a long time catches up in bounded batches.
             if staged.is_multiple_of(4096) {
-                self.commit(now)?;
+                self.commit()?;
             }
         }
         Ok(())
     }
 
     /// Writes and syncs the staged frames; then the checkpoint and key state if they changed.
-    pub(crate) fn commit(&mut self, now: Timestamp) -> Result<(), StoreError> {
-        let _ = now;
+    pub(crate) fn commit(&mut self) -> Result<(), StoreError> {
         if self.staged.is_empty() {
             return Ok(());
         }
@@ -593,7 +592,7 @@ impl LogWriter {
     fn rotate_segment(&mut self, reason: RotationReason, now: Timestamp) -> Result<(), StoreError> {
         self.stage_system(SystemRecord::SegmentRotated { reason }, now)?;
         self.stage_seal(now)?;
-        self.commit(now)?;
+        self.commit()?;
         self.keep_checkpoint()?;
         self.write_index()?;
         self.segment = create_segment(
@@ -678,7 +677,7 @@ fn recover_tail(io: &dyn Io, dir: &Path, meta: &LogMeta) -> Result<Tail, StoreEr
         });
     };
     let last_name = layout::segment_name(last_seq);
-    match scan_segment(dir, &last_path, &last_name, last_seq, meta) {
+    match scan_segment(&last_path, &last_name, last_seq, meta) {
         Ok(scan) => finish_scan(io, dir, scan, last_name),
         Err(ScanError::Header(reason)) => {
             // A segment whose header never became durable: the crash came while rotating. Its
@@ -694,7 +693,7 @@ fn recover_tail(io: &dyn Io, dir: &Path, meta: &LogMeta) -> Result<Tail, StoreEr
             io.remove(&last_path).map_err(|e| StoreError::io("removing", &last_path, e))?;
             io.sync_dir(dir).map_err(|e| StoreError::io("syncing", dir, e))?;
             let prev_name = layout::segment_name(prev_seq);
-            let scan = scan_segment(dir, &prev_path, &prev_name, prev_seq, meta)
+            let scan = scan_segment(&prev_path, &prev_name, prev_seq, meta)
                 .map_err(|e| e.into_store(&prev_name))?;
             if scan.fault.is_some() {
                 return Err(damaged(
@@ -736,6 +735,8 @@ struct Scan {
     chain: Hash,
     tree: CompactTree,
     unsealed: u64,
+    /// The last record other than a seal is `log_closed`: the previous writer closed cleanly
+    /// (a clean close ends with `log_closed` and its seal).
     last_kind_closed: bool,
     last_time: Timestamp,
     index: SegmentIndex,
@@ -762,13 +763,11 @@ impl ScanError {
 }
 
 fn scan_segment(
-    dir: &Path,
     path: &Path,
     name: &str,
     claimed_seq: u64,
     meta: &LogMeta,
 ) -> Result<Scan, ScanError> {
-    let _ = dir;
     let (header, mut reader) = FrameReader::open(path).map_err(|e| match e {
         OpenFault::Io(e) => ScanError::Store(StoreError::io("reading", path, e)),
         OpenFault::Header(reason) => ScanError::Header(reason),
@@ -870,7 +869,6 @@ fn finish_scan(io: &dyn Io, dir: &Path, scan: Scan, name: String) -> Result<Tail
         });
     }
     let file = io.open_append(&path).map_err(|e| StoreError::io("opening", &path, e))?;
-    let previous_clean = scan.last_kind_closed_or_sealed();
     Ok(Tail {
         segment: Some(ActiveSegment {
             first_seq: scan.first_seq,
@@ -884,24 +882,8 @@ fn finish_scan(io: &dyn Io, dir: &Path, scan: Scan, name: String) -> Result<Tail
         chain: scan.chain,
         tree: scan.tree,
         unsealed: scan.unsealed,
-        previous_clean,
+        previous_clean: scan.last_kind_closed,
         last_time: scan.last_time,
         torn,
     })
-}
-
-impl Scan {
-    /// A clean close ends with `log_closed` followed by its seal.
-    fn last_kind_closed_or_sealed(&self) -> bool {
-        self.last_kind_closed || (self.unsealed == 0 && self.closed_before_seal())
-    }
-
-    fn closed_before_seal(&self) -> bool {
-        self.index.kinds.len().checked_sub(2).and_then(|i| self.index.kinds.get(i)).is_some_and(
-            |&k| {
-                crate::index::kind_of_code(k)
-                    == Some(audit_events::RecordKind::System(SystemKind::LogClosed))
-            },
-        )
-    }
 }
