@@ -51,6 +51,45 @@ pub(crate) fn open_read(path: &Path) -> io::Result<File> {
     options.open(path)
 }
 
+/// The most a small text file of the log directory (metadata, a checkpoint note) may hold.
+pub(crate) const MAX_SMALL_FILE: u64 = 64 * 1024;
+
+/// Reads a small text file of the log directory: not following symlinks, never blocking on a
+/// FIFO or device, regular files only, at most [`MAX_SMALL_FILE`] bytes. `Ok(None)` when the file
+/// does not exist.
+pub(crate) fn read_small_text(path: &Path) -> Result<Option<String>, crate::StoreError> {
+    use std::io::Read as _;
+    use std::os::unix::fs::FileTypeExt as _;
+    let mut options = log_file_options();
+    options.read(true).custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC | libc::O_NONBLOCK);
+    let file = match options.open(path) {
+        Ok(file) => file,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(crate::StoreError::io("opening", path, e)),
+    };
+    let meta = file.metadata().map_err(|e| crate::StoreError::io("inspecting", path, e))?;
+    let kind = meta.file_type();
+    if !kind.is_file() || kind.is_fifo() {
+        return Err(crate::StoreError::Damaged {
+            file: path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(),
+            offset: 0,
+            reason: "not a regular file".to_owned(),
+        });
+    }
+    let mut text = String::new();
+    file.take(MAX_SMALL_FILE + 1)
+        .read_to_string(&mut text)
+        .map_err(|e| crate::StoreError::io("reading", path, e))?;
+    if u64::try_from(text.len()).unwrap_or(u64::MAX) > MAX_SMALL_FILE {
+        return Err(crate::StoreError::Damaged {
+            file: path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(),
+            offset: 0,
+            reason: format!("larger than {MAX_SMALL_FILE} bytes"),
+        });
+    }
+    Ok(Some(text))
+}
+
 /// The real filesystem.
 #[derive(Debug, Default, Clone, Copy)]
 pub struct OsIo;

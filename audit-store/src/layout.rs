@@ -23,6 +23,8 @@ const SEGMENT_PREFIX: &str = "seg-";
 const SEGMENT_SUFFIX: &str = ".log";
 const INDEX_SUFFIX: &str = ".idx";
 const KEPT_CHECKPOINT_PREFIX: &str = "checkpoint-";
+const LEAVES_PREFIX: &str = "leaves-";
+const LEAVES_SUFFIX: &str = ".bin";
 const KEPT_CHECKPOINT_SUFFIX: &str = ".note";
 
 /// `seg-<first seq, 20 digits>.log`: names sort in sequence order.
@@ -38,6 +40,16 @@ pub(crate) fn index_name(first_seq: u64) -> String {
 /// A checkpoint kept for good (at rotation and close): `checkpoint-<size, 20 digits>.note`.
 pub(crate) fn kept_checkpoint_name(size: u64) -> String {
     format!("{KEPT_CHECKPOINT_PREFIX}{size:020}{KEPT_CHECKPOINT_SUFFIX}")
+}
+
+/// Leaf hashes of records removed by retention: `leaves-<first seq, 20 digits>.bin`.
+pub(crate) fn leaves_name(first_seq: u64) -> String {
+    format!("{LEAVES_PREFIX}{first_seq:020}{LEAVES_SUFFIX}")
+}
+
+/// Leaf-hash files of a directory, by first sequence number.
+pub(crate) fn list_leaves(dir: &Path) -> Result<Vec<(u64, PathBuf)>, StoreError> {
+    list_numbered(dir, LEAVES_PREFIX, LEAVES_SUFFIX)
 }
 
 fn parse_numbered(name: &str, prefix: &str, suffix: &str) -> Option<u64> {

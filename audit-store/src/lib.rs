@@ -34,6 +34,7 @@ mod meta;
 mod proof;
 mod query;
 mod reader;
+mod recovery;
 mod retention;
 mod segment;
 pub mod tamper;
@@ -71,6 +72,12 @@ pub fn epoch_of(created_at: Timestamp, epoch_nanos: i64, time: Timestamp) -> u64
             u64::try_from(elapsed / i128::from(epoch_nanos)).unwrap_or(u64::MAX)
         }
     }
+}
+
+/// When epoch `epoch` begins, for a log created at `created_at` with epochs of `epoch_nanos`.
+pub(crate) fn epoch_start(created_at: Timestamp, epoch_nanos: i64, epoch: u64) -> Timestamp {
+    let offset = i64::try_from(epoch).unwrap_or(i64::MAX).saturating_mul(epoch_nanos);
+    Timestamp(created_at.0.saturating_add(offset))
 }
 
 #[cfg(test)]

@@ -1,20 +1,38 @@
 //! Retention: removing whole sealed segments past their retention period.
 //!
-//! Order matters for the evidence: first a `retention_purge` record is appended to the live chain
-//! and made durable (what is removed, the chain hash and Merkle root it ends on, the period
-//! applied), then the files are removed. A verifier accepts a missing prefix only when such a
-//! record matches it. Nothing is removed under legal hold, and the active segment never is.
+//! Nothing here trusts a side file. Whether a segment has expired is decided from the chain: the
+//! first seal of the segment that will remain first bounds the time of every record before it
+//! (each was covered by a seal of an earlier or equal epoch, and a seal never covers a record
+//! dated after its epoch), exactly the rule `verify` applies to the purge, so a purge the writer
+//! makes is always one a verifier can prove.
+//!
+//! Order matters for the evidence: the removed segments are read and chain-checked, their leaf
+//! hashes are kept in a `leaves-*.bin` file (so a checkpoint held from before the purge can still
+//! be checked), a `retention_purge` record is appended to the live chain and made durable (what is
+//! removed, the chain hash and Merkle root it ends on, the period applied), and only then are the
+//! files removed. Nothing is removed under legal hold, and the active segment never is.
 
-use audit_chain::CompactTree;
-use audit_events::{HashValue, SystemRecord, Timestamp};
+use std::path::Path;
+
+use audit_chain::{CompactTree, Hash};
+use audit_events::{
+    Body, HashValue, Record, RecordHeader, RecordKind, SystemKind, SystemRecord, Timestamp,
+};
+use sha2::{Digest as _, Sha256};
 
 use crate::error::StoreError;
-use crate::index::IndexHeader;
 use crate::layout;
-use crate::segment::{FrameFault, FrameReader};
+use crate::segment::{self, FrameFault, FrameReader, SegmentHeader};
 use crate::writer::LogWriter;
 
 const DAY_NANOS: i64 = 86_400 * 1_000_000_000;
+
+/// First bytes of a leaf-hash file.
+pub(crate) const LEAVES_MAGIC: &[u8; 8] = b"AUDITLVS";
+/// Leaf-hash file format version.
+pub(crate) const LEAVES_FORMAT: u16 = 1;
+/// Bytes before the hashes: magic, version, first sequence number, count.
+pub(crate) const LEAVES_HEADER: usize = 8 + 2 + 8 + 8;
 
 /// What a retention run removed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -27,44 +45,81 @@ pub struct PurgeOutcome {
     pub last_seq: u64,
 }
 
-/// The newest record time in a segment: from its index, or by reading it.
-fn newest_time(
-    path: &std::path::Path,
-    index_path: &std::path::Path,
-    first_seq: u64,
-) -> Result<Option<i64>, StoreError> {
-    if let Some(header) = IndexHeader::read(index_path).filter(|h| h.first_seq == first_seq) {
-        return Ok(header.time_range.map(|(_, hi)| hi));
+fn damaged(first_seq: u64, offset: u64, reason: &str) -> StoreError {
+    StoreError::Damaged { file: layout::segment_name(first_seq), offset, reason: reason.to_owned() }
+}
+
+/// A segment read back frame by frame with its chain checked from its header.
+struct Walked {
+    header: SegmentHeader,
+    leaves: Vec<Hash>,
+    end_chain: Hash,
+    /// Epoch of the first seal record in the segment.
+    first_seal_epoch: Option<u64>,
+}
+
+/// Reads a whole segment, checking every frame's chain hash; `stop_at_seal` stops after the
+/// first seal (only its epoch is wanted).
+fn walk(path: &Path, first_seq: u64, stop_at_seal: bool) -> Result<Walked, StoreError> {
+    let (header, mut reader) =
+        FrameReader::open(path).map_err(|_| damaged(first_seq, 0, "unreadable segment header"))?;
+    if header.first_seq != first_seq {
+        return Err(damaged(first_seq, 0, "segment header does not match its name"));
     }
-    let (_, mut reader) = FrameReader::open(path).map_err(|_| StoreError::Damaged {
-        file: layout::segment_name(first_seq),
-        offset: 0,
-        reason: "unreadable segment header".to_owned(),
-    })?;
+    let mut chain = header.prev_chain;
+    let mut leaves = Vec::new();
+    let mut first_seal_epoch = None;
     let mut payload = Vec::new();
-    let mut newest = None;
     loop {
         match reader.next_frame(&mut payload) {
-            Ok(Some(_)) => {
-                let time = audit_events::RecordHeader::peek(&payload).map(|h| h.time.0)?;
-                newest = Some(newest.map_or(time, |n: i64| n.max(time)));
+            Ok(Some(frame)) => {
+                let (leaf, next) = segment::link(&chain, &payload);
+                if next != frame.chain {
+                    return Err(damaged(
+                        first_seq,
+                        frame.offset,
+                        "record does not match its chain hash",
+                    ));
+                }
+                chain = next;
+                leaves.push(leaf);
+                if RecordHeader::peek(&payload)?.kind == RecordKind::System(SystemKind::Seal) {
+                    if let Record { body: Body::System(SystemRecord::Seal { epoch, .. }), .. } =
+                        Record::decode(&payload)?
+                    {
+                        first_seal_epoch.get_or_insert(epoch);
+                    }
+                    if stop_at_seal {
+                        break;
+                    }
+                }
             }
-            Ok(None) => return Ok(newest),
+            Ok(None) => break,
             Err(FrameFault::Io(e)) => return Err(StoreError::io("reading", path, e)),
-            Err(_) => {
-                return Err(StoreError::Damaged {
-                    file: layout::segment_name(first_seq),
-                    offset: reader.offset(),
-                    reason: "damaged frame".to_owned(),
-                });
-            }
+            Err(_) => return Err(damaged(first_seq, reader.offset(), "damaged frame")),
         }
     }
+    Ok(Walked { header, leaves, end_chain: chain, first_seal_epoch })
+}
+
+/// The bytes of a leaf-hash file: header, hashes, SHA-256 of everything before.
+fn encode_leaves(first_seq: u64, leaves: &[Hash]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(LEAVES_HEADER + 32 * leaves.len() + 32);
+    out.extend_from_slice(LEAVES_MAGIC);
+    out.extend_from_slice(&LEAVES_FORMAT.to_le_bytes());
+    out.extend_from_slice(&first_seq.to_le_bytes());
+    out.extend_from_slice(&u64::try_from(leaves.len()).unwrap_or(u64::MAX).to_le_bytes());
+    for leaf in leaves {
+        out.extend_from_slice(leaf);
+    }
+    let check: [u8; 32] = Sha256::digest(&out).into();
+    out.extend_from_slice(&check);
+    out
 }
 
 impl LogWriter {
-    /// Removes the oldest sealed segments whose newest record is older than the retention
-    /// period, unless a legal hold is set. Returns what was removed, if anything.
+    /// Removes the oldest closed segments whose records sealed history proves older than the
+    /// retention period, unless a legal hold is set. Returns what was removed, if anything.
     pub fn apply_retention(&mut self, now: Timestamp) -> Result<Option<PurgeOutcome>, StoreError> {
         if let Some(cause) = self.poisoned() {
             return Err(StoreError::Poisoned { cause: cause.to_owned() });
@@ -74,54 +129,83 @@ impl LogWriter {
             return Ok(None);
         }
         let now = now.max(self.last_record_time());
-        let cutoff =
-            Timestamp(now.0.saturating_sub(i64::from(policy.days).saturating_mul(DAY_NANOS)));
+        let period = i64::from(policy.days).saturating_mul(DAY_NANOS);
         let dir = self.dir().to_owned();
         let segments = layout::list_segments(&dir)?;
         let active = self.active_first_seq();
-        let mut removable = 0;
-        for (first_seq, path) in &segments {
-            if *first_seq >= active {
+        // The first segment kept: the latest one whose first seal proves everything before it
+        // expired.
+        let mut keep = 0;
+        for (j, (first_seq, path)) in segments.iter().enumerate().skip(1) {
+            if *first_seq > active {
                 break;
             }
-            let index_path = dir.join(layout::index_name(*first_seq));
-            match newest_time(path, &index_path, *first_seq)? {
-                Some(t) if t < cutoff.0 => removable += 1,
-                None => removable += 1,
-                Some(_) => break,
+            let Some(epoch) = walk(path, *first_seq, true)?.first_seal_epoch else { break };
+            let newest_bound = self.epoch_start(epoch.saturating_add(1));
+            if newest_bound.0.saturating_add(period) > now.0 {
+                break;
             }
+            keep = j;
         }
-        if removable == 0 {
+        if keep == 0 {
             return Ok(None);
         }
+        // Read back what goes, chain-checked end to end, and keep its leaf hashes.
         let (first_seq, _) = segments[0];
-        let (next_first, next_path) = &segments[removable];
-        let (header, _) = FrameReader::open(next_path).map_err(|_| StoreError::Damaged {
-            file: layout::segment_name(*next_first),
-            offset: 0,
-            reason: "unreadable segment header".to_owned(),
-        })?;
-        let end_root =
-            CompactTree::from_frontier(header.first_seq, header.frontier.clone())?.root();
+        let (next_first, next_path) = &segments[keep];
+        let next = walk(next_path, *next_first, true)?;
+        let mut tree = None;
+        let mut leaves = Vec::new();
+        let mut chain = None;
+        for (seq, path) in &segments[..keep] {
+            let walked = walk(path, *seq, false)?;
+            if chain.is_some_and(|c| c != walked.header.prev_chain) {
+                return Err(damaged(*seq, 0, "segment does not continue the previous one"));
+            }
+            if tree.is_none() {
+                tree = Some(CompactTree::from_frontier(*seq, walked.header.frontier.clone())?);
+            }
+            chain = Some(walked.end_chain);
+            leaves.extend_from_slice(&walked.leaves);
+        }
+        let mut tree = tree.unwrap_or_else(CompactTree::new);
+        for leaf in &leaves {
+            tree.try_push(*leaf)?;
+        }
+        if chain != Some(next.header.prev_chain)
+            || tree.size() != *next_first
+            || tree.frontier() != next.header.frontier.as_slice()
+        {
+            return Err(damaged(
+                *next_first,
+                0,
+                "segment does not continue the segments before it",
+            ));
+        }
         let outcome = PurgeOutcome {
-            segments_removed: u64::try_from(removable).unwrap_or(0),
+            segments_removed: u64::try_from(keep).unwrap_or(0),
             first_seq,
             last_seq: next_first - 1,
         };
         let record = SystemRecord::RetentionPurge {
             first_seq,
             last_seq: outcome.last_seq,
-            end_chain: HashValue(header.prev_chain),
-            end_root: HashValue(end_root),
+            end_chain: HashValue(next.header.prev_chain),
+            end_root: HashValue(tree.root()),
             segments_removed: outcome.segments_removed,
             retention_days: policy.days,
-            cutoff,
+            cutoff: Timestamp(now.0.saturating_sub(period)),
         };
+        let leaves_path = dir.join(layout::leaves_name(first_seq));
+        let leaves_bytes = encode_leaves(first_seq, &leaves);
         self.guarded(|w| {
+            w.io()
+                .write_atomic(&leaves_path, &leaves_bytes)
+                .map_err(|e| StoreError::io("writing", &leaves_path, e))?;
             w.stage_due_seals(now)?;
             w.stage_system(record, now)?;
             w.commit()?;
-            for (seq, path) in &segments[..removable] {
+            for (seq, path) in &segments[..keep] {
                 w.io().remove(path).map_err(|e| StoreError::io("removing", path, e))?;
                 let index = dir.join(layout::index_name(*seq));
                 match w.io().remove(&index) {
@@ -134,4 +218,48 @@ impl LogWriter {
         })?;
         Ok(Some(outcome))
     }
+}
+
+/// The leaf hashes kept for purged records, from `leaves-*.bin` files that together cover
+/// `0..end` without gap; `None` when they do not (missing, damaged, or not contiguous).
+pub(crate) fn purged_leaves(dir: &Path, end: u64) -> Result<Option<Vec<Hash>>, StoreError> {
+    let mut out: Vec<Hash> = Vec::new();
+    for (first, path) in layout::list_leaves(dir)? {
+        if first >= end {
+            continue;
+        }
+        if u64::try_from(out.len()).ok() != Some(first) {
+            return Ok(None);
+        }
+        let file = crate::io::open_read(&path).map_err(|e| StoreError::io("reading", &path, e))?;
+        let meta = file.metadata().map_err(|e| StoreError::io("inspecting", &path, e))?;
+        // At most one hash per record before `end`.
+        let max = u64::try_from(LEAVES_HEADER).unwrap_or(0) + 32 * end + 32;
+        if !meta.is_file() || meta.len() > max {
+            return Ok(None);
+        }
+        let mut bytes = Vec::new();
+        std::io::Read::read_to_end(&mut std::io::Read::take(file, max), &mut bytes)
+            .map_err(|e| StoreError::io("reading", &path, e))?;
+        let Some(leaves) = decode_leaves(&bytes, first) else { return Ok(None) };
+        out.extend(leaves);
+    }
+    Ok((u64::try_from(out.len()).ok() == Some(end)).then_some(out))
+}
+
+fn decode_leaves(bytes: &[u8], first: u64) -> Option<Vec<Hash>> {
+    let body = bytes.len().checked_sub(32)?;
+    if body < LEAVES_HEADER || Sha256::digest(&bytes[..body])[..] != bytes[body..] {
+        return None;
+    }
+    if &bytes[..8] != LEAVES_MAGIC || bytes[8..10] != LEAVES_FORMAT.to_le_bytes() {
+        return None;
+    }
+    let first_seq = u64::from_le_bytes(bytes[10..18].try_into().ok()?);
+    let count = u64::from_le_bytes(bytes[18..26].try_into().ok()?);
+    let hashes = &bytes[LEAVES_HEADER..body];
+    if first_seq != first || u64::try_from(hashes.len()).ok()? != count.checked_mul(32)? {
+        return None;
+    }
+    Some(hashes.chunks_exact(32).map(|c| c.try_into().unwrap_or([0; 32])).collect())
 }

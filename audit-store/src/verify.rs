@@ -26,6 +26,7 @@ use audit_events::{LogId, Record, RecordHeader, RecordKind, SystemRecord, Timest
 
 use crate::error::StoreError;
 use crate::index::IndexHeader;
+use crate::keys;
 use crate::layout::{self, CHECKPOINT_FILE};
 use crate::meta::{LogMeta, VerifierMaterial};
 use crate::segment::{self, FrameFault, FrameReader, OpenFault};
@@ -55,7 +56,13 @@ pub struct VerifyOptions {
     pub seal_slack_epochs: Option<u64>,
     /// Also decode every event record strictly (slower; seals and system records always are).
     pub deep: bool,
+    /// The time of verification (default: the system clock). A retention purge dated after it
+    /// is a finding: a purge can only claim records that had expired when it was made.
+    pub now: Option<Timestamp>,
 }
+
+/// How far a record may be dated after the time of verification (clocks of different hosts).
+const MAX_CLOCK_SKEW_NANOS: i64 = 3_600 * 1_000_000_000;
 
 /// Why verification failed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -184,6 +191,12 @@ pub struct VerifyReport {
     pub dropped_events: u64,
     /// Records removed by retention, as the purge records say (first, last).
     pub purged: Option<(u64, u64)>,
+    /// Checkpoints (found or given) inside the purged range that were checked against the leaf
+    /// hashes kept for purged records.
+    pub checkpoints_in_purged_range: u64,
+    /// The epoch of `seal.key` in the directory, when it was read and derives from the verifier
+    /// material.
+    pub key_epoch: Option<u64>,
     /// Things worth knowing that are not failures.
     pub warnings: Vec<String>,
 }
@@ -236,6 +249,8 @@ struct Verifier<'a> {
     identity: Option<Identity>,
     seal_key: Option<SealKey>,
     slack: u64,
+    /// The time of verification.
+    now: Timestamp,
     min_retention_days: Option<u32>,
     targets: Vec<Target>,
     next_target: usize,
@@ -248,6 +263,21 @@ struct Verifier<'a> {
     resumed_since_seal: bool,
     /// Smallest and largest epoch of the records since the last seal.
     unsealed_epochs: Option<(u64, u64, u64)>,
+    /// Records other than `crash_recovery` since the last seal.
+    unsealed_records: bool,
+    /// Since a `log_resumed` not yet followed by a seal: the resume's epoch, and the final
+    /// seal's epoch of the clean close it follows, if it follows one.
+    resumed: Option<(u64, Option<u64>)>,
+    /// A `log_closed` record waits for its final seal.
+    closing: bool,
+    /// The log was closed at the final seal of this epoch and has not been resumed since.
+    closed: Option<u64>,
+    /// Epoch of the first seal checked (bounds the age of every record before it).
+    first_seal_epoch: Option<u64>,
+    /// The purge record that accounts for the missing prefix: seq, time, segment.
+    prefix_purge: Option<(u64, Timestamp, Option<String>)>,
+    /// The seal-key state found in the directory (authenticated against the material).
+    dir_key: Option<SealKey>,
     current_segment: Option<String>,
     /// Time of the record just checked.
     last_time: Timestamp,
@@ -269,6 +299,7 @@ impl<'a> Verifier<'a> {
             identity: None,
             seal_key: options.material.as_ref().map(|m| SealKey::from_initial(*m.initial_seal_key)),
             slack: options.seal_slack_epochs.unwrap_or(DEFAULT_SEAL_SLACK_EPOCHS),
+            now: options.now.unwrap_or_else(Timestamp::now),
             min_retention_days: options
                 .min_retention_days
                 .or(options.material.as_ref().map(|m| m.min_retention_days)),
@@ -281,6 +312,13 @@ impl<'a> Verifier<'a> {
             last_seal: None,
             resumed_since_seal: false,
             unsealed_epochs: None,
+            unsealed_records: false,
+            resumed: None,
+            closing: false,
+            closed: None,
+            first_seal_epoch: None,
+            prefix_purge: None,
+            dir_key: None,
             current_segment: None,
             last_time: Timestamp::default(),
         };
@@ -340,6 +378,7 @@ impl<'a> Verifier<'a> {
         }
         let verifier = v.note_verifier(meta.as_ref())?;
         v.load_checkpoints(dir, verifier.as_ref())?;
+        v.load_dir_key(dir);
         Ok(v)
     }
 
@@ -451,6 +490,49 @@ impl<'a> Verifier<'a> {
         }
         self.targets.sort_by_key(|t| t.size);
         Ok(())
+    }
+
+    /// Reads `seal.key` and checks that it derives from the verifier material: the key state on
+    /// disk is a forward-secure witness of how far the writer got, since nobody can produce the
+    /// state of an epoch earlier than one they hold.
+    fn load_dir_key(&mut self, dir: &Path) {
+        let Some(material) = &self.options.material else { return };
+        let found = match keys::read_seal_key(dir) {
+            Ok(key) => key,
+            Err(StoreError::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {
+                self.report.warnings.push(
+                    "seal.key is not in the directory: how far the writer got cannot be checked \
+                     against the log's last seal"
+                        .to_owned(),
+                );
+                return;
+            }
+            Err(e) => {
+                self.fail(
+                    FailureKind::Identity,
+                    None,
+                    None,
+                    format!("seal.key cannot be read: {e}"),
+                );
+                return;
+            }
+        };
+        let derived = SealKey::from_initial(*material.initial_seal_key).seek(found.epoch());
+        match derived {
+            Ok(derived) if *derived.to_state_bytes() == *found.to_state_bytes() => {
+                self.report.key_epoch = Some(found.epoch());
+                self.dir_key = Some(found);
+            }
+            _ => self.fail(
+                FailureKind::Identity,
+                None,
+                None,
+                format!(
+                    "seal.key (epoch {}) does not derive from the verifier material: it was replaced",
+                    found.epoch()
+                ),
+            ),
+        }
     }
 
     fn fail(&mut self, kind: FailureKind, offset: Option<u64>, seq: Option<u64>, reason: String) {
@@ -578,6 +660,11 @@ impl<'a> Verifier<'a> {
                 }
             } else {
                 self.pending_prefix = Some((header.first_seq, header.prev_chain, tree.root()));
+                let dir = path.parent().unwrap_or(Path::new("."));
+                self.check_purged_range(dir, header.first_seq, &header.frontier)?;
+                if self.failed() {
+                    return Ok(());
+                }
             }
             self.report.first_seq = header.first_seq;
             self.seq = header.first_seq;
@@ -749,6 +836,10 @@ impl<'a> Verifier<'a> {
         if self.failed() {
             return;
         }
+        self.check_order(offset, seq, &header);
+        if self.failed() {
+            return;
+        }
         match header.kind {
             RecordKind::System(_) => match Record::decode(payload) {
                 Ok(Record { body: audit_events::Body::System(system), time, .. }) => {
@@ -784,6 +875,9 @@ impl<'a> Verifier<'a> {
             return;
         }
         if !matches!(header.kind, RecordKind::System(audit_events::SystemKind::Seal)) {
+            if !matches!(header.kind, RecordKind::System(audit_events::SystemKind::CrashRecovery)) {
+                self.unsealed_records = true;
+            }
             let epoch = self.epoch_of(header.time);
             self.unsealed_epochs = Some(match self.unsealed_epochs {
                 Some((lo, hi, first)) => (lo.min(epoch), hi.max(epoch), first),
@@ -800,6 +894,116 @@ impl<'a> Verifier<'a> {
         self.last_time = header.time;
         self.report.last_record_time =
             Some(self.report.last_record_time.map_or(header.time, |t| t.max(header.time)));
+    }
+
+    /// Checkpoints of a size inside a purged prefix are checked against the leaf hashes kept for
+    /// the purged records, which must rebuild exactly the Merkle frontier where the remaining log
+    /// begins (the frontier is authenticated by every seal after it). Without those hashes, a
+    /// trusted checkpoint there cannot be checked, and that is a finding: nothing may quietly
+    /// stop a held checkpoint from being compared.
+    fn check_purged_range(
+        &mut self,
+        dir: &Path,
+        present: u64,
+        frontier: &[Hash],
+    ) -> Result<(), StoreError> {
+        let end = self.targets[self.next_target..]
+            .iter()
+            .position(|t| t.size >= present)
+            .map_or(self.targets.len(), |p| self.next_target + p);
+        let Some(leaves) = crate::retention::purged_leaves(dir, present)? else {
+            for i in self.next_target..end {
+                let target = &self.targets[i];
+                if target.trusted {
+                    let reason = format!(
+                        "{} (size {}) covers records removed by retention, and the leaf hashes kept for them are missing or damaged: it cannot be checked",
+                        target.source, target.size
+                    );
+                    self.fail(FailureKind::Checkpoint, None, Some(target.size), reason);
+                    return Ok(());
+                }
+                let warning = format!(
+                    "{} (size {}) covers records removed by retention; not checked (no leaf hashes kept for them)",
+                    target.source, target.size
+                );
+                self.report.warnings.push(warning);
+            }
+            self.next_target = end;
+            return Ok(());
+        };
+        let mut tree = CompactTree::new();
+        let mut t = self.next_target;
+        for (i, leaf) in leaves.iter().enumerate() {
+            let size = u64::try_from(i).unwrap_or(u64::MAX);
+            while t < end && self.targets[t].size <= size {
+                if self.targets[t].size == size && self.targets[t].root != tree.root() {
+                    let reason = format!(
+                        "the log's first {} records (purged, as their kept leaf hashes say) do not match {}: the log was rewritten or forked",
+                        size, self.targets[t].source
+                    );
+                    self.fail(FailureKind::Checkpoint, None, Some(size.saturating_sub(1)), reason);
+                    return Ok(());
+                }
+                self.report.checkpoints += 1;
+                self.report.checkpoints_in_purged_range += 1;
+                t += 1;
+            }
+            if tree.try_push(*leaf).is_err() {
+                break;
+            }
+        }
+        if tree.frontier() != frontier {
+            self.fail(
+                FailureKind::Purge,
+                Some(0),
+                Some(present),
+                "the leaf hashes kept for records removed by retention do not lead to where the remaining log begins: they were altered".to_owned(),
+            );
+            return Ok(());
+        }
+        self.next_target = end;
+        Ok(())
+    }
+
+    /// What may follow what: nothing but a `log_resumed` after the final seal of a clean close,
+    /// nothing between `log_closed` and its seal, and nothing dated before the `log_resumed` it
+    /// follows until the next seal (a writer stamps records after it reopened the log).
+    fn check_order(&mut self, offset: u64, seq: u64, header: &RecordHeader) {
+        use audit_events::SystemKind;
+        let kind = header.kind;
+        if self.closing && kind != RecordKind::System(SystemKind::Seal) {
+            self.fail(
+                FailureKind::Sequence,
+                Some(offset),
+                Some(seq),
+                "a record between log_closed and the final seal".to_owned(),
+            );
+            return;
+        }
+        if self.closed.is_some() && kind != RecordKind::System(SystemKind::LogResumed) {
+            self.fail(
+                FailureKind::Sequence,
+                Some(offset),
+                Some(seq),
+                "a record after the log was closed and finally sealed, without a log_resumed: it \
+                 was appended by someone other than a writer"
+                    .to_owned(),
+            );
+            return;
+        }
+        if let Some((resume_epoch, _)) = self.resumed
+            && kind != RecordKind::System(SystemKind::Seal)
+            && self.epoch_of(header.time) < resume_epoch
+        {
+            self.fail(
+                FailureKind::Coverage,
+                Some(offset),
+                Some(seq),
+                "record dated before the log_resumed it follows: a writer stamps records after \
+                 it reopened the log"
+                    .to_owned(),
+            );
+        }
     }
 
     /// Compares the tree (covering records before `seq`) with every checkpoint of that size.
@@ -863,9 +1067,24 @@ impl<'a> Verifier<'a> {
                 }
             }
             SystemRecord::LogResumed { .. } => {
+                if self.unsealed_records {
+                    self.fail(
+                        FailureKind::Seal,
+                        Some(offset),
+                        Some(seq),
+                        "records before this log_resumed were never sealed: a writer seals what \
+                         the previous one left before it resumes, so records were removed here \
+                         or the resume was forged"
+                            .to_owned(),
+                    );
+                    return;
+                }
+                self.resumed = Some((self.epoch_of(time), self.closed));
+                self.closed = None;
                 self.resumed_since_seal = true;
                 self.report.resumes.push((seq, time));
             }
+            SystemRecord::LogClosed => self.closing = true,
             SystemRecord::CrashRecovery { bytes_discarded, .. } => {
                 self.report.recoveries.push((seq, *bytes_discarded));
             }
@@ -918,6 +1137,18 @@ impl<'a> Verifier<'a> {
                 format!("the seal at seq {seq} does not match the records before it: records {since}..{} were altered, inserted or removed", seq.saturating_sub(1)),
             );
             return;
+        }
+        if let Some((resume_epoch, after_close)) = self.resumed {
+            let allowed = after_close.map_or(resume_epoch, |e| resume_epoch.max(e + 1));
+            if epoch > allowed {
+                self.fail(
+                    FailureKind::Seal,
+                    Some(offset),
+                    Some(seq),
+                    format!("the first seal after a log_resumed of epoch {resume_epoch} is of epoch {epoch}: a later key sealed records dated before it (a forged resume)"),
+                );
+                return;
+            }
         }
         if let Some((_, last_epoch, last_time)) = self.last_seal {
             if epoch < last_epoch || sealed_at < last_time {
@@ -999,6 +1230,12 @@ impl<'a> Verifier<'a> {
         self.last_seal = Some((seq, epoch, sealed_at));
         self.resumed_since_seal = false;
         self.unsealed_epochs = None;
+        self.unsealed_records = false;
+        self.resumed = None;
+        if std::mem::take(&mut self.closing) {
+            self.closed = Some(epoch);
+        }
+        self.first_seal_epoch.get_or_insert(epoch);
         self.report.seals += 1;
     }
 
@@ -1026,6 +1263,18 @@ impl<'a> Verifier<'a> {
             );
             return;
         }
+        if time.0 > self.now.0.saturating_add(MAX_CLOCK_SKEW_NANOS) {
+            self.fail(
+                FailureKind::Purge,
+                Some(offset),
+                Some(seq),
+                format!(
+                    "retention purge is dated {}, after the time of verification {}",
+                    time, self.now
+                ),
+            );
+            return;
+        }
         let allowed = time.0.saturating_sub(i64::from(retention_days).saturating_mul(DAY_NANOS));
         if cutoff.0 > allowed || last_seq < first_seq {
             self.fail(
@@ -1043,6 +1292,7 @@ impl<'a> Verifier<'a> {
                     return;
                 }
                 self.pending_prefix = None;
+                self.prefix_purge = Some((seq, time, self.current_segment.clone()));
                 self.report.purged = Some((self.report.purged.map_or(first_seq, |(f, _)| f.min(first_seq)), last_seq));
             }
             _ if last_seq < self.report.first_seq => {
@@ -1083,6 +1333,10 @@ impl<'a> Verifier<'a> {
             );
             return;
         }
+        self.check_prefix_purge();
+        if self.failed() {
+            return;
+        }
         if self.seal_key.is_some()
             && let Some((lo, _, first)) = self.unsealed_epochs
         {
@@ -1096,6 +1350,10 @@ impl<'a> Verifier<'a> {
                 );
                 return;
             }
+        }
+        self.check_key_progress();
+        if self.failed() {
+            return;
         }
         self.report.next_seq = self.seq;
         if self.report.proven.is_none() {
@@ -1111,6 +1369,78 @@ impl<'a> Verifier<'a> {
                 self.seq - 1
             ));
         }
+    }
+
+    /// A missing prefix is accepted only when sealed history proves every removed record older
+    /// than the retention period: every removed record is covered by a seal of an epoch no later
+    /// than the first seal of what remains, so it is dated before that epoch ends. The purge must
+    /// come at least the minimum retention after that (a key stolen later does not help: it
+    /// cannot make an earlier epoch's seal, nor date the purge after the time of verification).
+    fn check_prefix_purge(&mut self) {
+        let Some((seq, time, segment)) = self.prefix_purge.clone() else { return };
+        let days = self.min_retention_days.unwrap_or(0);
+        let reason = match self.first_seal_epoch {
+            None => Some(
+                "the retention purge cannot be proven: no seal follows the purged records"
+                    .to_owned(),
+            ),
+            Some(epoch) => {
+                let newest_bound = self.epoch_start(epoch.saturating_add(1));
+                let expires =
+                    newest_bound.0.saturating_add(i64::from(days).saturating_mul(DAY_NANOS));
+                (time.0 < expires).then(|| {
+                    format!(
+                        "the retention purge at {time} removed records that sealed history dates up to {newest_bound} (seal epoch {epoch}): they were younger than the {days}-day retention period"
+                    )
+                })
+            }
+        };
+        if let Some(reason) = reason {
+            self.current_segment = segment;
+            self.fail(FailureKind::Purge, None, Some(seq), reason);
+        }
+    }
+
+    /// With the verifier material, `seal.key` in the directory says how far the writer got: it is
+    /// never more than one epoch past the last seal, unless a `log_resumed` after that seal (the
+    /// writer moved its key to the time it reopened) or a clean close (the key evolved past the
+    /// final epoch) explains it. A key further ahead means sealed records were cut off the end.
+    fn check_key_progress(&mut self) {
+        let Some(key) = &self.dir_key else { return };
+        let key_epoch = key.epoch();
+        let floor = match self.last_seal {
+            Some((_, epoch, sealed_at)) => {
+                if sealed_at >= self.epoch_start(epoch + 1) {
+                    epoch + 1
+                } else {
+                    epoch
+                }
+            }
+            None => 0,
+        };
+        let explained = self.resumed.is_some() || self.closed.is_some_and(|e| key_epoch <= e + 1);
+        if key_epoch > floor && !explained {
+            let last = match self.last_seal {
+                Some((seq, epoch, _)) => format!("the last seal (seq {seq}) is of epoch {epoch}"),
+                None => "the log has no seal".to_owned(),
+            };
+            let reason = format!(
+                "seal.key is at epoch {key_epoch} but {last}: the writer sealed further, and those seals and the records they covered were removed from the end"
+            );
+            self.fail(FailureKind::Seal, None, Some(self.seq), reason);
+        } else if let Some(e) = self.closed
+            && key_epoch <= e
+        {
+            self.report.warnings.push(format!(
+                "seal.key still holds the key of epoch {key_epoch}, the final epoch: whoever reads the directory can seal that epoch again (written by an older writer?)"
+            ));
+        }
+    }
+
+    fn epoch_start(&self, epoch: u64) -> Timestamp {
+        self.identity
+            .as_ref()
+            .map_or(Timestamp(0), |i| crate::epoch_start(i.created_at, i.epoch_nanos, epoch))
     }
 
     fn finish(mut self) -> VerifyReport {

@@ -15,8 +15,8 @@ use audit_chain::{
     sign_checkpoint,
 };
 use audit_events::{
-    AuditIdGenerator, Body, Entry, HashValue, LogId, RecordHeader, RotationReason, SystemKind,
-    SystemRecord, Timestamp,
+    AuditIdGenerator, Body, Entry, HashValue, LogId, RotationReason, SystemKind, SystemRecord,
+    Timestamp,
 };
 
 use crate::config::LogConfig;
@@ -26,7 +26,8 @@ use crate::io::{Io, IoFile, OsIo};
 use crate::keys;
 use crate::layout::{self, CHECKPOINT_FILE, META_FILE, WriterLock};
 use crate::meta::{LogMeta, VerifierMaterial};
-use crate::segment::{self, FRAME_OVERHEAD, FrameFault, FrameReader, OpenFault, SegmentHeader};
+use crate::recovery::{MAX_COMMIT_BYTES, recover_tail};
+use crate::segment::{self, FRAME_OVERHEAD, SegmentHeader};
 
 /// Sequence numbers a batch was given.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -198,11 +199,29 @@ impl LogWriter {
             });
         }
         let signer = keys::read_signing_key(&dir)?;
-        let seal_key = keys::read_seal_key(&dir)?;
-        let tail = recover_tail(io.as_ref(), &dir, &meta)?;
+        let mut seal_key = keys::read_seal_key(&dir)?;
+        let tail = recover_tail(io.as_ref(), &dir, &meta, seal_key.epoch())?;
+        // The key file may be one step behind seals that are durable (a crash after the frames
+        // were synced and before the key was replaced): the old epoch's key must not seal again.
+        let key_behind = seal_key.epoch() < tail.key_floor;
+        if key_behind {
+            seal_key = seal_key.seek(tail.key_floor)?;
+        }
         let now = now.max(tail.last_time);
         let segment = match tail.segment {
-            Some(segment) => segment,
+            Some((name, index, created, end)) => {
+                let path = dir.join(&name);
+                let file =
+                    io.open_append(&path).map_err(|e| StoreError::io("opening", &path, e))?;
+                ActiveSegment {
+                    first_seq: index.first_seq,
+                    name,
+                    file,
+                    bytes: end,
+                    utc_day: created.utc_day(),
+                    index,
+                }
+            }
             None => create_segment(
                 io.as_ref(),
                 &dir,
@@ -221,6 +240,7 @@ impl LogWriter {
             unsealed: tail.unsealed,
         };
         let mut writer = Self::assemble(dir, io, config, meta, keys, position, segment, now)?;
+        writer.key_dirty = key_behind;
         let writer_name = writer.config.writer.clone();
         writer.guarded(|w| {
             if w.unsealed > 0 {
@@ -359,6 +379,10 @@ impl LogWriter {
             w.stage_due_seals(now)?;
             w.stage_system(SystemRecord::LogClosed, now)?;
             w.stage_seal(now)?;
+            // The final epoch's key is not left behind: whoever reads the directory later must
+            // not be able to seal the last epoch again.
+            w.seal_key.evolve()?;
+            w.key_dirty = true;
             w.commit()?;
             w.keep_checkpoint()?;
             w.write_index()
@@ -429,9 +453,8 @@ impl LogWriter {
         result
     }
 
-    fn epoch_start(&self, epoch: u64) -> Timestamp {
-        let offset = i64::try_from(epoch).unwrap_or(i64::MAX).saturating_mul(self.meta.epoch_nanos);
-        Timestamp(self.meta.created_at.0.saturating_add(offset))
+    pub(crate) fn epoch_start(&self, epoch: u64) -> Timestamp {
+        crate::epoch_start(self.meta.created_at, self.meta.epoch_nanos, epoch)
     }
 
     pub(crate) fn epoch_of(&self, time: Timestamp) -> u64 {
@@ -525,11 +548,12 @@ impl LogWriter {
             return Ok(());
         }
         let path = self.dir.join(&self.segment.name);
-        self.segment
-            .file
-            .write_all(&self.staged)
-            .map_err(|e| StoreError::io("writing", &path, e))?;
-        self.segment.file.sync_data().map_err(|e| StoreError::io("syncing", &path, e))?;
+        // One write and one sync per piece of at most MAX_COMMIT_BYTES: recovery relies on a
+        // torn write never being larger.
+        for piece in self.staged.chunks(MAX_COMMIT_BYTES) {
+            self.segment.file.write_all(piece).map_err(|e| StoreError::io("writing", &path, e))?;
+            self.segment.file.sync_data().map_err(|e| StoreError::io("syncing", &path, e))?;
+        }
         self.segment.bytes += u64::try_from(self.staged.len()).unwrap_or(0);
         self.staged.clear();
         if self.checkpoint_due {
@@ -649,241 +673,5 @@ fn create_segment(
         bytes: header_len,
         utc_day: now.utc_day(),
         index: SegmentIndex::new(first_seq, header_len, chain),
-    })
-}
-
-/// What reopening found at the end of the log.
-struct Tail {
-    /// The last segment, opened for appending; `None` if it must be created anew.
-    segment: Option<ActiveSegment>,
-    next_seq: u64,
-    chain: Hash,
-    tree: CompactTree,
-    unsealed: u64,
-    previous_clean: bool,
-    last_time: Timestamp,
-    /// The crash-recovery record to write, if a torn tail was discarded.
-    torn: Option<SystemRecord>,
-}
-
-/// Scans the last segment, checking every frame's chain hash, and cuts off a torn final frame.
-fn recover_tail(io: &dyn Io, dir: &Path, meta: &LogMeta) -> Result<Tail, StoreError> {
-    let segments = layout::list_segments(dir)?;
-    let Some((last_seq, last_path)) = segments.last().cloned() else {
-        return Err(StoreError::Damaged {
-            file: META_FILE.to_owned(),
-            offset: 0,
-            reason: "the log has no segment files".to_owned(),
-        });
-    };
-    let last_name = layout::segment_name(last_seq);
-    match scan_segment(&last_path, &last_name, last_seq, meta) {
-        Ok(scan) => finish_scan(io, dir, scan, last_name),
-        Err(ScanError::Header(reason)) => {
-            // A segment whose header never became durable: the crash came while rotating. Its
-            // predecessor ended with a rotation record and a seal; drop the stub and start the
-            // segment again from the predecessor's end.
-            let len = std::fs::metadata(&last_path).map(|m| m.len()).unwrap_or(0);
-            let Some((prev_seq, prev_path)) = segments.iter().rev().nth(1).cloned() else {
-                return Err(damaged(&last_name, 0, reason));
-            };
-            if len > MAX_HEADER_BYTES {
-                return Err(damaged(&last_name, 0, reason));
-            }
-            io.remove(&last_path).map_err(|e| StoreError::io("removing", &last_path, e))?;
-            io.sync_dir(dir).map_err(|e| StoreError::io("syncing", dir, e))?;
-            let prev_name = layout::segment_name(prev_seq);
-            let scan = scan_segment(&prev_path, &prev_name, prev_seq, meta)
-                .map_err(|e| e.into_store(&prev_name))?;
-            if scan.fault.is_some() {
-                return Err(damaged(
-                    &prev_name,
-                    scan.end,
-                    "segment before a torn rotation is incomplete".to_owned(),
-                ));
-            }
-            Ok(Tail {
-                segment: None,
-                next_seq: scan.next_seq,
-                chain: scan.chain,
-                tree: scan.tree,
-                unsealed: scan.unsealed,
-                previous_clean: false,
-                last_time: scan.last_time,
-                torn: Some(SystemRecord::CrashRecovery {
-                    segment: last_name,
-                    offset: 0,
-                    bytes_discarded: len,
-                }),
-            })
-        }
-        Err(e) => Err(e.into_store(&last_name)),
-    }
-}
-
-/// The largest header a segment can have (64 frontier hashes).
-const MAX_HEADER_BYTES: u64 = 77 + 64 * 32 + 32;
-
-fn damaged(file: &str, offset: u64, reason: String) -> StoreError {
-    StoreError::Damaged { file: file.to_owned(), offset, reason }
-}
-
-struct Scan {
-    header_created: Timestamp,
-    first_seq: u64,
-    next_seq: u64,
-    chain: Hash,
-    tree: CompactTree,
-    unsealed: u64,
-    /// The last record other than a seal is `log_closed`: the previous writer closed cleanly
-    /// (a clean close ends with `log_closed` and its seal).
-    last_kind_closed: bool,
-    last_time: Timestamp,
-    index: SegmentIndex,
-    /// End of the last complete frame.
-    end: u64,
-    /// A torn tail: offset and bytes.
-    fault: Option<(u64, u64)>,
-}
-
-enum ScanError {
-    Header(String),
-    Store(StoreError),
-    Damaged(u64, String),
-}
-
-impl ScanError {
-    fn into_store(self, name: &str) -> StoreError {
-        match self {
-            Self::Header(reason) => damaged(name, 0, reason),
-            Self::Store(e) => e,
-            Self::Damaged(offset, reason) => damaged(name, offset, reason),
-        }
-    }
-}
-
-fn scan_segment(
-    path: &Path,
-    name: &str,
-    claimed_seq: u64,
-    meta: &LogMeta,
-) -> Result<Scan, ScanError> {
-    let (header, mut reader) = FrameReader::open(path).map_err(|e| match e {
-        OpenFault::Io(e) => ScanError::Store(StoreError::io("reading", path, e)),
-        OpenFault::Header(reason) => ScanError::Header(reason),
-    })?;
-    if header.log_id != meta.log_id || header.first_seq != claimed_seq {
-        return Err(ScanError::Damaged(0, format!("header of {name} does not belong here")));
-    }
-    let mut tree = CompactTree::from_frontier(header.first_seq, header.frontier.clone())
-        .map_err(|e| ScanError::Damaged(0, e.to_string()))?;
-    let header_len = reader.offset();
-    let mut scan_chain = header.prev_chain;
-    let mut seq = header.first_seq;
-    let mut unsealed = 0u64;
-    let mut last_kind_closed = false;
-    let mut last_time = header.created_at;
-    let mut index = SegmentIndex::new(header.first_seq, header_len, header.prev_chain);
-    let mut payload = Vec::new();
-    let mut fault = None;
-    loop {
-        match reader.next_frame(&mut payload) {
-            Ok(Some(frame)) => {
-                let (leaf, chain) = segment::link(&scan_chain, &payload);
-                if chain != frame.chain {
-                    return Err(ScanError::Damaged(
-                        frame.offset,
-                        format!("record {seq} does not match its chain hash"),
-                    ));
-                }
-                let record_header = RecordHeader::peek(&payload)
-                    .map_err(|e| ScanError::Damaged(frame.offset, format!("record {seq}: {e}")))?;
-                if record_header.seq != seq || record_header.log_id != meta.log_id {
-                    return Err(ScanError::Damaged(
-                        frame.offset,
-                        format!("record at position {seq} carries another sequence number or log"),
-                    ));
-                }
-                match record_header.kind {
-                    audit_events::RecordKind::System(SystemKind::Seal) => unsealed = 0,
-                    audit_events::RecordKind::System(SystemKind::LogClosed) => {
-                        unsealed += 1;
-                        last_kind_closed = true;
-                    }
-                    _ => {
-                        unsealed += 1;
-                        last_kind_closed = false;
-                    }
-                }
-                last_time = last_time.max(record_header.time);
-                index.add_encoded(frame.offset, &payload, chain);
-                tree.try_push(leaf).map_err(|e| ScanError::Damaged(frame.offset, e.to_string()))?;
-                scan_chain = chain;
-                seq += 1;
-            }
-            Ok(None) => break,
-            Err(
-                FrameFault::Incomplete { offset, bytes } | FrameFault::ZeroTail { offset, bytes },
-            ) => {
-                fault = Some((offset, bytes));
-                break;
-            }
-            Err(FrameFault::BadLength { offset, len }) => {
-                return Err(ScanError::Damaged(
-                    offset,
-                    format!("frame length {len} is impossible"),
-                ));
-            }
-            Err(FrameFault::Io(e)) => {
-                return Err(ScanError::Store(StoreError::io("reading", path, e)));
-            }
-        }
-    }
-    Ok(Scan {
-        header_created: header.created_at,
-        first_seq: header.first_seq,
-        next_seq: seq,
-        chain: scan_chain,
-        tree,
-        unsealed,
-        last_kind_closed,
-        last_time,
-        end: reader.offset(),
-        index,
-        fault,
-    })
-}
-
-fn finish_scan(io: &dyn Io, dir: &Path, scan: Scan, name: String) -> Result<Tail, StoreError> {
-    let path = dir.join(&name);
-    let mut torn = None;
-    if let Some((offset, bytes)) = scan.fault {
-        let file_len = std::fs::metadata(&path)
-            .map(|m| m.len())
-            .map_err(|e| StoreError::io("inspecting", &path, e))?;
-        io.truncate(&path, offset).map_err(|e| StoreError::io("truncating", &path, e))?;
-        torn = Some(SystemRecord::CrashRecovery {
-            segment: name.clone(),
-            offset,
-            bytes_discarded: file_len.saturating_sub(offset).max(bytes),
-        });
-    }
-    let file = io.open_append(&path).map_err(|e| StoreError::io("opening", &path, e))?;
-    Ok(Tail {
-        segment: Some(ActiveSegment {
-            first_seq: scan.first_seq,
-            name,
-            file,
-            bytes: scan.end,
-            utc_day: scan.header_created.utc_day(),
-            index: scan.index,
-        }),
-        next_seq: scan.next_seq,
-        chain: scan.chain,
-        tree: scan.tree,
-        unsealed: scan.unsealed,
-        previous_clean: scan.last_kind_closed,
-        last_time: scan.last_time,
-        torn,
     })
 }
