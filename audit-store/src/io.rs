@@ -13,6 +13,8 @@ use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
+pub use crate::crash::CrashIo;
+
 /// A file open for appending.
 pub trait IoFile: Send {
     /// Appends all of `buf`.

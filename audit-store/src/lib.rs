@@ -25,6 +25,7 @@
 //! Depends on `audit-events` and `audit-chain` only.
 
 mod config;
+mod crash;
 mod error;
 mod index;
 pub mod io;

@@ -8,7 +8,7 @@
 //!
 //! - A torn write is accepted only at the end of the last segment, only as large as one write
 //!   can be ([`MAX_TORN_BYTES`]), and only where the first frame that fails its check ends in the
-//!   file or overlaps a zero-filled block: a complete frame that fails its check for any other
+//!   file or overlaps a zero-filled sector: a complete frame that fails its check for any other
 //!   reason stops the writer. Nothing complete and chain-valid is ever discarded.
 //! - The log is never cut below the size of a signed checkpoint found in the directory.
 //! - The seal key on disk never runs ahead of the log's last seal by more than one epoch unless
@@ -36,8 +36,9 @@ pub(crate) const MAX_COMMIT_BYTES: usize = 4 << 20;
 /// maximal frame) and one whole write.
 pub(crate) const MAX_TORN_BYTES: u64 = MAX_COMMIT_BYTES as u64 + 2 * (64 * 1024 + 36);
 
-/// Block size for zero-filled space a crash may leave.
-const BLOCK: u64 = 4096;
+/// The unit in which a crash may leave zero-filled space: a disk sector (file system blocks are
+/// multiples of it).
+const BLOCK: u64 = 512;
 
 /// The largest possible segment header (64 frontier hashes).
 const MAX_HEADER_BYTES: u64 = 77 + 64 * 32 + 32;
@@ -54,8 +55,8 @@ pub(crate) struct Tail {
     pub(crate) last_time: Timestamp,
     /// The crash-recovery record to write, if a torn tail was discarded.
     pub(crate) torn: Option<SystemRecord>,
-    /// The least seal-key epoch the writer must hold: the key file may be one step behind the
-    /// seals that are durable (a crash between the two writes).
+    /// The least seal-key epoch the writer must hold: the key file may be behind the seals that
+    /// are durable, or behind the records left unsealed (a crash between the two writes).
     pub(crate) key_floor: u64,
 }
 
@@ -76,6 +77,8 @@ struct Scan {
     chain: Hash,
     tree: CompactTree,
     unsealed: u64,
+    /// The newest time of the records since the last seal.
+    unsealed_newest: Option<Timestamp>,
     last_time: Timestamp,
     index: SegmentIndex,
     seals: SealFacts,
@@ -160,7 +163,12 @@ pub(crate) fn recover_tail(
                 scan.seals
             };
             check_checkpoints(dir, meta, scan.next_seq)?;
-            let key_floor = check_key(meta, &seals, key_epoch, &last_name)?;
+            // The records left unsealed must be sealed with a key of their epoch or later: the
+            // key file lags behind them if the crash came before it was replaced.
+            let unsealed_epoch = scan
+                .unsealed_newest
+                .map_or(0, |t| crate::epoch_of(meta.created_at, meta.epoch_nanos, t));
+            let key_floor = check_key(meta, &seals, key_epoch, &last_name)?.max(unsealed_epoch);
             let path = last_path;
             let torn = match torn_bytes {
                 Some(bytes) => {
@@ -337,6 +345,7 @@ fn scan_segment(path: &Path, claimed_seq: u64, meta: &LogMeta) -> Result<Scan, S
     let mut chain = header.prev_chain;
     let mut seq = header.first_seq;
     let mut unsealed = 0u64;
+    let mut unsealed_newest = None;
     let mut last_kind_closed = false;
     let mut seals = SealFacts::default();
     let mut last_time = header.created_at;
@@ -394,6 +403,7 @@ fn scan_segment(path: &Path, claimed_seq: u64, meta: &LogMeta) -> Result<Scan, S
                 seals.resumed_after = false;
                 seals.closed_at_end = last_kind_closed;
                 unsealed = 0;
+                unsealed_newest = None;
             }
             RecordKind::System(SystemKind::LogClosed) => {
                 unsealed += 1;
@@ -413,6 +423,12 @@ fn scan_segment(path: &Path, claimed_seq: u64, meta: &LogMeta) -> Result<Scan, S
             }
         }
         last_time = last_time.max(record_header.time);
+        if record_header.kind != RecordKind::System(SystemKind::Seal) {
+            unsealed_newest = Some(
+                unsealed_newest
+                    .map_or(record_header.time, |t: Timestamp| t.max(record_header.time)),
+            );
+        }
         index.add_encoded(frame.offset, &payload, next_chain);
         if let Err(e) = tree.try_push(leaf) {
             stop = Some(bad(e.to_string()));
@@ -429,6 +445,7 @@ fn scan_segment(path: &Path, claimed_seq: u64, meta: &LogMeta) -> Result<Scan, S
         chain,
         tree,
         unsealed,
+        unsealed_newest,
         last_time,
         index,
         seals,

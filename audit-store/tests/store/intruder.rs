@@ -13,8 +13,8 @@ use crate::support::{EPOCH, SECOND, T0, at, config, copy_log, entries, new_log, 
 
 const DAY: i64 = 86_400;
 
-/// Frames of a segment file after its header: (offset, payload, stored chain).
-fn frames(path: &Path) -> (usize, Vec<(usize, Vec<u8>, [u8; 32])>) {
+/// The header length of a segment file and the offset of each complete frame after it.
+fn frames(path: &Path) -> (usize, Vec<usize>) {
     let bytes = std::fs::read(path).unwrap();
     let header_len = usize::from(u16::from_le_bytes([bytes[10], bytes[11]]));
     let mut at = header_len;
@@ -25,9 +25,7 @@ fn frames(path: &Path) -> (usize, Vec<(usize, Vec<u8>, [u8; 32])>) {
         if len == 0 || at + 4 + len + 32 > bytes.len() {
             break;
         }
-        let payload = bytes[at + 4..at + 4 + len].to_vec();
-        let chain: [u8; 32] = bytes[at + 4 + len..at + 4 + len + 32].try_into().unwrap();
-        out.push((at, payload, chain));
+        out.push(at);
         at += 4 + len + 32;
     }
     (header_len, out)
@@ -166,26 +164,23 @@ fn forge_purge(dir: &Path, n: usize, purge_time: Timestamp, with_key: bool) {
         std::fs::remove_file(seg).unwrap();
         let _ = std::fs::remove_file(seg.with_extension("idx"));
     }
-    for (_, kept) in std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.file_name().unwrap().to_str().unwrap().starts_with("checkpoint-"))
-        .map(|p| (0, p))
-    {
-        let size: u64 = kept.file_name().unwrap().to_str().unwrap()[11..31].parse().unwrap();
-        if size <= first_present {
-            std::fs::remove_file(kept).unwrap();
+    // The kept checkpoints of the removed range go too.
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_str().unwrap().to_owned();
+        if let Some(size) = name.strip_prefix("checkpoint-").and_then(|n| n.strip_suffix(".note"))
+            && size.parse::<u64>().unwrap() <= first_present
+        {
+            std::fs::remove_file(path).unwrap();
         }
     }
     let key = with_key.then(|| tamper::steal_seal_key(dir).unwrap());
-    let mut forged = Vec::new();
-    {
-        forged.push(system(
-            dir,
-            purge_time,
-            SystemRecord::LogResumed { writer_version: "audit-store".into(), previous_clean: true },
-        ));
-    }
+    // A resume first: records after the final seal of a clean close need one.
+    let mut forged = vec![system(
+        dir,
+        purge_time,
+        SystemRecord::LogResumed { writer_version: "audit-store".into(), previous_clean: true },
+    )];
     forged.push(system(
         dir,
         purge_time,
@@ -316,7 +311,7 @@ fn recovery_never_cuts_below_a_signed_checkpoint_in_the_directory() {
     let (_, frames) = frames(&last);
     assert!(frames.len() > 4);
     // Zero everything from the third frame of the last segment on: it "looks" like a torn write.
-    let cut = frames[2].0;
+    let cut = frames[2];
     let mut bytes = std::fs::read(&last).unwrap();
     for b in &mut bytes[cut..] {
         *b = 0;
@@ -341,7 +336,7 @@ fn recovery_refuses_a_log_cut_back_past_seals_the_key_has_moved_beyond() {
     let last = segments(&fixture.dir).pop().unwrap();
     let (_, frames) = frames(&last);
     let mut bytes = std::fs::read(&last).unwrap();
-    bytes.truncate(frames[1].0 + 10);
+    bytes.truncate(frames[1] + 10);
     std::fs::write(&last, &bytes).unwrap();
     for entry in std::fs::read_dir(&fixture.dir).unwrap() {
         let path = entry.unwrap().path();

@@ -2,6 +2,7 @@
 //! proofs, retention. Every log here is written through the real writer on a real filesystem.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod crash_images;
 mod intruder;
 mod lifecycle;
 mod proofs;
