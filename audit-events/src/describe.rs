@@ -170,17 +170,17 @@ impl FieldSpec {
             parts.push(format!("at most {MAX_LIST_ITEMS} items"));
         }
         if let Some(class) = self.text_class() {
-            let each = if self.list { "each at most" } else { "at most" };
-            let what = match class {
-                TextClass::Identifier => "identifier",
-                TextClass::Text => "text",
-            };
-            parts.push(format!("{each} {} bytes ({what})", class.max_bytes()));
+            let each = if self.list { "each " } else { "" };
+            let max = class.max_bytes();
+            parts.push(match class {
+                TextClass::Identifier => format!("{each}identifier, at most {max} bytes"),
+                TextClass::Text => format!("{each}at most {max} bytes"),
+            });
         }
         if self.ty == FieldType::RiskScore {
             parts.push("0 to 100".to_owned());
         }
-        parts.join(", ")
+        parts.join("; ")
     }
 }
 
@@ -270,7 +270,9 @@ impl EventKind {
 /// The catalogue as JSON: what `audit kinds --format json` prints.
 ///
 /// `{"kinds": [{"kind", "category", "severity", "default_severity", "lane", "critical",
-/// "summary", "fields": [{"name", "type", "optional", "list", "bound"}]}]}`.
+/// "summary", "fields": [{"name", "type", "optional", "list", "bound", "max_bytes",
+/// "max_items"}]}]}`: `bound` in words, `max_bytes` for text (each item, for a list of text) and
+/// `max_items` for a list, `null` where there is no such bound.
 pub fn catalogue_json() -> Value {
     let kinds: Vec<Value> = EventKind::ALL
         .iter()
@@ -285,6 +287,8 @@ pub fn catalogue_json() -> Value {
                         "optional": f.optional,
                         "list": f.list,
                         "bound": f.bound(),
+                        "max_bytes": f.text_class().map(TextClass::max_bytes),
+                        "max_items": f.list.then_some(MAX_LIST_ITEMS),
                     })
                 })
                 .collect();
@@ -437,7 +441,7 @@ mod tests {
             .and_then(|k| k.fields().iter().find(|f| f.name == "scope").copied());
         assert_eq!(
             scope.map(|f| f.bound()),
-            Some("at most 64 items, each at most 1024 bytes (text)".to_owned())
+            Some("at most 64 items; each at most 1024 bytes".to_owned())
         );
     }
 
