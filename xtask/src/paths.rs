@@ -338,7 +338,8 @@ mod tests {
     fn flagged(dir: &str, token: &str) -> bool {
         let root = Path::new("/r");
         let dir = root.join(dir);
-        let crate_dir = root.join(dir.components().nth(2).map_or(Path::new(""), |c| c.as_ref()));
+        let first = dir.strip_prefix(root).ok().and_then(|p| p.components().next());
+        let crate_dir = first.map_or_else(|| root.to_path_buf(), |c| root.join(c));
         finding(root, &dir, &crate_dir, &outside_names(), token).is_some()
     }
 
