@@ -63,18 +63,18 @@ pub(crate) fn hkdf_sha256<const N: usize>(
 
 #[cfg(test)]
 mod tests {
-    //! Known answers: RFC 4231 (HMAC-SHA256) and RFC 5869 (HKDF-SHA256), read from
-    //! `../shared/vectors/`.
+    //! Known answers: RFC 4231 (HMAC-SHA256) and RFC 5869 (HKDF-SHA256), vendored in
+    //! `testdata/vectors/` at the repository root.
 
     use super::*;
 
     const HMAC_VECTORS: &str = include_str!(concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/../../shared/vectors/hmac_sha256_rfc4231.txt"
+        "/../testdata/vectors/hmac_sha256_rfc4231.txt"
     ));
     const HKDF_VECTORS: &str = include_str!(concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/../../shared/vectors/hkdf_sha256_rfc5869.txt"
+        "/../testdata/vectors/hkdf_sha256_rfc5869.txt"
     ));
 
     fn unhex(s: &str) -> Vec<u8> {

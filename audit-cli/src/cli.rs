@@ -61,6 +61,9 @@ pub(crate) enum Command {
     /// Simulate a small GPU fleet writing a real log, then verify, query and report on it.
     #[command(after_help = EXIT_CODES)]
     Demo(DemoArgs),
+    /// List the event kinds: dotted name, category, severity, lane and every field.
+    #[command(after_help = EXIT_CODES)]
+    Kinds(KindsArgs),
 }
 
 #[derive(Debug, Args)]
@@ -279,6 +282,22 @@ pub(crate) struct DemoArgs {
     /// How long the simulated fleet runs, in seconds.
     #[arg(long, value_name = "SECONDS", default_value_t = 3, hide = true)]
     pub(crate) seconds: u64,
+}
+
+/// Output formats of `kinds`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub(crate) enum KindsFormat {
+    /// One block per kind, one line per field.
+    Text,
+    /// One JSON object: {"kinds": [...]}.
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct KindsArgs {
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = KindsFormat::Text)]
+    pub(crate) format: KindsFormat,
 }
 
 fn parse_category(text: &str) -> Result<Category, String> {

@@ -26,6 +26,7 @@ mod error;
 mod export;
 mod init;
 mod keyfile;
+mod kinds;
 mod output;
 mod query;
 mod report;
@@ -132,5 +133,6 @@ fn dispatch(command: Command, ctx: &mut Ctx<'_>) -> anyhow::Result<ExitStatus> {
         Command::Consistency(args) => checkpoint::run_consistency(&args, ctx),
         Command::Emit(args) => emit::run(&args, ctx),
         Command::Demo(args) => demo::run(&args, ctx),
+        Command::Kinds(args) => kinds::run(&args, ctx),
     }
 }

@@ -91,7 +91,7 @@ pub(crate) fn parse_kinds(name: &str) -> anyhow::Result<Vec<RecordKind>> {
     }
     Err(usage(format!(
         "unknown kind `{}`: use a dotted name such as auth.failure or system.seal, or a family \
-         such as auth.*, security.*, system.* (EVENTS.md lists them all)",
+         such as auth.*, security.*, system.* (`audit kinds` lists the event kinds)",
         display_safe(name)
     )))
 }

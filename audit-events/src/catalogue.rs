@@ -8,6 +8,7 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
+use crate::describe::FieldSpec;
 use crate::error::EventError;
 use crate::ids::Timestamp;
 use crate::secrets::{Digest, PromptDigest, TokenFingerprint};
@@ -27,14 +28,15 @@ macro_rules! event_catalogue {
             $($field:ident : $ty:ty),* $(,)?
         }
     )*) => {
-        /// One security-relevant event. Fields are described in EVENTS.md and in the crate docs;
+        /// One security-relevant event. Fields are listed in `docs/EVENTS.md`, by `audit kinds`
+        /// and by [`EventKind::fields`];
         /// the record envelope (time, sequence number, ids) is added by the logger and store.
         ///
         /// Variants are only ever appended: the variant index is part of the stored encoding.
         #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
         #[serde(deny_unknown_fields)]
         #[non_exhaustive]
-        #[allow(missing_docs)] // fields: see the variant docs and EVENTS.md
+        #[allow(missing_docs)] // fields: see the variant docs and `docs/EVENTS.md`
         pub enum AuditEvent {
             $($(#[doc = $doc])* $variant { $($field: $ty),* },)*
         }
@@ -68,6 +70,20 @@ macro_rules! event_catalogue {
             /// Whether events of this kind take the critical lane and force a durable flush.
             pub const fn is_critical(self) -> bool {
                 match self { $(EventKind::$variant => event_catalogue!(@lane $lane),)* }
+            }
+
+            /// The fields of events of this kind, in the order they are encoded.
+            pub const fn fields(self) -> &'static [FieldSpec] {
+                match self {
+                    $(EventKind::$variant => const {
+                        &[$(FieldSpec::of::<$ty>(stringify!($field)),)*]
+                    },)*
+                }
+            }
+
+            /// The lines of this kind's doc comment in the catalogue.
+            pub(crate) const fn doc_lines(self) -> &'static [&'static str] {
+                match self { $(EventKind::$variant => &[$($doc),*],)* }
             }
 
             /// The Rust variant name, the key serde uses for the event's fields.

@@ -1,7 +1,8 @@
 //! The audit event catalogue and the record envelope: what every other crate of the workspace
 //! speaks.
 //!
-//! - [`AuditEvent`]: the 35 event kinds of the catalogue (EVENTS.md), built from shared types
+//! - [`AuditEvent`]: the 35 event kinds of the catalogue (`docs/EVENTS.md`,
+//!   `audit kinds`), built from shared types
 //!   ([`Actor`], [`Resource`], [`Outcome`], [`Severity`]...). [`AuditEvent::kind`] gives a `Copy`
 //!   [`EventKind`] with its stable dotted name, category, severity and lane.
 //! - Secrets are unrepresentable: a token can only enter as a [`TokenFingerprint`], a prompt as a
@@ -25,6 +26,7 @@
 mod bounds;
 mod catalogue;
 mod codec;
+mod describe;
 mod error;
 mod examples;
 mod hex;
@@ -41,6 +43,7 @@ pub use bounds::{
 };
 pub use catalogue::{AuditEvent, EventKind};
 pub use codec::{RECORD_FORMAT_VERSION, RecordHeader};
+pub use describe::{FieldSpec, FieldType, catalogue_json, catalogue_markdown};
 pub use error::EventError;
 pub use ids::{AuditId, AuditIdGenerator, HashValue, LogId, Timestamp};
 pub use json::{event_from_fields, event_to_fields};

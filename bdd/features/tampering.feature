@@ -2,7 +2,7 @@ Feature: Tampering with a log on disk
   An insider or intruder with write access to the log directory edits, deletes, inserts,
   reorders or truncates records or whole segment files, or rewrites the whole log and
   recomputes every hash, re-signing the checkpoints with the signing key found on the host.
-  Each line of the tamper matrix (INTEGRITY.md) is done to a log the real logger wrote, and the
+  Each attack of docs/THREAT-MODEL.md is done to a log the real logger wrote, and the
   real `audit verify`, given the verifier material kept off the host, must exit 1 and name the
   segment file and the sequence number where the tampering starts. A log nobody touched must
   verify. The store's own tests flip every byte of a small log; here a sample of bytes is

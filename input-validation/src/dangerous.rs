@@ -1,9 +1,10 @@
-//! The table of dangerous characters (`INTEGRITY.md`, "Hostile text") and the scan that finds
-//! them, shared by escaping, display, sanitising and prompt validation so they cannot disagree.
+//! The table of dangerous characters (`docs/THREAT-MODEL.md`, "Hostile text") and the scan
+//! that finds them, shared by escaping, display, sanitising and prompt validation so they
+//! cannot disagree.
 
 /// Returns `true` for a character that must never reach a log line or a terminal raw.
 ///
-/// The table (from `INTEGRITY.md`):
+/// The table (also in `docs/THREAT-MODEL.md`, "Hostile text"):
 ///
 /// | range | what |
 /// |---|---|
@@ -102,7 +103,7 @@ fn may_need_escape(word: u64, backslash: bool) -> bool {
 mod tests {
     use super::*;
 
-    /// The table written out a second time, range by range, as `INTEGRITY.md` lists it.
+    /// The table written out a second time, range by range, as `docs/THREAT-MODEL.md` lists it.
     const TABLE: &[(u32, u32)] = &[
         (0x0000, 0x001F),
         (0x007F, 0x007F),

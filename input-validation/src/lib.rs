@@ -19,9 +19,10 @@
 //!
 //! # The dangerous table
 //!
-//! [`is_dangerous`] holds the characters `INTEGRITY.md` lists: C0 controls, DEL, C1 controls,
-//! bidi embeddings, overrides, isolates and marks, zero-width and invisible characters, the line
-//! and paragraph separators, the interlinear annotation controls and the tag characters.
+//! [`is_dangerous`] holds the characters `docs/THREAT-MODEL.md` lists: C0 controls, DEL, C1
+//! controls, bidi embeddings, overrides, isolates and marks, zero-width and invisible
+//! characters, the line and paragraph separators, the interlinear annotation controls and the
+//! tag characters.
 //! Escaping, display, [`sanitize_string`] and [`validate_prompt`] all use this one table.
 //!
 //! # Escape syntax

@@ -61,7 +61,7 @@ mod tests {
     #[test]
     fn matches_the_official_blake3_vectors() {
         let path =
-            concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/vectors/blake3_test_vectors.json");
+            concat!(env!("CARGO_MANIFEST_DIR"), "/../testdata/vectors/blake3_test_vectors.json");
         let text = std::fs::read_to_string(path).unwrap();
         let vectors: serde_json::Value = serde_json::from_str(&text).unwrap();
         let cases = vectors["cases"].as_array().unwrap();

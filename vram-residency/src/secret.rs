@@ -94,7 +94,7 @@ mod tests {
     }
 
     fn vector_file(name: &str) -> String {
-        let path = format!("{}/../../shared/vectors/{name}", env!("CARGO_MANIFEST_DIR"));
+        let path = format!("{}/../testdata/vectors/{name}", env!("CARGO_MANIFEST_DIR"));
         std::fs::read_to_string(path).unwrap()
     }
 

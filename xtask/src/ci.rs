@@ -6,7 +6,7 @@ use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
 
-use crate::{layering, tidy};
+use crate::{deny, layering, paths, tidy};
 
 /// One step of the CI run.
 enum Step {
@@ -36,6 +36,8 @@ const STEPS: &[(&str, Step)] = &[
     ),
     ("layering", Step::Check(layering::check)),
     ("tidy", Step::Check(tidy::check)),
+    ("paths", Step::Check(paths::check)),
+    ("deny", Step::Check(deny::check)),
     ("bench-build", Step::Cargo(&["bench", "--workspace", "--no-run"], &[])),
 ];
 

@@ -3,13 +3,18 @@
 //! - `cargo xtask ci`: every check CI runs, in order, stopping at the first failure.
 //! - `cargo xtask bench [FILTER]`: runs the benchmark binaries and writes
 //!   `target/bench/results.md` and `target/bench/results.json`.
+//! - `cargo xtask docs`: regenerates `docs/EVENTS.md` from the event catalogue.
+//! - `cargo xtask layering | tidy | paths | deny`: one CI check on its own.
 //!
 //! This crate depends on no workspace crate: it drives them through `cargo`.
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
 mod bench;
 mod ci;
+mod deny;
+mod docs;
 mod layering;
+mod paths;
 mod tidy;
 
 use std::path::PathBuf;
@@ -22,8 +27,13 @@ fn main() -> ExitCode {
         Some("bench") => bench::run(&workspace_root(), &args[1..]),
         Some("layering") => layering::check(&workspace_root()),
         Some("tidy") => tidy::check(&workspace_root()),
+        Some("paths") => paths::check(&workspace_root()),
+        Some("deny") => deny::check(&workspace_root()),
+        Some("docs") => docs::generate(&workspace_root()),
         _ => {
-            eprintln!("usage: cargo xtask <ci | bench [FILTER] | layering | tidy>");
+            eprintln!(
+                "usage: cargo xtask <ci | bench [FILTER] | docs | layering | tidy | paths | deny>"
+            );
             return ExitCode::from(2);
         }
     };

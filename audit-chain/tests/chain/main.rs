@@ -1,5 +1,5 @@
-//! Integration tests of `audit-chain` through its public interface: known-answer vectors from
-//! `../shared/vectors/` and property tests with pinned case counts.
+//! Integration tests of `audit-chain` through its public interface: known-answer vectors vendored
+//! in `testdata/vectors/` and property tests with pinned case counts.
 
 #![allow(
     clippy::unwrap_used,
@@ -17,9 +17,9 @@ mod seal_props;
 
 use serde_json::Value;
 
-/// Reads a JSON vector file from the shared vectors folder beside the repository.
+/// Reads a JSON vector file from `testdata/vectors/` at the repository root.
 fn vectors(file: &str) -> Value {
-    let path = format!("{}/../../shared/vectors/{file}", env!("CARGO_MANIFEST_DIR"));
+    let path = format!("{}/../testdata/vectors/{file}", env!("CARGO_MANIFEST_DIR"));
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
     serde_json::from_str(&text).unwrap()
 }

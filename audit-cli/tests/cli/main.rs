@@ -8,6 +8,7 @@ mod emit;
 mod export;
 mod hostile;
 mod init;
+mod kinds;
 mod proofs;
 mod query;
 mod report;

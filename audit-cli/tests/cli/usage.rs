@@ -19,6 +19,7 @@ fn help_and_version_exit_0_and_state_the_exit_codes() {
         "consistency",
         "emit",
         "demo",
+        "kinds",
     ] {
         assert!(
             run.stdout.contains(&format!("  {command} ")),

@@ -1,4 +1,5 @@
-//! The tamper matrix of INTEGRITY.md, line by line, against logs written by the real writer.
+//! The attacks of docs/THREAT-MODEL.md ("What verification detects"), line by line, against
+//! logs written by the real writer.
 
 use audit_chain::SealKey;
 use audit_events::{AuditEvent, Body, Record, SystemRecord};
