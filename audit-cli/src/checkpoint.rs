@@ -9,8 +9,8 @@
 
 use anyhow::Context as _;
 use audit_chain::{
-    InclusionProof, NoteVerifier, chain_hash, leaf_hash, open_checkpoint, verify_consistency,
-    verify_inclusion,
+    Checkpoint, InclusionProof, NoteVerifier, chain_hash, leaf_hash, open_checkpoint,
+    verify_consistency, verify_inclusion,
 };
 use audit_events::{HashValue, Record, to_hex};
 use audit_store::{LogReader, StoreError, consistency_proof, inclusion_proof, latest_checkpoint};
@@ -22,6 +22,9 @@ use crate::cli::{CheckpointArgs, ConsistencyArgs, ProveArgs, VerifyProofArgs};
 use crate::error::{ExitStatus, usage};
 use crate::keyfile::{load_trust_anchor, read_text};
 use crate::output::{json_pretty, record_json, safe_lines, text_line};
+use crate::verify::{
+    exit_status, failure_place, kind_name, load_anchor, options, run_verify, verdict_line,
+};
 
 pub(crate) fn run_checkpoint(
     args: &CheckpointArgs,
@@ -209,13 +212,19 @@ fn decode_hex(text: &str) -> Option<Vec<u8>> {
         .collect()
 }
 
+/// `audit consistency`: the log must extend the old checkpoint (Merkle consistency proof to the
+/// latest checkpoint), and `verify`, with the old checkpoint as a trusted one and the key or
+/// material given, must find no failure: the range the old checkpoint covers is vouched for
+/// only after every check `verify` makes. The verdict then says what was proven.
 pub(crate) fn run_consistency(
     args: &ConsistencyArgs,
     ctx: &mut Ctx<'_>,
 ) -> anyhow::Result<ExitStatus> {
+    let anchor = load_anchor(args.public_key.as_deref(), args.require, "--public-key")?;
     let old_note = read_text(&args.old)?;
-    let verifier = match &args.public_key {
-        Some(path) => load_trust_anchor(path)?.note_verifier()?,
+    let key_given = anchor.is_some();
+    let verifier = match &anchor {
+        Some(anchor) => anchor.note_verifier()?,
         None => {
             let reader = LogReader::open(&args.dir)
                 .with_context(|| format!("opening {}", args.dir.display()))?;
@@ -228,14 +237,41 @@ pub(crate) fn run_consistency(
                 .map_err(|e| anyhow::anyhow!("log.meta holds an unusable public key: {e}"))?
         }
     };
-    match check_consistency(args, &old_note, &verifier)? {
-        Ok((old, new)) => {
+    let mut options = options(anchor.as_ref(), &[], None)?;
+    options.trusted_checkpoints.push(old_note.clone());
+    let report = run_verify(&args.dir, &options, ctx.err_is_terminal)?;
+    if let Some(failure) = &report.failure {
+        writeln!(
+            ctx.out,
+            "FAIL: verify, with the old checkpoint as a trusted one, found: {} ({}): {}",
+            failure_place(failure),
+            kind_name(failure.kind),
+            display_safe(&failure.reason)
+        )?;
+        return Ok(ExitStatus::Finding);
+    }
+    let old = match open_checkpoint(&old_note, &verifier) {
+        Ok(old) => old,
+        Err(e) => {
+            let reason = format!("the old checkpoint does not verify with this key: {e}");
+            writeln!(ctx.out, "FAIL: {}", display_safe(&reason))?;
+            return Ok(ExitStatus::Finding);
+        }
+    };
+    match check_consistency(args, &old, &verifier)? {
+        Ok(new) => {
+            let key = if key_given { "the key given" } else { "the key in log.meta" };
             writeln!(
                 ctx.out,
-                "PASS: the log at tree size {new} extends the old checkpoint of size {old}: \
-                 nothing it covered was changed or removed"
+                "{}: the log at tree size {new} extends the old checkpoint of size {}: the \
+                 old checkpoint verifies with {key}, the log's Merkle tree at that size has \
+                 its root, the latest checkpoint is consistent with it (Merkle consistency \
+                 proof), and verify found no failure",
+                report.verdict(),
+                old.size
             )?;
-            Ok(ExitStatus::Success)
+            writeln!(ctx.out, "verify: {}", verdict_line(&report))?;
+            exit_status(report.verdict(), args.require, ctx.err)
         }
         Err(Fail(reason)) => {
             writeln!(ctx.out, "FAIL: {}", display_safe(&reason))?;
@@ -246,15 +282,9 @@ pub(crate) fn run_consistency(
 
 fn check_consistency(
     args: &ConsistencyArgs,
-    old_note: &str,
+    old: &Checkpoint,
     verifier: &NoteVerifier,
-) -> anyhow::Result<Result<(u64, u64), Fail>> {
-    let old = match open_checkpoint(old_note, verifier) {
-        Ok(old) => old,
-        Err(e) => {
-            return Ok(Err(Fail(format!("the old checkpoint does not verify with this key: {e}"))));
-        }
-    };
+) -> anyhow::Result<Result<u64, Fail>> {
     let bundle = match consistency_proof(&args.dir, old.size, None) {
         Ok(bundle) => bundle,
         Err(StoreError::OutOfRange { size, .. }) => {
@@ -292,7 +322,7 @@ fn check_consistency(
             new.size
         ))));
     }
-    Ok(Ok((old.size, new.size)))
+    Ok(Ok(new.size))
 }
 
 #[cfg(test)]

@@ -6,13 +6,41 @@ use audit_events::{Category, Severity};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 /// The exit-code contract, shown in `--help` of the command and of every subcommand.
-const EXIT_CODES: &str = "\
+macro_rules! exit_codes {
+    () => {
+        "\
 Exit status:
-  0  success: the log is intact, the proof verifies, the query matched
-  1  a finding: tampering or a gap (verify, verify-proof, consistency, report), or no record \
-matched (query)
-  2  usage error: bad arguments or values, or a directory that holds no audit log
-  3  I/O or other operational error";
+  0  success: no failure found (verify, consistency, report: see the verdict), the proof \
+verifies, the query matched
+  1  a finding: tampering or a gap (verify, verify-proof, consistency, report), a verdict \
+weaker than --require-key or --require-anchor demand, or no record matched (query)
+  2  usage error: bad arguments or values, a directory that holds no audit log, verifier \
+material of another log, --require-key without verifier material
+  3  I/O or other operational error"
+    };
+}
+const EXIT_CODES: &str = exit_codes!();
+
+/// The verdicts of `verify`, `report` and `consistency`, then the exit codes, for their
+/// `--help`.
+const VERDICTS_AND_EXIT_CODES: &str = concat!(
+    "\
+Verdicts (the last line of verify; the Integrity section of report):
+  PASS      no failure, and every record present is authenticated: seal MACs verified with the \
+verifier material cover every record (exit 0)
+  PARTIAL   no failure; with the verifier material, records FIRST..N are authenticated; the \
+records after the last seal are chained but not proven (exit 0)
+  ANCHORED  no failure; no verifier material, but a checkpoint held off the host \
+(--trusted-checkpoint, consistency --old) authenticates records FIRST..N (exit 0)
+  CHAINED   no failure, but nothing was authenticated: the records are consistent with each \
+other, which a rewrite of the whole log with every hash recomputed also is (exit 0)
+  FAIL      the log was altered, or records are missing (exit 1)
+FIRST is the first record present (above 0 after a retention purge). Scripts: --require-key \
+exits 1 unless PASS (and 2 without verifier material); --require-anchor exits 1 on CHAINED.
+
+",
+    exit_codes!()
+);
 
 /// Verify, search and report on tamper-evident audit logs.
 #[derive(Debug, Parser)]
@@ -28,14 +56,15 @@ pub(crate) enum Command {
     /// file that must then be moved off this host.
     #[command(after_help = EXIT_CODES)]
     Init(InitArgs),
-    /// Check every record, seal and checkpoint; PASS/FAIL per segment and the first failure.
-    #[command(after_help = EXIT_CODES)]
+    /// Check every record, seal and checkpoint; PASS/FAIL per segment, the first failure, and
+    /// a verdict that says what was proven.
+    #[command(after_help = VERDICTS_AND_EXIT_CODES)]
     Verify(VerifyArgs),
     /// Search records by actor, kind, category, severity, resource and time.
     #[command(after_help = EXIT_CODES)]
     Query(QueryArgs),
     /// A compliance report (SOC 2, GDPR, ISO/IEC 27001) for a period, integrity included.
-    #[command(after_help = EXIT_CODES)]
+    #[command(after_help = VERDICTS_AND_EXIT_CODES)]
     Report(ReportArgs),
     /// Show the last records, and with -f follow new ones as they become durable.
     #[command(after_help = EXIT_CODES)]
@@ -52,8 +81,9 @@ pub(crate) enum Command {
     /// Check an inclusion proof bundle offline, with the log's public key only.
     #[command(name = "verify-proof", after_help = EXIT_CODES)]
     VerifyProof(VerifyProofArgs),
-    /// Prove that the log extends an older signed checkpoint (no rewrite, no rollback).
-    #[command(after_help = EXIT_CODES)]
+    /// Prove that the log extends an older signed checkpoint (no rewrite, no rollback), and
+    /// verify it with that checkpoint as a trusted one.
+    #[command(after_help = VERDICTS_AND_EXIT_CODES)]
     Consistency(ConsistencyArgs),
     /// Append events given as JSON lines (one event each, export schema) to a log.
     #[command(after_help = EXIT_CODES)]
@@ -95,6 +125,21 @@ pub(crate) struct VerifyArgs {
     /// Print one JSON object instead of text.
     #[arg(long)]
     pub(crate) json: bool,
+    #[command(flatten)]
+    pub(crate) require: Require,
+}
+
+/// What a script demands of the verdict (`verify`, `report`, `consistency`).
+#[derive(Clone, Copy, Debug, Default, Args)]
+pub(crate) struct Require {
+    /// Demand full authentication: without verifier material, exit 2 before the log is read;
+    /// any verdict but PASS exits 1.
+    #[arg(long)]
+    pub(crate) require_key: bool,
+    /// Demand that something was authenticated (verifier material or a checkpoint held off the
+    /// host): a CHAINED verdict exits 1.
+    #[arg(long)]
+    pub(crate) require_anchor: bool,
 }
 
 /// Output formats of `query`.
@@ -186,6 +231,8 @@ pub(crate) struct ReportArgs {
     /// Verifier material or public key for the integrity check (as for verify).
     #[arg(long, value_name = "FILE")]
     pub(crate) verification_key: Option<PathBuf>,
+    #[command(flatten)]
+    pub(crate) require: Require,
 }
 
 #[derive(Debug, Args)]
@@ -258,10 +305,12 @@ pub(crate) struct ConsistencyArgs {
     /// A signed checkpoint of this log saved earlier.
     #[arg(long, value_name = "CHECKPOINT")]
     pub(crate) old: PathBuf,
-    /// The log's public key or verifier material [default: the key in log.meta, which proves
-    /// consistency but not who signed].
+    /// The log's verifier material or public key [default: the key in log.meta, which proves
+    /// consistency but not who signed]. With material, verify checks every seal MAC too.
     #[arg(long, value_name = "FILE")]
     pub(crate) public_key: Option<PathBuf>,
+    #[command(flatten)]
+    pub(crate) require: Require,
 }
 
 #[derive(Debug, Args)]

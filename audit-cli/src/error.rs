@@ -65,6 +65,7 @@ pub(crate) fn status_of(error: &anyhow::Error) -> ExitStatus {
                     | StoreError::UnsafePath { .. }
                     | StoreError::Config { .. }
                     | StoreError::OutOfRange { .. }
+                    | StoreError::WrongLog { .. }
             )
         {
             return ExitStatus::Usage;

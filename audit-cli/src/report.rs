@@ -7,8 +7,12 @@
 //! erasures, retention status against the framework's period, and every drop, restart and
 //! crash recovery on record. Lists are bounded ([`MAX_LISTED`]); the totals are always exact.
 //!
-//! Exit status: 0 when the report was written and the log verified intact, 1 when the report
-//! was written but verification failed or the log could not be read to the end.
+//! The Integrity section carries the verdict of `audit verify` (PASS only when every record
+//! present is authenticated with the verifier material) and the sentence saying what was proven.
+//!
+//! Exit status: 0 when the report was written, verification found no failure and the log was
+//! read to the end; 1 when the report was written but verification failed, the log could not be
+//! read to the end, or the verdict is weaker than `--require-key` or `--require-anchor` demand.
 
 mod html;
 mod markdown;
@@ -18,17 +22,17 @@ use std::path::Path;
 
 use anyhow::Context as _;
 use audit_events::{AuditEvent, Body, Category, Record, Severity, SystemRecord, Timestamp};
-use audit_store::{LogReader, RetentionPolicy};
+use audit_store::{LogReader, RetentionPolicy, Verdict};
 use input_validation::truncate_escaped;
 use serde_json::{Value, json};
 
 use crate::Ctx;
 use crate::cli::{Framework, ReportArgs, ReportFormat};
 use crate::error::ExitStatus;
-use crate::keyfile::{TrustAnchor, load_trust_anchor};
+use crate::keyfile::TrustAnchor;
 use crate::output::{details, json_pretty};
 use crate::time::parse_time;
-use crate::verify::{failure_place, options, run_verify, summary};
+use crate::verify::{exit_status, failure_place, load_anchor, options, run_verify, summary};
 
 /// Longest list of incidents, requests, drops... shown; totals still count everything.
 pub(crate) const MAX_LISTED: usize = 500;
@@ -102,6 +106,9 @@ pub(crate) struct Report {
     pub(crate) first: Option<(u64, Timestamp)>,
     pub(crate) last: Option<(u64, Timestamp)>,
     pub(crate) intact: bool,
+    pub(crate) verdict: Verdict,
+    /// What was and was not proven, one sentence (after the verdict word).
+    pub(crate) conclusion: String,
     pub(crate) checked_with: &'static str,
     pub(crate) integrity_summary: String,
     pub(crate) integrity_failure: Option<String>,
@@ -163,7 +170,8 @@ impl Report {
         self.purges.iter().all(|p| p.retention_days >= self.required_days)
     }
 
-    /// Whether the whole report is good news: intact, read to the end.
+    /// Whether verification found no failure and the log was read to the end (the verdict says
+    /// what was authenticated).
     pub(crate) fn passed(&self) -> bool {
         self.intact && self.read_error.is_none()
     }
@@ -206,7 +214,7 @@ impl Report {
 pub(crate) fn run(args: &ReportArgs, ctx: &mut Ctx<'_>) -> anyhow::Result<ExitStatus> {
     let since = args.since.as_deref().map(|t| parse_time(t, ctx.now)).transpose()?;
     let until = args.until.as_deref().map(|t| parse_time(t, ctx.now)).transpose()?;
-    let anchor = args.verification_key.as_deref().map(load_trust_anchor).transpose()?;
+    let anchor = load_anchor(args.verification_key.as_deref(), args.require, "--verification-key")?;
     let period = Period { since, until, now: ctx.now };
     let report = collect(&args.dir, args.framework, period, anchor.as_ref(), ctx.err_is_terminal)?;
     let text = match args.format {
@@ -215,7 +223,10 @@ pub(crate) fn run(args: &ReportArgs, ctx: &mut Ctx<'_>) -> anyhow::Result<ExitSt
         ReportFormat::Json => json_pretty(&to_json(&report)) + "\n",
     };
     ctx.out.write_all(text.as_bytes())?;
-    Ok(if report.passed() { ExitStatus::Success } else { ExitStatus::Finding })
+    if !report.passed() {
+        return Ok(ExitStatus::Finding);
+    }
+    exit_status(report.verdict, args.require, ctx.err)
 }
 
 /// The period a report covers, and when it is made.
@@ -255,6 +266,8 @@ pub(crate) fn collect(
         first: None,
         last: None,
         intact: verified.is_intact(),
+        verdict: verified.verdict(),
+        conclusion: verified.conclusion().1,
         checked_with: anchor.map_or(
             "no verification key: seals were checked for consistency only, so a rewrite of the \
              whole log would not be detected",
@@ -482,6 +495,9 @@ fn to_json(r: &Report) -> Value {
             "last": r.last.map(|(seq, t)| json!({ "seq": seq, "time": t.to_string() })),
         },
         "integrity": {
+            "verdict": r.verdict.word(),
+            "authenticated": r.verdict.is_authenticated(),
+            "conclusion": r.conclusion,
             "intact": r.intact,
             "checked_with": r.checked_with,
             "summary": r.integrity_summary,

@@ -1,19 +1,22 @@
 //! `audit verify`: PASS/FAIL per segment, the first failure with file, offset, sequence number
-//! and reason, a summary of how far the log is proven, warnings, restarts, recoveries and
-//! drops. Exit 0 when intact, 1 when anything is wrong.
+//! and reason, a summary of which records are proven, warnings, restarts, recoveries and drops,
+//! and the verdict (PASS, PARTIAL, ANCHORED, CHAINED or FAIL) with a sentence saying exactly what
+//! was proven. Exit 1 on FAIL, or on a verdict weaker than `--require-key` or
+//! `--require-anchor` demand; 0 otherwise.
 
 use std::io::Write;
 use std::path::Path;
 
 use audit_store::{
-    FailureKind, SegmentStatus, VerifyFailure, VerifyOptions, VerifyReport, verify_with_progress,
+    FailureKind, SegmentReport, SegmentStatus, Verdict, VerifyFailure, VerifyOptions, VerifyReport,
+    verify_with_progress,
 };
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use input_validation::display_safe;
 use serde_json::{Value, json};
 
 use crate::Ctx;
-use crate::cli::VerifyArgs;
+use crate::cli::{Require, VerifyArgs};
 use crate::error::{ExitStatus, usage};
 use crate::keyfile::{TrustAnchor, load_trust_anchor, read_text};
 use crate::output::json_pretty;
@@ -22,8 +25,8 @@ use crate::output::json_pretty;
 const PROGRESS_MIN_BYTES: u64 = 32 * 1024 * 1024;
 
 pub(crate) fn run(args: &VerifyArgs, ctx: &mut Ctx<'_>) -> anyhow::Result<ExitStatus> {
+    let anchor = load_anchor(args.verification_key.as_deref(), args.require, "--verification-key")?;
     require_log(&args.dir)?;
-    let anchor = args.verification_key.as_deref().map(load_trust_anchor).transpose()?;
     let options = options(anchor.as_ref(), &args.trusted_checkpoint, args.min_retention_days)?;
     let report = run_verify(&args.dir, &options, ctx.err_is_terminal && !args.json)?;
     if args.json {
@@ -31,7 +34,57 @@ pub(crate) fn run(args: &VerifyArgs, ctx: &mut Ctx<'_>) -> anyhow::Result<ExitSt
     } else {
         write_text(ctx.out, &report, anchor.as_ref())?;
     }
-    Ok(if report.is_intact() { ExitStatus::Success } else { ExitStatus::Finding })
+    exit_status(report.verdict(), args.require, ctx.err)
+}
+
+/// Loads the trust anchor named by `flag`, if any. With `--require-key`, anything but verifier
+/// material is a usage error, found before the log is read.
+pub(crate) fn load_anchor(
+    path: Option<&Path>,
+    require: Require,
+    flag: &str,
+) -> anyhow::Result<Option<TrustAnchor>> {
+    let anchor = path.map(load_trust_anchor).transpose()?;
+    if require.require_key && !matches!(anchor, Some(TrustAnchor::Material(_))) {
+        let what = match (&anchor, path) {
+            (Some(_), Some(path)) => format!("{} holds only a public key", path.display()),
+            _ => format!("no {flag} was given"),
+        };
+        return Err(usage(format!(
+            "--require-key needs the log's verifier material (from `audit init`) given with \
+             {flag}: {what}"
+        )));
+    }
+    Ok(anchor)
+}
+
+/// The exit status for a verdict under what the script demanded; says on standard error why a
+/// verdict without failure still exits 1.
+pub(crate) fn exit_status(
+    verdict: Verdict,
+    require: Require,
+    err: &mut dyn Write,
+) -> anyhow::Result<ExitStatus> {
+    if verdict == Verdict::Fail {
+        return Ok(ExitStatus::Finding);
+    }
+    if require.require_key && verdict != Verdict::Pass {
+        writeln!(
+            err,
+            "audit: --require-key: the verdict is {verdict}, not PASS: not every record present \
+             is authenticated with the verifier material"
+        )?;
+        return Ok(ExitStatus::Finding);
+    }
+    if require.require_anchor && !verdict.is_authenticated() {
+        writeln!(
+            err,
+            "audit: --require-anchor: the verdict is {verdict}: nothing was authenticated by \
+             verifier material or a checkpoint held off the host"
+        )?;
+        return Ok(ExitStatus::Finding);
+    }
+    Ok(ExitStatus::Success)
 }
 
 /// A directory with neither `log.meta` nor a segment file is not a log at all (a usage error);
@@ -98,11 +151,23 @@ pub(crate) fn run_verify(
     Ok(report)
 }
 
-fn status_word(status: SegmentStatus) -> &'static str {
-    match status {
-        SegmentStatus::Intact => "PASS",
-        SegmentStatus::Failed => "FAIL",
-        SegmentStatus::NotChecked => "SKIP",
+/// The word for one segment: FAIL or SKIP, or for a segment without failure what was proven of
+/// its records: PASS (authenticated with the verifier material), ANCHORED (by a checkpoint held
+/// off the host), PARTIAL (its first records only) or CHAINED (none).
+fn segment_word(report: &VerifyReport, segment: &SegmentReport) -> &'static str {
+    match segment.status {
+        SegmentStatus::Failed => return "FAIL",
+        SegmentStatus::NotChecked => return "SKIP",
+        SegmentStatus::Intact => {}
+    }
+    let Some(proven) = &report.proven else { return "CHAINED" };
+    let last = (segment.first_seq + segment.records).saturating_sub(1);
+    if proven.through_seq >= last {
+        if report.seals_authenticated { "PASS" } else { "ANCHORED" }
+    } else if proven.through_seq >= segment.first_seq && segment.records > 0 {
+        "PARTIAL"
+    } else {
+        "CHAINED"
     }
 }
 
@@ -121,23 +186,27 @@ pub(crate) fn failure_place(failure: &VerifyFailure) -> String {
     place
 }
 
-/// The one-line summary: `N/M segments intact, R records, proven through seq S at TIME`.
+/// The one-line summary: `N/M segments intact, R records; records F..S proven at TIME by X`
+/// (F is the first record present, above 0 after a retention purge).
 pub(crate) fn summary(report: &VerifyReport) -> String {
     let intact =
         report.segments.iter().filter(|s| matches!(s.status, SegmentStatus::Intact)).count();
     let mut line =
-        format!("{intact}/{} segments intact, {} records, ", report.segments.len(), report.records);
-    match &report.proven {
-        Some(p) => line.push_str(&format!(
-            "proven through seq {} at {} by {}",
-            p.through_seq,
-            p.at,
-            display_safe(&p.by)
-        )),
-        None => line
-            .push_str("not proven: no authenticated seal or trusted checkpoint covers any record"),
+        format!("{intact}/{} segments intact, {} records; ", report.segments.len(), report.records);
+    match (&report.proven, report.proven_range()) {
+        (Some(p), Some(range)) => {
+            line.push_str(&format!("{range} proven at {} by {}", p.at, display_safe(&p.by)));
+        }
+        _ => line
+            .push_str("none proven: no authenticated seal or trusted checkpoint covers any record"),
     }
     line
+}
+
+/// The verdict line: `WORD: what was and was not proven`.
+pub(crate) fn verdict_line(report: &VerifyReport) -> String {
+    let (verdict, text) = report.conclusion();
+    format!("{verdict}: {}", display_safe(&text))
 }
 
 pub(crate) fn write_text(
@@ -151,11 +220,12 @@ pub(crate) fn write_text(
     for segment in &report.segments {
         let name = display_safe(&segment.file);
         let (first, n) = (segment.first_seq, segment.records);
+        let word = segment_word(report, segment);
         match segment.status {
             SegmentStatus::NotChecked => writeln!(out, "SKIP {name}  not checked")?,
-            SegmentStatus::Intact if n == 0 => writeln!(out, "PASS {name}  no records")?,
+            SegmentStatus::Intact if n == 0 => writeln!(out, "{word} {name}  no records")?,
             SegmentStatus::Intact => {
-                writeln!(out, "PASS {name}  records {first}..{}", first + n - 1)?;
+                writeln!(out, "{word} {name}  records {first}..{}", first + n - 1)?;
             }
             SegmentStatus::Failed if n == 0 => {
                 writeln!(out, "FAIL {name}  failed before its first record")?;
@@ -199,11 +269,7 @@ pub(crate) fn write_text(
     if let Some((first, last)) = report.purged {
         writeln!(out, "removed by retention: records {first}..{last}")?;
     }
-    if report.is_intact() {
-        writeln!(out, "PASS: the log is intact")?;
-    } else {
-        writeln!(out, "FAIL: the log was altered, or records are missing")?;
-    }
+    writeln!(out, "{}", verdict_line(report))?;
     Ok(())
 }
 
@@ -234,7 +300,7 @@ pub(crate) fn report_json(report: &VerifyReport, anchor: Option<&TrustAnchor>) -
                 "file": s.file,
                 "first_seq": s.first_seq,
                 "records": s.records,
-                "status": status_word(s.status),
+                "status": segment_word(report, s),
             })
         })
         .collect();
@@ -247,11 +313,19 @@ pub(crate) fn report_json(report: &VerifyReport, anchor: Option<&TrustAnchor>) -
             "reason": f.reason,
         })
     });
-    let proven = report
-        .proven
-        .as_ref()
-        .map(|p| json!({ "through_seq": p.through_seq, "at": p.at.to_string(), "by": p.by }));
+    let proven = report.proven.as_ref().map(|p| {
+        json!({
+            "first_seq": report.first_seq,
+            "through_seq": p.through_seq,
+            "at": p.at.to_string(),
+            "by": p.by,
+        })
+    });
+    let (verdict, conclusion) = report.conclusion();
     json!({
+        "verdict": verdict.word(),
+        "authenticated": verdict.is_authenticated(),
+        "conclusion": conclusion,
         "intact": report.is_intact(),
         "log_id": report.log_id.map(|id| id.to_string()),
         "verification_key": match anchor {

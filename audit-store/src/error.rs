@@ -60,6 +60,19 @@ pub enum StoreError {
         /// What is wrong.
         reason: String,
     },
+    /// The verifier material given is for another log than the one in the directory: the
+    /// wrong file was given, or the whole log (its metadata and every segment) was replaced.
+    #[error(
+        "the verifier material is for log {material}, but this directory holds log {found} \
+         (log.meta and segment headers): give the material of log {found}, or, if this is the \
+         right material, the whole log was replaced"
+    )]
+    WrongLog {
+        /// The log id in the verifier material.
+        material: audit_events::LogId,
+        /// The log id the directory's metadata and segment headers carry.
+        found: audit_events::LogId,
+    },
     /// A file of the log is damaged in a way the writer must not repair (only a torn final frame
     /// is ever discarded). Run verification to see exactly what is wrong.
     #[error("log damaged in {file} at offset {offset}: {reason}")]

@@ -52,8 +52,8 @@ pub use query::{Order, Query, QueryHit, query};
 pub use reader::{LogReader, Records, StoredRecord};
 pub use retention::PurgeOutcome;
 pub use verify::{
-    DEFAULT_SEAL_SLACK_EPOCHS, FailureKind, Proven, SegmentReport, SegmentStatus, VerifyFailure,
-    VerifyOptions, VerifyReport, verify, verify_with_progress,
+    DEFAULT_SEAL_SLACK_EPOCHS, FailureKind, Proven, SegmentReport, SegmentStatus, Verdict,
+    VerifyFailure, VerifyOptions, VerifyReport, verify, verify_with_progress,
 };
 pub use writer::{AppendOutcome, LogWriter};
 

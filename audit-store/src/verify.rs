@@ -177,6 +177,10 @@ pub struct VerifyReport {
     pub seals: u64,
     /// Whether seal MACs were verified (verifier material given).
     pub seals_authenticated: bool,
+    /// Whether checkpoint signatures were checked with a key given by the caller (verifier
+    /// material or a public key) rather than the one in `log.meta`. This authenticates nothing
+    /// against an intruder who holds the host's signing key.
+    pub public_key_given: bool,
     /// Checkpoint files and trusted checkpoints compared with the log.
     pub checkpoints: u64,
     /// Time of the newest record.
@@ -201,11 +205,156 @@ pub struct VerifyReport {
     pub warnings: Vec<String>,
 }
 
+/// What verification proved, in one word an auditor can rely on.
+///
+/// Only [`Verdict::Pass`] says the log is authenticated: everything else that is not
+/// [`Verdict::Fail`] means no failure was found but an intruder who can write the log directory
+/// (and holds the host's signing key, which lives there) could have produced what was read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Verdict {
+    /// No failure, and every record present is authenticated: seal MACs verified with the
+    /// verifier material (or a trusted checkpoint) cover every record up to the last one.
+    Pass,
+    /// No failure; with the verifier material, records `first_seq..=through_seq` are
+    /// authenticated, and the records after them (after the last seal: a writer still running,
+    /// or a crash before the next seal) are chained but not proven.
+    Partial {
+        /// The last authenticated record.
+        through_seq: u64,
+    },
+    /// No failure; without the verifier material, a checkpoint held off the host authenticates
+    /// records `first_seq..=through_seq`; seal MACs were not checked, so later records are only
+    /// chained.
+    Anchored {
+        /// The last record the trusted checkpoint covers.
+        through_seq: u64,
+    },
+    /// No failure, but nothing was authenticated: the records are consistent with each other
+    /// (and, with a public key, the checkpoints verify), which a rewrite of the whole log with
+    /// every hash recomputed also is.
+    Chained,
+    /// Something is wrong: see [`VerifyReport::failure`].
+    Fail,
+}
+
+impl Verdict {
+    /// The word printed for the verdict: `PASS`, `PARTIAL`, `ANCHORED`, `CHAINED` or `FAIL`.
+    pub const fn word(self) -> &'static str {
+        match self {
+            Self::Pass => "PASS",
+            Self::Partial { .. } => "PARTIAL",
+            Self::Anchored { .. } => "ANCHORED",
+            Self::Chained => "CHAINED",
+            Self::Fail => "FAIL",
+        }
+    }
+
+    /// Whether some records were authenticated (by the verifier material or a checkpoint held
+    /// off the host) and no failure was found.
+    pub const fn is_authenticated(self) -> bool {
+        matches!(self, Self::Pass | Self::Partial { .. } | Self::Anchored { .. })
+    }
+}
+
+impl fmt::Display for Verdict {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.word())
+    }
+}
+
 impl VerifyReport {
-    /// Whether no failure was found.
+    /// Whether no failure was found. This is not a verdict: a log rewritten whole by an intruder
+    /// is intact in this sense when checked without the verifier material; see
+    /// [`VerifyReport::verdict`].
     pub fn is_intact(&self) -> bool {
         self.failure.is_none()
     }
+
+    /// The sequence number of the last record present, if any.
+    pub fn last_seq(&self) -> Option<u64> {
+        (self.next_seq > self.first_seq).then(|| self.next_seq - 1)
+    }
+
+    /// What was proven, in one word.
+    pub fn verdict(&self) -> Verdict {
+        if self.failure.is_some() {
+            return Verdict::Fail;
+        }
+        let Some(proven) = &self.proven else { return Verdict::Chained };
+        let through_seq = proven.through_seq;
+        if !self.seals_authenticated {
+            return Verdict::Anchored { through_seq };
+        }
+        if self.last_seq().is_some_and(|last| through_seq >= last) {
+            Verdict::Pass
+        } else {
+            Verdict::Partial { through_seq }
+        }
+    }
+
+    /// The proven range as text: `records FIRST..N` (FIRST is the first record present, above
+    /// 0 after a retention purge), or `None` when nothing is proven.
+    pub fn proven_range(&self) -> Option<String> {
+        self.proven.as_ref().map(|p| records(self.first_seq, p.through_seq))
+    }
+
+    /// The verdict and one sentence saying exactly what was and was not proven, for people.
+    pub fn conclusion(&self) -> (Verdict, String) {
+        let verdict = self.verdict();
+        let last = self.last_seq().unwrap_or(self.first_seq);
+        let all = records(self.first_seq, last);
+        let tail = |through: u64| {
+            if through >= last {
+                String::new()
+            } else {
+                format!(
+                    "; {} come after it and are chained but not proven",
+                    records(through + 1, last)
+                )
+            }
+        };
+        let text = match verdict {
+            Verdict::Fail => "the log was altered, or records are missing".to_owned(),
+            Verdict::Pass => {
+                format!("the log is intact: {all} are authenticated with the verifier material")
+            }
+            Verdict::Partial { through_seq } => format!(
+                "{} are authenticated with the verifier material; {} come after the last seal \
+                 (a writer still running, or a crash before the next seal) and are chained but \
+                 not proven",
+                records(self.first_seq, through_seq),
+                records(through_seq + 1, last)
+            ),
+            Verdict::Anchored { through_seq } => format!(
+                "{} match a checkpoint held off the host{}; seal MACs were not checked (no \
+                 verifier material), so nothing else was authenticated",
+                records(self.first_seq, through_seq),
+                tail(through_seq)
+            ),
+            Verdict::Chained if self.seals_authenticated => format!(
+                "no seal covers any record yet: {all} are consistent with each other, but \
+                 nothing was authenticated"
+            ),
+            Verdict::Chained if self.public_key_given => format!(
+                "{all} are consistent with each other and the checkpoints verify with the public \
+                 key, but nothing was authenticated: the host's signing key lives in the log \
+                 directory, so without the verifier material or a checkpoint held off the host, \
+                 a rewrite of the whole log cannot be told from the original"
+            ),
+            Verdict::Chained => format!(
+                "{all} are consistent with each other, but nothing was authenticated: without \
+                 the verifier material, a rewrite of the whole log cannot be told from the \
+                 original"
+            ),
+        };
+        (verdict, text)
+    }
+}
+
+/// `records A..B`, or `record A` when they are the same.
+fn records(first: u64, last: u64) -> String {
+    if first == last { format!("record {first}") } else { format!("records {first}..{last}") }
 }
 
 /// Verifies the log in `dir`. I/O problems are errors; anything wrong with the log is in the
@@ -227,6 +376,20 @@ pub fn verify_with_progress(
         v.run(&dir, progress)?;
     }
     Ok(v.finish())
+}
+
+/// The log ids the segment headers in `dir` carry, in segment order (unreadable headers are
+/// skipped: verification reports them).
+fn segment_log_ids(dir: &Path) -> Result<Vec<LogId>, StoreError> {
+    let mut ids = Vec::new();
+    for (_, path) in layout::list_segments(dir)? {
+        if let Ok((header, _)) = FrameReader::open(&path)
+            && !ids.contains(&header.log_id)
+        {
+            ids.push(header.log_id);
+        }
+    }
+    Ok(ids)
 }
 
 struct Target {
@@ -323,6 +486,7 @@ impl<'a> Verifier<'a> {
             last_time: Timestamp::default(),
         };
         v.report.seals_authenticated = v.seal_key.is_some();
+        v.report.public_key_given = options.material.is_some() || options.public_key.is_some();
         let meta = match LogMeta::read(dir) {
             Ok(meta) => Some(meta),
             Err(StoreError::NotALog { .. }) => None,
@@ -334,14 +498,27 @@ impl<'a> Verifier<'a> {
         };
         v.identity = match (&options.material, &meta) {
             (Some(m), meta) => {
-                if let Some(meta) = meta
-                    && meta.log_id != m.log_id
+                let meta_id = meta.as_ref().map(|meta| meta.log_id);
+                let segment_ids = segment_log_ids(dir)?;
+                if meta_id != Some(m.log_id) && !segment_ids.contains(&m.log_id) {
+                    // Nothing in the directory names the material's log: the wrong material
+                    // was given (or the whole log was replaced): not a finding about this log.
+                    if let Some(found) = meta_id.or(segment_ids.first().copied()) {
+                        return Err(StoreError::WrongLog { material: m.log_id, found });
+                    }
+                }
+                if let Some(meta_id) = meta_id
+                    && meta_id != m.log_id
                 {
                     v.fail(
                         FailureKind::Identity,
                         None,
                         None,
-                        "the verifier material belongs to another log".to_owned(),
+                        format!(
+                            "log.meta names log {meta_id}, but segments of the log and the \
+                             verifier material name log {}: log.meta was altered",
+                            m.log_id
+                        ),
                     );
                     return Ok(v);
                 }

@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use audit_events::Category;
+use audit_store::Verdict;
 use input_validation::display_safe;
 
 use super::{EVENT_CATEGORIES, Item, MAX_LISTED, Report, day_label};
@@ -24,7 +25,8 @@ const STYLE: &str = "body{font-family:system-ui,sans-serif;margin:2em auto;max-w
 color:#222;line-height:1.4}table{border-collapse:collapse;margin:.5em 0 1.5em}\
 th,td{border:1px solid #ccc;padding:.25em .5em;text-align:left;vertical-align:top;\
 font-size:.9em}th{background:#f3f3f3}td.n{text-align:right}.pass{color:#1a7f37;\
-font-weight:bold}.fail{color:#c0392b;font-weight:bold}code{font-size:.9em}\
+font-weight:bold}.fail{color:#c0392b;font-weight:bold}.unproven{color:#9a6700;\
+font-weight:bold}code{font-size:.9em}\
 .legend span{display:inline-block;margin-right:1em;font-size:.85em}\
 .legend i{display:inline-block;width:.8em;height:.8em;margin-right:.3em}";
 
@@ -191,13 +193,17 @@ pub(crate) fn render(r: &Report) -> String {
     );
 
     o.push_str("<h2>Integrity</h2>\n");
-    if r.intact {
-        o.push_str("<p><span class=pass>PASS</span>: the log is intact.</p>\n");
-    } else {
-        o.push_str(
-            "<p><span class=fail>FAIL</span>: the log was altered, or records are missing.</p>\n",
-        );
-    }
+    let class = match r.verdict {
+        Verdict::Pass => "pass",
+        Verdict::Fail => "fail",
+        _ => "unproven",
+    };
+    let _ = writeln!(
+        o,
+        "<p><span class={class}>{}</span>: {}.</p>",
+        r.verdict.word(),
+        h(&r.conclusion)
+    );
     let _ = write!(
         o,
         "<ul><li>Checked with: {}</li><li>{}</li>",

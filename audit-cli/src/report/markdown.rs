@@ -86,14 +86,11 @@ pub(crate) fn render(r: &Report) -> String {
     );
 
     o.push_str("## Integrity\n\n");
-    let verdict = if r.intact {
-        "**PASS**: the log is intact"
-    } else {
-        "**FAIL**: the log was altered, or records are missing"
-    };
     let _ = writeln!(
         o,
-        "{verdict}.\n\n- Checked with: {}\n- {}",
+        "**{}**: {}.\n\n- Checked with: {}\n- {}",
+        r.verdict.word(),
+        md(&r.conclusion),
         r.checked_with,
         md(&r.integrity_summary)
     );

@@ -15,4 +15,5 @@ mod report;
 mod support;
 mod tail;
 mod usage;
+mod verdicts;
 mod verify;

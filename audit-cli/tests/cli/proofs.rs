@@ -131,7 +131,7 @@ fn consistency_passes_for_an_extended_log_and_fails_for_rollback_and_fork() {
     let old_path = old.to_str().unwrap();
     let run =
         fixture.audit(&["consistency", "{dir}", "--old", old_path, "--public-key", key]).expect(0);
-    assert!(run.stdout.starts_with("PASS: the log at tree size "), "{}", run.stdout);
+    assert!(run.stdout.starts_with("ANCHORED: the log at tree size "), "{}", run.stdout);
     // Without a key the log's own key is used, and that is said.
     let run = fixture.audit(&["consistency", "{dir}", "--old", old_path]).expect(0);
     assert!(run.stderr.contains("warning: no --public-key"), "{}", run.stderr);

@@ -104,7 +104,7 @@ fn the_markdown_report_has_every_section() {
     assert!(md.starts_with("# GDPR audit log report\n"), "{md}");
     for section in [
         "## Integrity",
-        "**PASS**",
+        "**CHAINED**",
         "## Events by category",
         "## Events by kind",
         "## Events per day",

@@ -195,17 +195,21 @@ fn finish(output: Output) -> Run {
     }
 }
 
+/// The binary under test: the `audit` this package builds, or the one the environment
+/// variable `AUDIT_BIN` names (to run the same attacks against another build).
+fn binary() -> std::ffi::OsString {
+    std::env::var_os("AUDIT_BIN").unwrap_or_else(|| env!("CARGO_BIN_EXE_audit").into())
+}
+
 /// Runs the real binary.
 pub(crate) fn audit(args: &[&str]) -> Run {
-    finish(
-        Command::new(env!("CARGO_BIN_EXE_audit")).args(args).stdin(Stdio::null()).output().unwrap(),
-    )
+    finish(Command::new(binary()).args(args).stdin(Stdio::null()).output().unwrap())
 }
 
 /// Runs the real binary with `input` on standard input.
 pub(crate) fn audit_with_input(args: &[&str], input: &[u8]) -> Run {
     use std::io::Write as _;
-    let mut child = Command::new(env!("CARGO_BIN_EXE_audit"))
+    let mut child = Command::new(binary())
         .args(args)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())

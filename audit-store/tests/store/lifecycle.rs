@@ -166,6 +166,11 @@ fn without_material_seals_are_only_consistency_checked() {
 fn material_of_another_log_is_refused() {
     let fixture = written_log(1);
     let other = written_log(1);
-    let report = verify(&fixture.dir, &other.options()).unwrap();
-    assert_eq!(crate::support::failure(&report).kind, audit_store::FailureKind::Identity);
+    // Not a finding about this log: an error that names both logs.
+    match verify(&fixture.dir, &other.options()) {
+        Err(audit_store::StoreError::WrongLog { material, found }) => {
+            assert_eq!((material, found), (other.material.log_id, fixture.material.log_id));
+        }
+        other => panic!("expected WrongLog, got {other:?}"),
+    }
 }

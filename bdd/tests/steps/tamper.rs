@@ -259,6 +259,7 @@ fn truncate_and_resign(world: &mut AttackWorld) {
 fn intact_but_unproven(world: &mut AttackWorld) {
     let run = world.audit_verify(&world.log, &[]);
     assert_intact(&run);
+    assert_eq!(super::verdict_of(&run), "PARTIAL", "{}", run.stdout);
     assert!(run.stdout.contains("not yet proven"), "{}", run.stdout);
 }
 
