@@ -9,10 +9,8 @@ use std::path::Path;
 
 use audit_chain::{Checkpoint, CompactTree, SealInput, genesis_chain_hash, sign_checkpoint};
 use audit_events::{Body, HashValue, Record, SystemRecord};
-use sha2::{Digest as _, Sha256};
 
 use crate::error::StoreError;
-use crate::index::SegmentIndex;
 use crate::keys;
 use crate::layout::{self, CHECKPOINT_FILE};
 use crate::meta::LogMeta;
@@ -30,8 +28,7 @@ pub fn read_records(dir: &Path) -> Result<Vec<Record>, StoreError> {
 pub type Resealer<'a> = dyn FnMut(&mut SealInput) -> Option<[u8; 32]> + 'a;
 
 /// Replaces every segment of the log in `dir` with one segment holding `records` (renumbered
-/// from 0), recomputing chain hashes, the Merkle tree, seal fields and index commitments. Index
-/// files are removed.
+/// from 0), recomputing chain hashes, the Merkle tree and seal fields. Index files are removed.
 pub fn rewrite(
     dir: &Path,
     records: &[Record],
@@ -53,8 +50,6 @@ pub fn rewrite(
     };
     let mut out = header.encode();
     let mut tree = CompactTree::new();
-    let header_len = u64::try_from(out.len()).unwrap_or(0);
-    let mut index = SegmentIndex::new(0, header_len, chain);
     for (seq, record) in records.iter().enumerate() {
         let mut record = record.clone();
         record.seq = u64::try_from(seq).unwrap_or(u64::MAX);
@@ -83,24 +78,9 @@ pub fn rewrite(
                 *mac = HashValue(new_mac);
             }
         }
-        let offset = u64::try_from(out.len()).unwrap_or(u64::MAX);
-        if let Body::System(SystemRecord::IndexCommitted {
-            first_seq,
-            records,
-            end_offset,
-            digest,
-        }) = &mut record.body
-        {
-            // The index of everything before it in the one new segment, as the writer would.
-            *first_seq = 0;
-            *records = u64::try_from(index.len()).unwrap_or(u64::MAX);
-            *end_offset = offset;
-            *digest = HashValue(Sha256::digest(index.encode()).into());
-        }
         let bytes = record.encode()?;
         let (leaf, next) = segment::link(&chain, &bytes);
         segment::push_frame(&mut out, &bytes, &next);
-        index.add_encoded(offset, &bytes, next);
         tree.try_push(leaf)?;
         chain = next;
     }

@@ -271,6 +271,8 @@ struct IndexCheck {
     matched: Option<bool>,
     /// An `index_committed` record in the segment names the file's digest.
     committed: bool,
+    /// Warnings about `index_committed` records that do not match the frames before them.
+    notes: Vec<String>,
 }
 
 impl IndexCheck {
@@ -282,6 +284,7 @@ impl IndexCheck {
             file,
             matched: None,
             committed: false,
+            notes: Vec::new(),
         }
     }
 
@@ -301,8 +304,9 @@ impl IndexCheck {
     }
 
     /// Takes the next (chain-checked) frame. An `index_committed` record must match the index
-    /// rebuilt so far; returns the reason and sequence number if it does not.
-    fn add(&mut self, offset: u64, chain: Hash, payload: &[u8], seq: u64) -> Option<(String, u64)> {
+    /// rebuilt so far; one that does not (segments merged or split while every record was kept)
+    /// is noted, and the index file is judged by the byte comparison alone.
+    fn add(&mut self, offset: u64, chain: Hash, payload: &[u8], seq: u64) {
         self.compare_at_end();
         let seq = seq.saturating_sub(1);
         if matches!(
@@ -324,21 +328,18 @@ impl IndexCheck {
             if first_seq != self.rebuilt.first_seq
                 || usize::try_from(records).ok() != Some(self.rebuilt.len())
                 || end_offset != offset
-                || end_offset != self.rebuilt.end_offset
                 || digest.0 != expected
             {
-                return Some((
-                    "index_committed record does not match the index of the frames before it"
-                        .to_owned(),
-                    seq,
+                self.notes.push(format!(
+                    "the index_committed record at seq {seq} does not match the frames before it \
+                     in its segment (segments were merged, split or rewritten); no index file can \
+                     rely on it"
                 ));
-            }
-            if self.file().is_some_and(|f| f.digest() == digest.0) {
+            } else if self.file().is_some_and(|f| f.digest() == digest.0) {
                 self.committed = true;
             }
         }
         self.rebuilt.add_encoded(offset, payload, chain);
-        None
     }
 }
 
@@ -731,10 +732,7 @@ impl<'a> Verifier<'a> {
             if self.frame(frame.offset, frame.chain, &payload).is_none() {
                 return Ok(());
             }
-            if let Some((reason, seq)) = index.add(frame.offset, frame.chain, &payload, self.seq) {
-                self.fail(FailureKind::Index, Some(frame.offset), Some(seq), reason);
-                return Ok(());
-            }
+            index.add(frame.offset, frame.chain, &payload, self.seq);
             seen.count += 1;
             let now_at = reader.offset();
             *done += now_at - last_reported;
@@ -754,6 +752,7 @@ impl<'a> Verifier<'a> {
     /// index could hide records from searches, so it is reported (the records are intact).
     fn check_index(&mut self, first_seq: u64, seen: &SegmentSeen, mut index: IndexCheck) {
         index.compare_at_end();
+        self.report.warnings.append(&mut index.notes);
         let Some(file) = index.file.take() else { return };
         let name = layout::index_name(first_seq);
         let problem = match (&file, index.matched) {

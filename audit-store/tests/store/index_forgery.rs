@@ -413,3 +413,19 @@ fn frames_appended_after_a_closed_segment_are_not_returned() {
     let report = fixture.verify();
     assert!(!report.is_intact());
 }
+
+#[test]
+fn a_commitment_that_does_not_match_the_frames_before_it_is_noted() {
+    let fixture = log();
+    assert!(fixture.verify().warnings.iter().all(|w| !w.contains("index_committed")));
+    // Every record kept, the segments merged into one: the commitments no longer describe the
+    // frames before them, and no index file may rely on them.
+    let records = tamper::read_records(&fixture.dir).unwrap();
+    tamper::rewrite(&fixture.dir, &records, &mut |_| None).unwrap();
+    let report = verify(&fixture.dir, &VerifyOptions::default()).unwrap();
+    assert!(
+        report.warnings.iter().any(|w| w.contains("index_committed record at seq")),
+        "{report:#?}"
+    );
+    assert_eq!(seqs(&search(&fixture.dir)), truth(&fixture.dir));
+}
