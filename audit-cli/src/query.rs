@@ -3,7 +3,7 @@
 
 use anyhow::Context as _;
 use audit_events::{EventKind, RecordKind, SystemKind};
-use audit_store::{Order, Query, query};
+use audit_store::{Order, Query, query_outcome};
 use input_validation::display_safe;
 
 use crate::Ctx;
@@ -28,7 +28,17 @@ pub(crate) fn run(args: &QueryArgs, ctx: &mut Ctx<'_>) -> anyhow::Result<ExitSta
         limit: args.limit,
         order: Order::Ascending,
     };
-    let hits = query(&args.dir, &q).with_context(|| format!("searching {}", args.dir.display()))?;
+    let outcome = query_outcome(&args.dir, &q)
+        .with_context(|| format!("searching {}", args.dir.display()))?;
+    for fallback in &outcome.rebuilt_indexes {
+        writeln!(
+            ctx.err,
+            "note: index of {} not used ({}); the segment was searched frame by frame",
+            display_safe(&fallback.segment),
+            display_safe(&fallback.reason)
+        )?;
+    }
+    let hits = outcome.hits;
     let out = &mut *ctx.out;
     match args.format {
         QueryFormat::Text => {

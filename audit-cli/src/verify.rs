@@ -286,6 +286,7 @@ pub(crate) fn kind_name(kind: FailureKind) -> &'static str {
         FailureKind::Coverage => "coverage",
         FailureKind::Checkpoint => "checkpoint",
         FailureKind::Purge => "purge",
+        FailureKind::Index => "index",
         _ => "other",
     }
 }

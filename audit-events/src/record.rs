@@ -161,6 +161,20 @@ pub enum SystemRecord {
     },
     /// The writer closed the log cleanly. The next record, if any, is `log_resumed`.
     LogClosed,
+    /// The index file of the current segment, as written next to it, covers the frames before
+    /// this record. Written just before `segment_rotated` or `log_closed`, so the seal that
+    /// follows authenticates the index's content.
+    IndexCommitted {
+        /// First sequence number of the segment (the index's first record).
+        first_seq: u64,
+        /// Records the index covers: sequence numbers `first_seq..first_seq + records`.
+        records: u64,
+        /// Offset in the segment file just past the last covered frame (where this record's
+        /// frame begins).
+        end_offset: u64,
+        /// SHA-256 of the exact bytes of the index file.
+        digest: HashValue,
+    },
 }
 
 /// The kind of a system record, with its dotted name (`system.seal`).
@@ -185,11 +199,13 @@ pub enum SystemKind {
     RetentionPurge,
     /// `system.log_closed`
     LogClosed,
+    /// `system.index_committed`
+    IndexCommitted,
 }
 
 impl SystemKind {
     /// Every system kind, in encoding order.
-    pub const ALL: [SystemKind; 9] = [
+    pub const ALL: [SystemKind; 10] = [
         Self::LogCreated,
         Self::LogResumed,
         Self::EventsDropped,
@@ -199,6 +215,7 @@ impl SystemKind {
         Self::SegmentRotated,
         Self::RetentionPurge,
         Self::LogClosed,
+        Self::IndexCommitted,
     ];
 
     /// The dotted name.
@@ -213,6 +230,7 @@ impl SystemKind {
             Self::SegmentRotated => "system.segment_rotated",
             Self::RetentionPurge => "system.retention_purge",
             Self::LogClosed => "system.log_closed",
+            Self::IndexCommitted => "system.index_committed",
         }
     }
 
@@ -244,6 +262,7 @@ impl SystemRecord {
             Self::SegmentRotated { .. } => SystemKind::SegmentRotated,
             Self::RetentionPurge { .. } => SystemKind::RetentionPurge,
             Self::LogClosed => SystemKind::LogClosed,
+            Self::IndexCommitted { .. } => SystemKind::IndexCommitted,
         }
     }
 }

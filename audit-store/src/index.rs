@@ -264,6 +264,35 @@ impl IndexView {
         self.header.count
     }
 
+    /// The exact bytes of the index file.
+    pub(crate) fn bytes(&self) -> &[u8] {
+        &self.bytes
+    }
+
+    /// SHA-256 of the exact bytes of the index file (what an `index_committed` record names).
+    pub(crate) fn digest(&self) -> Hash {
+        Sha256::digest(&self.bytes).into()
+    }
+
+    /// Whether the per-record offsets can describe consecutive frames of a segment whose header
+    /// is `header_len` bytes: the first at `header_len`, strictly increasing by at least one
+    /// frame's overhead, the last ending at or before the end offset. Checked in memory before
+    /// any offset is used.
+    pub(crate) fn offsets_are_plausible(&self, header_len: u64) -> bool {
+        let min_frame = crate::segment::FRAME_OVERHEAD + 1;
+        let mut next_min = header_len;
+        for i in 0..self.len() {
+            let offset = self.offset(i);
+            if (i == 0 && offset != header_len) || offset < next_min {
+                return false;
+            }
+            let Some(min) = offset.checked_add(min_frame) else { return false };
+            next_min = min;
+        }
+        next_min <= self.header.end_offset
+            && (self.len() > 0 || self.header.end_offset == header_len)
+    }
+
     fn field<const N: usize>(&self, i: usize, at: usize) -> [u8; N] {
         let start = HEADER_LEN + i * RECORD_LEN + at;
         let mut out = [0u8; N];

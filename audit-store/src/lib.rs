@@ -48,7 +48,7 @@ pub use meta::{LogMeta, VerifierMaterial};
 pub use proof::{
     ConsistencyBundle, InclusionBundle, consistency_proof, inclusion_proof, latest_checkpoint,
 };
-pub use query::{Order, Query, QueryHit, query};
+pub use query::{IndexFallback, Order, Query, QueryHit, QueryOutcome, query, query_outcome};
 pub use reader::{LogReader, Records, StoredRecord};
 pub use retention::PurgeOutcome;
 pub use verify::{

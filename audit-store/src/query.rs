@@ -11,10 +11,10 @@ use std::os::unix::fs::FileExt;
 use std::path::Path;
 
 use audit_chain::Hash;
-use audit_events::{Category, Record, RecordKind, Severity, Timestamp};
+use audit_events::{Category, Record, RecordKind, Severity, SystemRecord, Timestamp};
 
 use crate::error::StoreError;
-use crate::index::{IndexHeader, IndexView, Postings, kind_code, kind_of_code};
+use crate::index::{IndexView, Postings, kind_code, kind_of_code};
 use crate::io::open_read;
 use crate::layout;
 use crate::reader::LogReader;
@@ -103,45 +103,82 @@ pub struct QueryHit {
     pub chain: Hash,
 }
 
+/// A segment searched by reading every frame because its index file could not be used.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct IndexFallback {
+    /// The segment file.
+    pub segment: String,
+    /// Why its index was not used.
+    pub reason: String,
+}
+
+/// The result of a query: the hits, and the segments whose index file was present but not used.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct QueryOutcome {
+    /// Matching records, in the order asked for.
+    pub hits: Vec<QueryHit>,
+    /// Segments with an index file that did not match its commitment in the chain (missing
+    /// commitment, damaged, forged or stale index): they were scanned frame by frame instead.
+    pub rebuilt_indexes: Vec<IndexFallback>,
+}
+
 /// Runs a query over the log in `dir`.
 pub fn query(dir: &Path, query: &Query) -> Result<Vec<QueryHit>, StoreError> {
+    Ok(query_outcome(dir, query)?.hits)
+}
+
+/// Runs a query over the log in `dir`, saying which index files were not trusted.
+///
+/// An index is used only after it is checked against its `index_committed` record: the record
+/// at the index's end offset must link from the index's last chain hash and name the index's
+/// first sequence number, record count, end offset and SHA-256. In the last segment the frames
+/// the index covers are also walked from the segment header (a torn tail can only be there);
+/// in the others, the frames after the commitment must chain up to the next segment's header.
+/// Every hit is read back from its frame, which must sit exactly between its neighbours and
+/// link from the one before. Anything else is searched by a chain-checked scan.
+pub fn query_outcome(dir: &Path, query: &Query) -> Result<QueryOutcome, StoreError> {
     let reader = LogReader::open(dir)?;
-    let mut segments: Vec<(u64, std::path::PathBuf)> = reader.segments().to_vec();
+    let all: Vec<(u64, std::path::PathBuf)> = reader.segments().to_vec();
+    let mut order: Vec<usize> = (0..all.len()).collect();
     if query.order == Order::Descending {
-        segments.reverse();
+        order.reverse();
     }
     let limit = query.limit.unwrap_or(usize::MAX);
-    let mut hits = Vec::new();
-    for (first_seq, path) in segments {
-        if hits.len() >= limit {
+    let mut outcome = QueryOutcome::default();
+    for k in order {
+        if outcome.hits.len() >= limit {
             break;
         }
+        let (first_seq, path) = &all[k];
+        let first_seq = *first_seq;
         let name = layout::segment_name(first_seq);
         let index_path = reader.dir().join(layout::index_name(first_seq));
-        let mut found = match IndexHeader::read(&index_path).filter(|h| h.first_seq == first_seq) {
-            // The whole segment is outside the time range: only what was appended after its
-            // index (a reopened segment) needs reading.
-            Some(header) if !overlaps(header.time_range, query) => scan(
-                &path,
-                &name,
-                Some((header.end_offset, header.last_chain, first_seq + header.count as u64)),
-                query,
-            )?,
-            Some(_) => {
-                match IndexView::read(&index_path).filter(|i| i.header.first_seq == first_seq) {
-                    Some(index) => search_indexed(&path, &name, &index, query)?,
-                    None => scan(&path, &name, None, query)?,
+        let next = all.get(k + 1).map(|(_, p)| p.as_path());
+        let mut found = if std::fs::symlink_metadata(&index_path).is_err() {
+            scan_whole(path, &name, next, query)?
+        } else {
+            let searched = match IndexView::read(&index_path) {
+                Some(index) => {
+                    let expect = Expect { first_seq, log_id: reader.meta().log_id, next };
+                    search_indexed(path, &name, &index, &expect, query)?
+                }
+                None => Err("the index file is damaged".to_owned()),
+            };
+            match searched {
+                Ok(hits) => hits,
+                Err(reason) => {
+                    outcome.rebuilt_indexes.push(IndexFallback { segment: name.clone(), reason });
+                    scan_whole(path, &name, next, query)?
                 }
             }
-            None => scan(&path, &name, None, query)?,
         };
         if query.order == Order::Descending {
             found.reverse();
         }
-        let room = limit - hits.len();
-        hits.extend(found.into_iter().take(room));
+        let room = limit - outcome.hits.len();
+        outcome.hits.extend(found.into_iter().take(room));
     }
-    Ok(hits)
+    Ok(outcome)
 }
 
 fn overlaps(range: Option<(i64, i64)>, query: &Query) -> bool {
@@ -150,19 +187,53 @@ fn overlaps(range: Option<(i64, i64)>, query: &Query) -> bool {
     })
 }
 
-/// Uses the index for the records it covers, then scans what was appended after it.
+/// What a segment's index must agree with.
+struct Expect<'a> {
+    first_seq: u64,
+    log_id: audit_events::LogId,
+    /// The next segment file; `None` for the last segment.
+    next: Option<&'a Path>,
+}
+
+/// Checks the index against its commitment and the segment, then uses it for the records it
+/// covers and scans the frames from the commitment on. `Ok(Err(reason))`: the index cannot be
+/// used and the segment must be scanned.
 fn search_indexed(
     path: &Path,
     name: &str,
     index: &IndexView,
+    expect: &Expect<'_>,
     query: &Query,
-) -> Result<Vec<QueryHit>, StoreError> {
+) -> Result<Result<Vec<QueryHit>, String>, StoreError> {
+    let (header, mut reader) = match FrameReader::open(path) {
+        Ok(opened) => opened,
+        // The scan reports what is wrong with the segment.
+        Err(_) => return Ok(Err("the segment cannot be read".to_owned())),
+    };
+    let header_len = reader.offset();
+    let ih = &index.header;
+    if header.first_seq != expect.first_seq || ih.first_seq != expect.first_seq {
+        return Ok(Err("the index belongs to another segment".to_owned()));
+    }
+    if !index.offsets_are_plausible(header_len)
+        || (ih.count == 0 && ih.last_chain != header.prev_chain)
+    {
+        return Ok(Err("the index does not describe its segment".to_owned()));
+    }
     let file = open_read(path).map_err(|e| StoreError::io("reading", path, e))?;
-    if !index_is_bound(&file, &index.header) {
-        return scan(path, name, None, query);
+    let count = u64::try_from(ih.count).unwrap_or(u64::MAX);
+    if let Err(reason) = check_commitment(&file, index, expect, count) {
+        return Ok(Err(reason));
+    }
+    if expect.next.is_none() {
+        // The last segment may end in a torn write: the covered frames must be the ones a walk
+        // from the header finds.
+        if !walk_matches(&mut reader, header.prev_chain, index)? {
+            return Ok(Err("the index does not match the frames of its segment".to_owned()));
+        }
     }
     let mut hits = Vec::new();
-    if overlaps(index.header.time_range, query) {
+    if overlaps(ih.time_range, query) {
         let mut positions: Option<Vec<u32>> = None;
         for (key, which) in
             [(&query.actor, Postings::Actors), (&query.resource, Postings::Resources)]
@@ -185,68 +256,186 @@ fn search_indexed(
             if !query.time_matches(index.time(i)) || !query.kind_code_matches(index.kind(i)) {
                 continue;
             }
-            let hit = read_hit(&file, name, index, i)?;
+            let Some(hit) = read_hit(&file, name, index, header.prev_chain, i)? else {
+                return Ok(Err("an index entry does not match its frame".to_owned()));
+            };
             if query.matches(&hit.record) {
                 hits.push(hit);
             }
         }
     }
-    // Records appended after the index was written (a reopened active segment).
-    let header = &index.header;
-    let first_after = header.first_seq + u64::try_from(header.count).unwrap_or(0);
-    hits.extend(scan(
-        path,
-        name,
-        Some((header.end_offset, header.last_chain, first_after)),
-        query,
-    )?);
-    Ok(hits)
-}
-
-/// Whether the chain hash stored at the end of the index's last frame is the one it recorded.
-fn index_is_bound(file: &File, index: &IndexHeader) -> bool {
-    if index.count == 0 {
-        return true;
+    // The commitment and every frame after it (rotation, seal, records of a reopened segment).
+    let start = (ih.end_offset, ih.last_chain, expect.first_seq + count);
+    let (after, end) = scan(path, name, Some(start), query)?;
+    if let Some(next) = expect.next {
+        // An unreadable next header is reported when that segment is searched.
+        let next_prev = FrameReader::open(next).ok().map(|(h, _)| h.prev_chain);
+        if end.torn || next_prev.is_some_and(|p| p != end.chain) {
+            return Ok(Err(
+                "the segment's frames after the index do not lead to the next segment".to_owned()
+            ));
+        }
     }
-    let mut stored = [0u8; 32];
-    let Some(at) = index.end_offset.checked_sub(32) else { return false };
-    file.read_exact_at(&mut stored, at).is_ok() && stored == index.last_chain
+    hits.extend(after);
+    Ok(Ok(hits))
 }
 
-fn read_hit(file: &File, name: &str, index: &IndexView, i: usize) -> Result<QueryHit, StoreError> {
-    let offset = index.offset(i);
-    let damaged = |reason: String| StoreError::Damaged { file: name.to_owned(), offset, reason };
+/// Checks that the frame at the index's end offset is the `index_committed` record for exactly
+/// this index, chained from the index's last chain hash.
+fn check_commitment(
+    file: &File,
+    index: &IndexView,
+    expect: &Expect<'_>,
+    count: u64,
+) -> Result<(), String> {
+    let ih = &index.header;
+    let missing = || "no index_committed record in the chain commits to this index".to_owned();
+    let (payload, stored) = read_frame(file, ih.end_offset).ok_or_else(missing)?;
+    if segment::link(&ih.last_chain, &payload).1 != stored {
+        return Err(missing());
+    }
+    let record = Record::decode(&payload).map_err(|_| missing())?;
+    let committed = match &record.body {
+        audit_events::Body::System(SystemRecord::IndexCommitted {
+            first_seq,
+            records,
+            end_offset,
+            digest,
+        }) => {
+            *first_seq == expect.first_seq
+                && *records == count
+                && *end_offset == ih.end_offset
+                && digest.0 == index.digest()
+        }
+        _ => return Err(missing()),
+    };
+    if !committed
+        || record.log_id != expect.log_id
+        || Some(record.seq) != expect.first_seq.checked_add(count)
+    {
+        return Err("the index differs from what its index_committed record commits to".to_owned());
+    }
+    Ok(())
+}
+
+/// Walks the segment's frames from the header up to the index's end offset, checking every
+/// chain link, and whether they are exactly the frames the index lists.
+fn walk_matches(
+    reader: &mut FrameReader,
+    prev_chain: Hash,
+    index: &IndexView,
+) -> Result<bool, StoreError> {
+    let mut chain = prev_chain;
+    let mut payload = Vec::new();
+    for i in 0..index.len() {
+        let frame = match reader.next_frame(&mut payload) {
+            Ok(Some(frame)) => frame,
+            Err(FrameFault::Io(e)) => return Err(StoreError::io("reading", "segment", e)),
+            Ok(None) | Err(_) => return Ok(false),
+        };
+        let link = segment::link(&chain, &payload).1;
+        if frame.offset != index.offset(i) || link != frame.chain {
+            return Ok(false);
+        }
+        chain = link;
+    }
+    Ok(reader.offset() == index.header.end_offset && chain == index.header.last_chain)
+}
+
+/// Reads the complete frame at `offset`: payload and stored chain hash.
+fn read_frame(file: &File, offset: u64) -> Option<(Vec<u8>, Hash)> {
     let mut len_bytes = [0u8; 4];
-    file.read_exact_at(&mut len_bytes, offset).map_err(|e| StoreError::io("reading", name, e))?;
+    file.read_exact_at(&mut len_bytes, offset).ok()?;
     let len = u32::from_le_bytes(len_bytes);
     if len == 0 || len > MAX_FRAME_PAYLOAD {
-        return Err(damaged("index points at a damaged frame".to_owned()));
+        return None;
     }
-    let body_len = usize::try_from(len).unwrap_or(0);
+    let body_len = usize::try_from(len).ok()?;
     let mut body = vec![0u8; body_len + 32];
-    file.read_exact_at(&mut body, offset + 4).map_err(|e| StoreError::io("reading", name, e))?;
+    file.read_exact_at(&mut body, offset.checked_add(4)?).ok()?;
     let mut chain = [0u8; 32];
     chain.copy_from_slice(&body[body_len..]);
     body.truncate(body_len);
+    Some((body, chain))
+}
+
+/// The length of the frame at `offset`, from its length field.
+fn frame_len_at(file: &File, offset: u64) -> Option<u64> {
+    let mut len_bytes = [0u8; 4];
+    file.read_exact_at(&mut len_bytes, offset).ok()?;
+    Some(u64::from(u32::from_le_bytes(len_bytes)) + segment::FRAME_OVERHEAD)
+}
+
+/// Reads index entry `i` back from its frame. `None` if the frame does not sit exactly between
+/// its neighbours in the index, does not link from the frame before it, or is not record
+/// `first_seq + i`.
+fn read_hit(
+    file: &File,
+    name: &str,
+    index: &IndexView,
+    header_prev: Hash,
+    i: usize,
+) -> Result<Option<QueryHit>, StoreError> {
+    let offset = index.offset(i);
+    let next = if i + 1 < index.len() { index.offset(i + 1) } else { index.header.end_offset };
+    let Some((body, chain)) = read_frame(file, offset) else { return Ok(None) };
+    let frame_len = u64::try_from(body.len()).unwrap_or(u64::MAX) + segment::FRAME_OVERHEAD;
+    if offset.checked_add(frame_len) != Some(next) {
+        return Ok(None);
+    }
     let prev_chain = if i == 0 {
-        header_prev_chain(file, name)?
+        header_prev
     } else {
+        let before = index.offset(i - 1);
+        if frame_len_at(file, before).and_then(|l| before.checked_add(l)) != Some(offset) {
+            return Ok(None);
+        }
         let mut prev = [0u8; 32];
         file.read_exact_at(&mut prev, offset - 32)
             .map_err(|e| StoreError::io("reading", name, e))?;
         prev
     };
     if segment::link(&prev_chain, &body).1 != chain {
-        return Err(damaged("record does not match its chain hash; run `audit verify`".to_owned()));
+        return Ok(None);
     }
-    let record = Record::decode(&body).map_err(|e| damaged(e.to_string()))?;
-    Ok(QueryHit { seq: record.seq, segment: name.to_owned(), record, prev_chain, chain })
+    let Ok(record) = Record::decode(&body) else { return Ok(None) };
+    let position = u64::try_from(i).unwrap_or(u64::MAX);
+    if index.header.first_seq.checked_add(position) != Some(record.seq) {
+        return Ok(None);
+    }
+    Ok(Some(QueryHit { seq: record.seq, segment: name.to_owned(), record, prev_chain, chain }))
 }
 
-fn header_prev_chain(file: &File, name: &str) -> Result<Hash, StoreError> {
-    let mut prev = [0u8; 32];
-    file.read_exact_at(&mut prev, 44).map_err(|e| StoreError::io("reading", name, e))?;
-    Ok(prev)
+/// Scans a whole segment from its header. A segment other than the last must end exactly
+/// where the next one continues: frames after that point are not part of the log.
+fn scan_whole(
+    path: &Path,
+    name: &str,
+    next: Option<&Path>,
+    query: &Query,
+) -> Result<Vec<QueryHit>, StoreError> {
+    let (hits, end) = scan(path, name, None, query)?;
+    if let Some(next) = next {
+        // An unreadable next header is reported when that segment is searched.
+        let next_prev = FrameReader::open(next).ok().map(|(h, _)| h.prev_chain);
+        if end.torn || next_prev.is_some_and(|p| p != end.chain) {
+            return Err(StoreError::Damaged {
+                file: name.to_owned(),
+                offset: 0,
+                reason: "the segment does not end where the next one continues; run `audit verify`"
+                    .to_owned(),
+            });
+        }
+    }
+    Ok(hits)
+}
+
+/// How a scan ended.
+struct ScanEnd {
+    /// The chain hash of the last frame read.
+    chain: Hash,
+    /// The segment ended inside a frame or in zeros.
+    torn: bool,
 }
 
 /// Scans a segment (or its part after `start`), decoding every record.
@@ -255,7 +444,7 @@ fn scan(
     name: &str,
     start: Option<(u64, Hash, u64)>,
     query: &Query,
-) -> Result<Vec<QueryHit>, StoreError> {
+) -> Result<(Vec<QueryHit>, ScanEnd), StoreError> {
     let (header, mut reader) = match FrameReader::open(path) {
         Ok(opened) => opened,
         Err(OpenFault::Io(e)) => return Err(StoreError::io("reading", path, e)),
@@ -271,10 +460,15 @@ fn scan(
         chain = last_chain;
         seq = next_seq;
     }
+    let mut torn = false;
     loop {
         let frame = match reader.next_frame(&mut payload) {
             Ok(Some(frame)) => frame,
-            Ok(None) | Err(FrameFault::Incomplete { .. } | FrameFault::ZeroTail { .. }) => break,
+            Ok(None) => break,
+            Err(FrameFault::Incomplete { .. } | FrameFault::ZeroTail { .. }) => {
+                torn = true;
+                break;
+            }
             Err(FrameFault::BadLength { offset, .. }) => {
                 return Err(StoreError::Damaged {
                     file: name.to_owned(),
@@ -309,5 +503,5 @@ fn scan(
         chain = link;
         seq += 1;
     }
-    Ok(hits)
+    Ok((hits, ScanEnd { chain, torn }))
 }

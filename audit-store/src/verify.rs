@@ -25,7 +25,7 @@ use audit_chain::{
 use audit_events::{LogId, Record, RecordHeader, RecordKind, SystemRecord, Timestamp};
 
 use crate::error::StoreError;
-use crate::index::IndexHeader;
+use crate::index::{IndexView, SegmentIndex};
 use crate::keys;
 use crate::layout::{self, CHECKPOINT_FILE};
 use crate::meta::{LogMeta, VerifierMaterial};
@@ -88,6 +88,10 @@ pub enum FailureKind {
     Checkpoint,
     /// A retention purge record is not valid.
     Purge,
+    /// An index file does not match the index rebuilt from its segment's chain, or an
+    /// `index_committed` record does not match it. The records are intact, but a forged index
+    /// could hide records from searches.
+    Index,
 }
 
 /// The first thing found wrong, and where.
@@ -449,9 +453,87 @@ struct Verifier<'a> {
 /// What verification saw of one segment, to compare with its index.
 struct SegmentSeen {
     count: usize,
-    range: Option<(i64, i64)>,
-    end: u64,
-    last_chain: Hash,
+}
+
+/// A segment's index file, and the index rebuilt from the chain while its frames are checked.
+struct IndexCheck {
+    rebuilt: SegmentIndex,
+    /// `None`: no index file. `Some(None)`: an index file that cannot be parsed.
+    file: Option<Option<IndexView>>,
+    /// Whether the file equals the rebuilt index at the count it claims (once reached).
+    matched: Option<bool>,
+    /// An `index_committed` record in the segment names the file's digest.
+    committed: bool,
+    /// Warnings about `index_committed` records that do not match the frames before them.
+    notes: Vec<String>,
+}
+
+impl IndexCheck {
+    fn new(segment: &Path, first_seq: u64, header_len: u64, prev_chain: Hash) -> Self {
+        let path = segment.with_file_name(layout::index_name(first_seq));
+        let file = std::fs::symlink_metadata(&path).is_ok().then(|| IndexView::read(&path));
+        Self {
+            rebuilt: SegmentIndex::new(first_seq, header_len, prev_chain),
+            file,
+            matched: None,
+            committed: false,
+            notes: Vec::new(),
+        }
+    }
+
+    fn file(&self) -> Option<&IndexView> {
+        self.file.as_ref().and_then(Option::as_ref)
+    }
+
+    /// Compares the file with the rebuilt index once the rebuilt one covers as many records
+    /// as the file claims.
+    fn compare_at_end(&mut self) {
+        if self.matched.is_none()
+            && let Some(view) = self.file()
+            && view.len() == self.rebuilt.len()
+        {
+            self.matched = Some(view.bytes() == self.rebuilt.encode().as_slice());
+        }
+    }
+
+    /// Takes the next (chain-checked) frame. An `index_committed` record must match the index
+    /// rebuilt so far; one that does not (segments merged or split while every record was kept)
+    /// is noted, and the index file is judged by the byte comparison alone.
+    fn add(&mut self, offset: u64, chain: Hash, payload: &[u8], seq: u64) {
+        self.compare_at_end();
+        let seq = seq.saturating_sub(1);
+        if matches!(
+            RecordHeader::peek(payload).map(|h| h.kind),
+            Ok(RecordKind::System(audit_events::SystemKind::IndexCommitted))
+        ) && let Ok(Record {
+            body:
+                audit_events::Body::System(SystemRecord::IndexCommitted {
+                    first_seq,
+                    records,
+                    end_offset,
+                    digest,
+                }),
+            ..
+        }) = Record::decode(payload)
+        {
+            let expected: Hash =
+                <sha2::Sha256 as sha2::Digest>::digest(self.rebuilt.encode()).into();
+            if first_seq != self.rebuilt.first_seq
+                || usize::try_from(records).ok() != Some(self.rebuilt.len())
+                || end_offset != offset
+                || digest.0 != expected
+            {
+                self.notes.push(format!(
+                    "the index_committed record at seq {seq} does not match the frames before it \
+                     in its segment (segments were merged, split or rewritten); no index file can \
+                     rely on it"
+                ));
+            } else if self.file().is_some_and(|f| f.digest() == digest.0) {
+                self.committed = true;
+            }
+        }
+        self.rebuilt.add_encoded(offset, payload, chain);
+    }
 }
 
 impl<'a> Verifier<'a> {
@@ -874,12 +956,8 @@ impl<'a> Verifier<'a> {
         }
         let mut payload = Vec::new();
         let mut last_reported = reader.offset();
-        let mut seen = SegmentSeen {
-            count: 0,
-            range: None,
-            end: reader.offset(),
-            last_chain: header.prev_chain,
-        };
+        let mut index = IndexCheck::new(path, claimed, reader.offset(), header.prev_chain);
+        let mut seen = SegmentSeen { count: 0 };
         loop {
             let frame = match reader.next_frame(&mut payload) {
                 Ok(Some(frame)) => frame,
@@ -915,15 +993,11 @@ impl<'a> Verifier<'a> {
                 }
                 Err(FrameFault::Io(e)) => return Err(StoreError::io("reading", path, e)),
             };
-            let Some(time) = self.frame(frame.offset, frame.chain, &payload) else {
+            if self.frame(frame.offset, frame.chain, &payload).is_none() {
                 return Ok(());
-            };
+            }
+            index.add(frame.offset, frame.chain, &payload, self.seq);
             seen.count += 1;
-            seen.range = Some(
-                seen.range.map_or((time.0, time.0), |(lo, hi)| (lo.min(time.0), hi.max(time.0))),
-            );
-            seen.end = reader.offset();
-            seen.last_chain = frame.chain;
             let now_at = reader.offset();
             *done += now_at - last_reported;
             last_reported = now_at;
@@ -933,29 +1007,50 @@ impl<'a> Verifier<'a> {
         }
         *done += reader.offset() - last_reported;
         progress(*done, total);
-        self.check_index(path, claimed, &seen);
+        self.check_index(claimed, &seen, index);
         Ok(())
     }
 
-    /// An index file that covers the whole segment must describe it; a lying index could hide
-    /// records from searches, so it is reported (the log itself is not at fault).
-    fn check_index(&mut self, segment: &Path, first_seq: u64, seen: &SegmentSeen) {
-        let path = segment.with_file_name(layout::index_name(first_seq));
-        if !path.exists() {
-            return;
-        }
+    /// The segment's index file must be byte for byte the index rebuilt from the chain for the
+    /// frames it claims to cover, and be committed to by an `index_committed` record; a lying
+    /// index could hide records from searches, so it is reported (the records are intact).
+    fn check_index(&mut self, first_seq: u64, seen: &SegmentSeen, mut index: IndexCheck) {
+        index.compare_at_end();
+        self.report.warnings.append(&mut index.notes);
+        let Some(file) = index.file.take() else { return };
         let name = layout::index_name(first_seq);
-        match IndexHeader::read(&path) {
-            Some(h) if h.first_seq == first_seq && h.count < seen.count => {}
-            Some(h)
-                if h.first_seq == first_seq
-                    && h.count == seen.count
-                    && h.time_range == seen.range
-                    && h.end_offset == seen.end
-                    && h.last_chain == seen.last_chain => {}
-            _ => self.report.warnings.push(format!(
-                "{name} does not describe its segment: delete it and searches will rebuild it"
+        let problem = match (&file, index.matched) {
+            (None, _) => Some("is damaged".to_owned()),
+            (Some(view), _) if view.header.first_seq != first_seq => Some(format!(
+                "names segment {} (copied from another segment)",
+                view.header.first_seq
             )),
+            (Some(view), _) if view.len() > seen.count => Some(format!(
+                "claims {} records but the segment's chain has {}",
+                view.len(),
+                seen.count
+            )),
+            (Some(_), Some(false) | None) => {
+                Some("differs from the index rebuilt from the segment's chain".to_owned())
+            }
+            (Some(_), Some(true)) => None,
+        };
+        if let Some(problem) = problem {
+            let seq = first_seq.saturating_add(u64::try_from(seen.count).unwrap_or(0));
+            self.fail(
+                FailureKind::Index,
+                None,
+                Some(seq.saturating_sub(1)),
+                format!(
+                    "index file {name} {problem}: the records are intact, but the index could \
+                     hide records from searches; delete it (searches then scan the segment)"
+                ),
+            );
+        } else if !index.committed {
+            self.report.warnings.push(format!(
+                "{name} is not committed to by an index_committed record (written before index \
+                 commitments): searches scan the segment instead of using it"
+            ));
         }
     }
 

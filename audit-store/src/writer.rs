@@ -28,6 +28,7 @@ use crate::layout::{self, CHECKPOINT_FILE, META_FILE, WriterLock};
 use crate::meta::{LogMeta, VerifierMaterial};
 use crate::recovery::{MAX_COMMIT_BYTES, recover_tail};
 use crate::segment::{self, FRAME_OVERHEAD, SegmentHeader};
+use sha2::{Digest as _, Sha256};
 
 /// Sequence numbers a batch was given.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -377,6 +378,7 @@ impl LogWriter {
         let now = now.max(self.last_time);
         self.guarded(|w| {
             w.stage_due_seals(now)?;
+            let index = w.stage_index_commitment(now)?;
             w.stage_system(SystemRecord::LogClosed, now)?;
             w.stage_seal(now)?;
             // The final epoch's key is not left behind: whoever reads the directory later must
@@ -385,7 +387,7 @@ impl LogWriter {
             w.key_dirty = true;
             w.commit()?;
             w.keep_checkpoint()?;
-            w.write_index()
+            w.write_index(&index)
         })
     }
 
@@ -591,10 +593,24 @@ impl LogWriter {
         self.io.write_atomic(&path, note.as_bytes()).map_err(|e| StoreError::io("writing", path, e))
     }
 
-    fn write_index(&mut self) -> Result<(), StoreError> {
+    /// Stages the `index_committed` record for the index of every frame of the segment so far
+    /// and returns the index bytes it commits to (to be written once the record is durable).
+    fn stage_index_commitment(&mut self, now: Timestamp) -> Result<Vec<u8>, StoreError> {
+        let index = &self.segment.index;
+        let bytes = index.encode();
+        let record = SystemRecord::IndexCommitted {
+            first_seq: self.segment.first_seq,
+            records: u64::try_from(index.len()).unwrap_or(u64::MAX),
+            end_offset: index.end_offset,
+            digest: HashValue(Sha256::digest(&bytes).into()),
+        };
+        self.stage_system(record, now)?;
+        Ok(bytes)
+    }
+
+    fn write_index(&mut self, bytes: &[u8]) -> Result<(), StoreError> {
         let path = self.dir.join(layout::index_name(self.segment.first_seq));
-        let bytes = self.segment.index.encode();
-        self.io.write_atomic(&path, &bytes).map_err(|e| StoreError::io("writing", path, e))
+        self.io.write_atomic(&path, bytes).map_err(|e| StoreError::io("writing", path, e))
     }
 
     fn rotate_if_needed(&mut self, now: Timestamp) -> Result<(), StoreError> {
@@ -611,14 +627,15 @@ impl LogWriter {
         }
     }
 
-    /// Ends the segment with a rotation record and a seal, keeps a checkpoint and the index, and
-    /// starts the next segment.
+    /// Ends the segment with the index commitment, a rotation record and a seal, keeps a
+    /// checkpoint and the index, and starts the next segment.
     fn rotate_segment(&mut self, reason: RotationReason, now: Timestamp) -> Result<(), StoreError> {
+        let index = self.stage_index_commitment(now)?;
         self.stage_system(SystemRecord::SegmentRotated { reason }, now)?;
         self.stage_seal(now)?;
         self.commit()?;
         self.keep_checkpoint()?;
-        self.write_index()?;
+        self.write_index(&index)?;
         self.segment = create_segment(
             self.io.as_ref(),
             &self.dir,

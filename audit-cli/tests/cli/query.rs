@@ -114,3 +114,66 @@ fn bad_filter_values_exit_2() {
         assert!(!run.stderr.is_empty(), "{args:?}");
     }
 }
+
+/// Rewrites an index file as an intruder following FORMAT.md would: `actor`'s postings removed,
+/// the body length and both SHA-256 checksums recomputed. Whether the actor was listed.
+fn drop_actor_postings(index: &std::path::Path, actor: &str) -> bool {
+    use sha2::{Digest as _, Sha256};
+    let bytes = std::fs::read(index).unwrap();
+    let u64_at = |at: usize| u64::from_le_bytes(bytes[at..at + 8].try_into().unwrap());
+    let count = usize::try_from(u64_at(18)).unwrap();
+    let body = &bytes[122..122 + usize::try_from(u64_at(82)).unwrap()];
+    let u32_at = |at: usize| u32::from_le_bytes(body[at..at + 4].try_into().unwrap());
+    let mut at = count * 18;
+    let keys = u32_at(at);
+    at += 4;
+    let (mut kept, mut entries, mut removed) = (0u32, Vec::new(), false);
+    for _ in 0..keys {
+        let start = at;
+        let len = usize::from(u16::from_le_bytes([body[at], body[at + 1]]));
+        let key = &body[at + 2..at + 2 + len];
+        at += 2 + len;
+        at += 4 + 4 * usize::try_from(u32_at(at)).unwrap();
+        if key == actor.as_bytes() {
+            removed = true;
+        } else {
+            kept += 1;
+            entries.extend_from_slice(&body[start..at]);
+        }
+    }
+    let mut new_body = body[..count * 18].to_vec();
+    new_body.extend_from_slice(&kept.to_le_bytes());
+    new_body.extend_from_slice(&entries);
+    new_body.extend_from_slice(&body[at..]);
+    let mut out = bytes[..82].to_vec();
+    out.extend_from_slice(&u64::try_from(new_body.len()).unwrap().to_le_bytes());
+    let header_check = Sha256::digest(&out);
+    out.extend_from_slice(&header_check);
+    out.extend_from_slice(&new_body);
+    let check = Sha256::digest(&out);
+    out.extend_from_slice(&check);
+    std::fs::write(index, out).unwrap();
+    removed
+}
+
+#[test]
+fn a_forged_index_does_not_hide_an_actor() {
+    let fixture = written_log(10);
+    let before = fixture.audit(&["query", "{dir}", "--actor", "mallory"]).expect(0);
+    assert_eq!(before.lines().len(), 6, "{}", before.stdout);
+    assert!(before.stderr.is_empty(), "{}", before.stderr);
+    let mut forged = 0;
+    for entry in std::fs::read_dir(&fixture.dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "idx") && drop_actor_postings(&path, "mallory") {
+            forged += 1;
+        }
+    }
+    assert!(forged > 0);
+    let after = fixture.audit(&["query", "{dir}", "--actor", "mallory"]).expect(0);
+    assert_eq!(after.stdout, before.stdout);
+    assert!(after.stderr.contains("note: index of seg-"), "{}", after.stderr);
+    assert!(after.stderr.contains("searched frame by frame"), "{}", after.stderr);
+    let verify = fixture.audit(&["verify", "{dir}"]).expect(1);
+    assert!(verify.stdout.contains("could hide records from searches"), "{}", verify.stdout);
+}

@@ -61,6 +61,12 @@ pub(crate) fn system_examples() -> Vec<SystemRecord> {
             cutoff: TIME,
         },
         SystemRecord::LogClosed,
+        SystemRecord::IndexCommitted {
+            first_seq: 1000,
+            records: 250,
+            end_offset: 65_536,
+            digest: HashValue([0x79; 32]),
+        },
     ]
 }
 
