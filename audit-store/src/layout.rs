@@ -173,7 +173,8 @@ pub(crate) fn create_log_dir(dir: &Path) -> Result<(), StoreError> {
 
 /// Refuses to write a log directory that others could change behind the writer: the directory
 /// must be owned by this user and grant no write access to its group or other users, and every
-/// entry in it must be owned by this user and not writable by its group or other users.
+/// entry in it must be owned by this user, not writable by its group or other users, and not a
+/// symbolic link.
 pub(crate) fn check_writer_access(dir: &Path) -> Result<(), StoreError> {
     let me = euid()?;
     let meta = fs::symlink_metadata(dir).map_err(|e| StoreError::io("inspecting", dir, e))?;
@@ -193,6 +194,12 @@ pub(crate) fn check_writer_access(dir: &Path) -> Result<(), StoreError> {
         let entry = entry.map_err(|e| StoreError::io("listing", dir, e))?;
         let path = entry.path();
         let meta = fs::symlink_metadata(&path).map_err(|e| StoreError::io("inspecting", &path, e))?;
+        if meta.file_type().is_symlink() {
+            return Err(StoreError::UnsafeFile {
+                file: path,
+                reason: "it is a symbolic link: nothing in a log directory is one".to_owned(),
+            });
+        }
         if meta.uid() != me {
             return Err(StoreError::UnsafeFile {
                 file: path,
