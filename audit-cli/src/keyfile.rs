@@ -58,7 +58,10 @@ impl TrustAnchor {
 /// The service identity to show for a log: authenticated by the trust anchor when one is given,
 /// otherwise what `log.meta` claims, labelled as such (anyone who can write the log directory
 /// can edit it).
-pub(crate) fn service_identity(anchor: Option<&TrustAnchor>, meta: &audit_store::LogMeta) -> String {
+pub(crate) fn service_identity(
+    anchor: Option<&TrustAnchor>,
+    meta: &audit_store::LogMeta,
+) -> String {
     match anchor.and_then(TrustAnchor::service_id) {
         Some(service) => service,
         None => format!("{} (claimed by log.meta, not authenticated)", meta.service_id),

@@ -7,11 +7,11 @@
 //!
 //! Every file of a log directory is hostile input: anyone who can write the directory can put a
 //! FIFO, a device, a socket, a directory or a symbolic link where a file belongs, or make a file
-//! huge. [`open_read`] and [`read_capped`] are the only ways this crate reads such a file: they
+//! huge. `open_read` and `read_capped` are the only ways this crate reads such a file: they
 //! open with `O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC` (so neither a symlink nor a FIFO without a
 //! writer can make the open hang), refuse anything the opened descriptor's `fstat` does not show
 //! as a regular file, and refuse a file above its cap before reading a byte of it. A refusal is
-//! an [`io::Error`] carrying [`UnsafeFile`], which [`crate::StoreError::io`] turns into
+//! an [`io::Error`] carrying [`UnsafeFile`], which `StoreError::io` turns into
 //! [`crate::StoreError::UnsafeFile`].
 
 use std::fmt;
@@ -400,5 +400,46 @@ impl Io for FaultyIo {
 
     fn remove(&self, path: &Path) -> io::Result<()> {
         OsIo.remove(path)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn refusal(result: io::Result<Vec<u8>>) -> String {
+        let e = result.expect_err("refused");
+        unsafe_reason(&e).unwrap_or_else(|| panic!("not a refusal: {e}")).0.clone()
+    }
+
+    #[test]
+    fn reads_refuse_links_devices_directories_and_oversized_files() {
+        let tmp = tempfile::tempdir().unwrap();
+        let file = tmp.path().join("file");
+        std::fs::write(&file, b"12345").unwrap();
+        assert_eq!(read_capped(&file, 5).unwrap(), b"12345");
+        assert!(refusal(read_capped(&file, 4)).contains("larger than 4 bytes"));
+        let link = tmp.path().join("link");
+        std::os::unix::fs::symlink(&file, &link).unwrap();
+        assert!(refusal(read_capped(&link, 100)).contains("symbolic link"));
+        let zero = tmp.path().join("zero");
+        std::os::unix::fs::symlink("/dev/zero", &zero).unwrap();
+        assert!(refusal(read_capped(&zero, 100)).contains("symbolic link"));
+        assert!(refusal(read_capped(tmp.path(), 100)).contains("a directory"));
+        assert!(refusal(read_capped(Path::new("/dev/zero"), 100)).contains("character device"));
+        let missing = read_capped(&tmp.path().join("missing"), 100).unwrap_err();
+        assert_eq!(missing.kind(), io::ErrorKind::NotFound);
+    }
+
+    #[test]
+    fn operator_files_follow_links_but_only_to_regular_files_under_the_cap() {
+        let tmp = tempfile::tempdir().unwrap();
+        let file = tmp.path().join("file");
+        std::fs::write(&file, b"key").unwrap();
+        let link = tmp.path().join("link");
+        std::os::unix::fs::symlink(&file, &link).unwrap();
+        assert_eq!(read_given_file(&link, 3).unwrap(), b"key");
+        assert!(refusal(read_given_file(&link, 2)).contains("larger than"));
+        assert!(refusal(read_given_file(Path::new("/dev/zero"), 100)).contains("not a regular"));
     }
 }

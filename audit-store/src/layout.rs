@@ -193,7 +193,8 @@ pub(crate) fn check_writer_access(dir: &Path) -> Result<(), StoreError> {
     for entry in fs::read_dir(dir).map_err(|e| StoreError::io("listing", dir, e))? {
         let entry = entry.map_err(|e| StoreError::io("listing", dir, e))?;
         let path = entry.path();
-        let meta = fs::symlink_metadata(&path).map_err(|e| StoreError::io("inspecting", &path, e))?;
+        let meta =
+            fs::symlink_metadata(&path).map_err(|e| StoreError::io("inspecting", &path, e))?;
         if meta.file_type().is_symlink() {
             return Err(StoreError::UnsafeFile {
                 file: path,
@@ -276,8 +277,8 @@ impl WriterLock {
         let path = dir.join(LOCK_FILE);
         let mut options = log_file_options();
         options.read(true).write(true).create(true).truncate(false);
-        let file = open_checked(&options, &path, None)
-            .map_err(|e| StoreError::io("opening", &path, e))?;
+        let file =
+            open_checked(&options, &path, None).map_err(|e| StoreError::io("opening", &path, e))?;
         match file.try_lock() {
             Ok(()) => Ok(Self { _file: file }),
             Err(TryLockError::WouldBlock) => Err(StoreError::Locked { path: dir.to_owned() }),

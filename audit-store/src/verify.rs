@@ -244,7 +244,8 @@ fn identity_mismatch(meta: &LogMeta, options: &VerifyOptions) -> Option<String> 
         if meta.public_key != m.public_key {
             return edited("public-key", material);
         }
-    } else if let Some(key) = options.public_key.as_deref().and_then(|k| NoteVerifier::parse(k).ok())
+    } else if let Some(key) =
+        options.public_key.as_deref().and_then(|k| NoteVerifier::parse(k).ok())
         && meta.origin != key.name()
     {
         return edited("origin", "name of the public key given");
@@ -356,14 +357,12 @@ impl<'a> Verifier<'a> {
             return Ok(v);
         }
         v.identity = match (&options.material, &meta) {
-            (Some(m), _) => {
-                Some(Identity {
-                    log_id: m.log_id,
-                    created_at: m.created_at,
-                    epoch_nanos: m.epoch_nanos,
-                    origin: m.origin.clone(),
-                })
-            }
+            (Some(m), _) => Some(Identity {
+                log_id: m.log_id,
+                created_at: m.created_at,
+                epoch_nanos: m.epoch_nanos,
+                origin: m.origin.clone(),
+            }),
             (None, Some(meta)) => Some(Identity {
                 log_id: meta.log_id,
                 created_at: meta.created_at,

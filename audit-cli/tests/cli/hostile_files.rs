@@ -160,8 +160,7 @@ fn operator_files_that_are_fifos_or_devices_are_usage_errors() {
     // A symbolic link the operator chose to a real material file is followed.
     let link = fixture.path("material-link");
     std::os::unix::fs::symlink(&fixture.material_file, &link).unwrap();
-    bounded(&fixture, &["verify", "{dir}", "--verification-key", link.to_str().unwrap()])
-        .expect(0);
+    bounded(&fixture, &["verify", "{dir}", "--verification-key", link.to_str().unwrap()]).expect(0);
     // An oversized material file is refused before it is read.
     let big = fixture.path("big.verifier");
     std::fs::File::create(&big).unwrap().set_len(1 << 30).unwrap();
@@ -188,11 +187,16 @@ fn a_report_shows_the_authenticated_service_and_labels_a_claimed_one() {
     writer.append_batch(&entries(5, at(1)), at(1)).unwrap();
     writer.close(at(2)).unwrap();
     let key = fixture.material_file.to_str().unwrap();
-    let run = bounded(&fixture, &["report", "{dir}", "--framework", "soc2", "--verification-key", key]);
+    let run =
+        bounded(&fixture, &["report", "{dir}", "--framework", "soc2", "--verification-key", key]);
     let run = run.expect(0);
     assert!(run.stdout.contains("| Service | svc-test |"), "{}", run.stdout);
     let run = bounded(&fixture, &["report", "{dir}", "--framework", "soc2"]);
-    assert!(run.stdout.contains("svc-test (claimed by log.meta, not authenticated)"), "{}", run.stdout);
+    assert!(
+        run.stdout.contains("svc-test (claimed by log.meta, not authenticated)"),
+        "{}",
+        run.stdout
+    );
 
     // An intruder renames the service in log.meta, keeping it self-consistent.
     let meta = fixture.dir.join("log.meta");
@@ -200,7 +204,8 @@ fn a_report_shows_the_authenticated_service_and_labels_a_claimed_one() {
     std::fs::write(&meta, text).unwrap();
     let run = bounded(&fixture, &["verify", "{dir}", "--verification-key", key]).expect(1);
     assert!(run.stdout.contains("identity"), "{}", run.stdout);
-    let run = bounded(&fixture, &["report", "{dir}", "--framework", "soc2", "--verification-key", key]);
+    let run =
+        bounded(&fixture, &["report", "{dir}", "--framework", "soc2", "--verification-key", key]);
     let run = run.expect(1);
     assert!(run.stdout.contains("| Service | svc-test |"), "{}", run.stdout);
     assert!(!run.stdout.contains("| Service | payments-prod |"), "{}", run.stdout);

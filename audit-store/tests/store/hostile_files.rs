@@ -82,7 +82,10 @@ fn is_refusal(e: &StoreError) -> bool {
 }
 
 /// The outcome of verifying with the material: `Err` text, or the failure (`None` = PASS).
-fn verify_outcome(dir: PathBuf, options: VerifyOptions) -> Result<Option<(FailureKind, String)>, String> {
+fn verify_outcome(
+    dir: PathBuf,
+    options: VerifyOptions,
+) -> Result<Option<(FailureKind, String)>, String> {
     promptly("verify", move || verify(&dir, &options))
         .map(|r| r.failure.map(|f| (f.kind, f.reason)))
         .map_err(|e| e.to_string())
@@ -227,8 +230,14 @@ fn a_hostile_index_is_ignored_and_searches_still_find_every_record() {
         assert_eq!(query_all(f.dir.clone()).unwrap(), honest, "{hazard:?}");
         let dir = f.dir.clone();
         let by_kind = promptly("query by kind", move || {
-            query(&dir, &Query { kinds: vec![RecordKind::Event(EventKind::AuthFailure)], ..Query::default() })
-                .map(|h| h.len())
+            query(
+                &dir,
+                &Query {
+                    kinds: vec![RecordKind::Event(EventKind::AuthFailure)],
+                    ..Query::default()
+                },
+            )
+            .map(|h| h.len())
         });
         assert!(by_kind.is_ok_and(|n| n > 0), "{hazard:?}");
         // The index is derived data: verification warns but the log is intact.
@@ -302,7 +311,11 @@ fn the_writer_refuses_a_directory_others_can_change_and_readers_warn() {
     let err = writer_open(f.dir.clone()).unwrap_err();
     assert!(err.to_string().contains("owned by uid 65534"), "{err}");
     let report = verify(&f.dir, &f.options()).unwrap();
-    assert!(report.warnings.iter().any(|w| w.contains("owned by uid 65534")), "{:?}", report.warnings);
+    assert!(
+        report.warnings.iter().any(|w| w.contains("owned by uid 65534")),
+        "{:?}",
+        report.warnings
+    );
 
     // A log.meta writable by others.
     let f = written_log(3);

@@ -70,17 +70,14 @@ fn huge_index(world: &mut AttackWorld) {
 fn rename_service(world: &mut AttackWorld, service: String) {
     let path = world.log.join("log.meta");
     let text = std::fs::read_to_string(&path).unwrap();
-    let edited = text.replace(&format!("audit/{SERVICE_ID}/"), &format!("audit/{service}/")).replace(
-        &format!("service-id: {SERVICE_ID}\n"),
-        &format!("service-id: {service}\n"),
-    );
+    let edited = text
+        .replace(&format!("audit/{SERVICE_ID}/"), &format!("audit/{service}/"))
+        .replace(&format!("service-id: {SERVICE_ID}\n"), &format!("service-id: {service}\n"));
     assert_ne!(edited, text);
     std::fs::write(&path, edited).unwrap();
 }
 
-#[then(
-    expr = "`audit verify` with the verifier material exits {int} promptly saying {string}"
-)]
+#[then(expr = "`audit verify` with the verifier material exits {int} promptly saying {string}")]
 fn verify_says(world: &mut AttackWorld, code: i32, text: String) {
     let args: Vec<OsString> = vec![
         "verify".into(),
