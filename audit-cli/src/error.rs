@@ -98,6 +98,10 @@ mod tests {
             source: std::io::Error::other("disk on fire"),
         };
         assert_eq!(status_of(&anyhow::Error::new(io)), ExitStatus::Failure);
+        // A hostile file in a log directory stops a command as an operational error; `verify`
+        // reports the evidence files among them as findings instead (exit 1).
+        let refused = StoreError::UnsafeFile { file: "x".into(), reason: "a FIFO".into() };
+        assert_eq!(status_of(&anyhow::Error::new(refused)), ExitStatus::Failure);
         let codes: Vec<u8> =
             [ExitStatus::Success, ExitStatus::Finding, ExitStatus::Usage, ExitStatus::Failure]
                 .iter()

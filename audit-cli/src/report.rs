@@ -258,7 +258,7 @@ pub(crate) fn collect(
         generated_at: period.now,
         dir: dir.display().to_string(),
         log_id: reader.meta().log_id.to_string(),
-        service_id: reader.meta().service_id.clone(),
+        service_id: crate::keyfile::service_identity(anchor, reader.meta()),
         since: period.since,
         until: period.until,
         records: 0,

@@ -40,6 +40,10 @@ impl Default for RetentionPolicy {
     }
 }
 
+/// The largest [`LogConfig::max_segment_bytes`] accepted (1 GiB). Readers derive the cap on an
+/// index file from it.
+pub const MAX_SEGMENT_BYTES: u64 = 1 << 30;
+
 /// How a log is written.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct LogConfig {
@@ -80,9 +84,9 @@ impl LogConfig {
                 reason: "seal epoch must be between 1 ms and about 146 years".to_owned(),
             });
         }
-        if self.max_segment_bytes < 4096 {
+        if self.max_segment_bytes < 4096 || self.max_segment_bytes > MAX_SEGMENT_BYTES {
             return Err(StoreError::Config {
-                reason: "max segment size must be at least 4096 bytes".to_owned(),
+                reason: "max segment size must be between 4096 bytes and 1 GiB".to_owned(),
             });
         }
         if self.writer.is_empty()

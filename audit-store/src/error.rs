@@ -54,6 +54,16 @@ pub enum StoreError {
         /// Why it was refused.
         reason: &'static str,
     },
+    /// A file of the log directory was refused before it was read: not a regular file (a FIFO,
+    /// device, socket or directory), a symbolic link, or larger than the cap for its kind.
+    /// Every file in a log directory is hostile input; FORMAT.md lists the rules.
+    #[error("refusing {file}: {reason}")]
+    UnsafeFile {
+        /// The file.
+        file: PathBuf,
+        /// Why it was refused.
+        reason: String,
+    },
     /// A configuration value is out of range.
     #[error("invalid configuration: {reason}")]
     Config {
@@ -124,7 +134,13 @@ pub enum StoreError {
 
 impl StoreError {
     /// Wraps an I/O error with what was being done and where.
+    ///
+    /// An error that carries [`crate::io::UnsafeFile`] (a refused file) becomes
+    /// [`StoreError::UnsafeFile`].
     pub(crate) fn io(op: &'static str, path: impl Into<PathBuf>, source: std::io::Error) -> Self {
-        Self::Io { op, path: path.into(), source }
+        match crate::io::unsafe_reason(&source) {
+            Some(reason) => Self::UnsafeFile { file: path.into(), reason: reason.0.clone() },
+            None => Self::Io { op, path: path.into(), source },
+        }
     }
 }

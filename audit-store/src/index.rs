@@ -190,14 +190,6 @@ impl IndexHeader {
         let time_range = (min <= max).then_some((min, max));
         Some(Self { first_seq, count, end_offset, last_chain, time_range, body_len })
     }
-
-    /// Reads only the header of an index file.
-    pub(crate) fn read(path: &Path) -> Option<Self> {
-        let file = crate::io::open_read(path).ok()?;
-        let mut header = [0u8; HEADER_LEN];
-        std::os::unix::fs::FileExt::read_exact_at(&file, &mut header, 0).ok()?;
-        Self::parse(&header)
-    }
 }
 
 /// A whole index file, checked, with its postings directories parsed but no list materialised:
@@ -217,11 +209,16 @@ pub(crate) enum Postings {
 }
 
 impl IndexView {
-    /// Reads and checks an index file; `None` if it is missing or damaged in any way.
+    /// Reads and checks an index file; `None` if it is missing or damaged in any way, is not a
+    /// regular file, or is larger than an index of its segment can be (twice the segment's size
+    /// plus the fixed parts, and never above [`crate::io::INDEX_FILE_CAP`]).
     pub(crate) fn read(path: &Path) -> Option<Self> {
-        let file = crate::io::open_read(path).ok()?;
-        let mut bytes = Vec::new();
-        std::io::Read::read_to_end(&mut std::io::BufReader::new(file), &mut bytes).ok()?;
+        let segment_len = std::fs::symlink_metadata(path.with_extension("log"))
+            .ok()
+            .filter(std::fs::Metadata::is_file)
+            .map_or(0, |m| m.len());
+        let cap = segment_len.saturating_mul(2).saturating_add(64 * 1024);
+        let bytes = crate::io::read_capped(path, cap.min(crate::io::INDEX_FILE_CAP)).ok()?;
         Self::parse(bytes)
     }
 

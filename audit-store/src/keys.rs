@@ -14,7 +14,7 @@ use audit_chain::{NoteSigner, SealKey, Zeroizing};
 use sha2::{Digest as _, Sha256};
 
 use crate::error::StoreError;
-use crate::io::Io;
+use crate::io::{Io, SMALL_FILE_CAP, read_capped, read_capped_text};
 use crate::layout::{SEAL_KEY_FILE, SIGNING_KEY_FILE};
 
 /// Writes the seal-key state atomically.
@@ -30,8 +30,9 @@ pub(crate) fn write_seal_key(io: &dyn Io, dir: &Path, key: &SealKey) -> Result<(
 /// Reads and checks the seal-key state.
 pub(crate) fn read_seal_key(dir: &Path) -> Result<SealKey, StoreError> {
     let path = dir.join(SEAL_KEY_FILE);
-    let bytes =
-        Zeroizing::new(std::fs::read(&path).map_err(|e| StoreError::io("reading", &path, e))?);
+    let bytes = Zeroizing::new(
+        read_capped(&path, SMALL_FILE_CAP).map_err(|e| StoreError::io("reading", &path, e))?,
+    );
     let damaged = || StoreError::Damaged {
         file: SEAL_KEY_FILE.to_owned(),
         offset: 0,
@@ -61,7 +62,7 @@ pub(crate) fn write_signing_key(
 pub(crate) fn read_signing_key(dir: &Path) -> Result<NoteSigner, StoreError> {
     let path = dir.join(SIGNING_KEY_FILE);
     let text = Zeroizing::new(
-        std::fs::read_to_string(&path).map_err(|e| StoreError::io("reading", &path, e))?,
+        read_capped_text(&path, SMALL_FILE_CAP).map_err(|e| StoreError::io("reading", &path, e))?,
     );
     Ok(NoteSigner::from_private_key_string(text.trim_end_matches('\n'))?)
 }

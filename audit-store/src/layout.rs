@@ -2,11 +2,11 @@
 
 use std::fs::{self, File, TryLockError};
 use std::io;
-use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+use std::os::unix::fs::{DirBuilderExt, MetadataExt, PermissionsExt};
 use std::path::{Component, Path, PathBuf};
 
 use crate::error::StoreError;
-use crate::io::log_file_options;
+use crate::io::{log_file_options, open_checked};
 
 /// Log metadata, written once at creation.
 pub(crate) const META_FILE: &str = "log.meta";
@@ -126,11 +126,47 @@ pub(crate) fn require_dir(dir: &Path) -> Result<(), StoreError> {
     }
 }
 
-/// Creates the log directory with mode 0700, or accepts an existing empty one (tightening its
-/// mode to 0700). Refuses a directory that already holds files.
+/// The effective user id of this process, from the `Uid:` line of `/proc/self/status` (real,
+/// effective, saved, filesystem), so that no `unsafe` call is needed.
+pub(crate) fn euid() -> Result<u32, StoreError> {
+    let path = Path::new("/proc/self/status");
+    let status = fs::read_to_string(path).map_err(|e| StoreError::io("reading", path, e))?;
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix("Uid:"))
+        .and_then(|ids| ids.split_whitespace().nth(1))
+        .and_then(|id| id.parse().ok())
+        .ok_or_else(|| StoreError::Malformed {
+            what: "/proc/self/status",
+            reason: "no effective user id".to_owned(),
+        })
+}
+
+/// Mode bits that let a group or other users change a directory or file.
+const GROUP_OTHER_WRITE: u32 = 0o022;
+/// Mode bits that give a group or other users any access.
+const GROUP_OTHER_ANY: u32 = 0o077;
+
+/// Creates the log directory with mode 0700, or accepts an existing empty one that this user
+/// owns and that grants no access to a group or other users. Refuses a directory that already
+/// holds files, and an empty one prepared by someone else (who could change the log later).
 pub(crate) fn create_log_dir(dir: &Path) -> Result<(), StoreError> {
     match fs::symlink_metadata(dir) {
         Ok(meta) if meta.is_dir() => {
+            if meta.uid() != euid()? {
+                return Err(StoreError::UnsafePath {
+                    path: dir.to_owned(),
+                    reason: "the existing directory is owned by another user, who could change \
+                             the log; let init create the directory",
+                });
+            }
+            if meta.mode() & GROUP_OTHER_ANY != 0 {
+                return Err(StoreError::UnsafePath {
+                    path: dir.to_owned(),
+                    reason: "the existing directory grants access to its group or other users \
+                             (mode must be 0700); let init create the directory",
+                });
+            }
             let mut entries = fs::read_dir(dir).map_err(|e| StoreError::io("listing", dir, e))?;
             if entries.next().is_some() {
                 return Err(StoreError::AlreadyExists { path: dir.to_owned() });
@@ -147,6 +183,99 @@ pub(crate) fn create_log_dir(dir: &Path) -> Result<(), StoreError> {
     }
 }
 
+/// Refuses to write a log directory that others could change behind the writer: the directory
+/// must be owned by this user and grant no write access to its group or other users, and every
+/// entry in it must be owned by this user, not writable by its group or other users, and not a
+/// symbolic link.
+pub(crate) fn check_writer_access(dir: &Path) -> Result<(), StoreError> {
+    let me = euid()?;
+    let meta = fs::symlink_metadata(dir).map_err(|e| StoreError::io("inspecting", dir, e))?;
+    if meta.uid() != me {
+        return Err(StoreError::UnsafePath {
+            path: dir.to_owned(),
+            reason: "owned by another user: a writer only writes a log directory it owns",
+        });
+    }
+    if meta.mode() & GROUP_OTHER_WRITE != 0 {
+        return Err(StoreError::UnsafePath {
+            path: dir.to_owned(),
+            reason: "writable by its group or other users (mode must be 0700)",
+        });
+    }
+    for entry in fs::read_dir(dir).map_err(|e| StoreError::io("listing", dir, e))? {
+        let entry = entry.map_err(|e| StoreError::io("listing", dir, e))?;
+        let path = entry.path();
+        let meta =
+            fs::symlink_metadata(&path).map_err(|e| StoreError::io("inspecting", &path, e))?;
+        if meta.file_type().is_symlink() {
+            return Err(StoreError::UnsafeFile {
+                file: path,
+                reason: "it is a symbolic link: nothing in a log directory is one".to_owned(),
+            });
+        }
+        if meta.uid() != me {
+            return Err(StoreError::UnsafeFile {
+                file: path,
+                reason: format!(
+                    "it is owned by uid {}, not by this writer (uid {me}): someone else put it there",
+                    meta.uid()
+                ),
+            });
+        }
+        if meta.mode() & GROUP_OTHER_WRITE != 0 {
+            return Err(StoreError::UnsafeFile {
+                file: path,
+                reason: "it is writable by its group or other users (mode must be 0600)".to_owned(),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// What a reader should know about who could have changed the log directory: the directory or
+/// an entry writable by its group or other users, or an entry owned by someone other than the
+/// directory's owner. Readers (often another user, such as an auditor) report these and go on.
+pub(crate) fn exposure_warnings(dir: &Path) -> Vec<String> {
+    let mut warnings = Vec::new();
+    let Ok(meta) = fs::symlink_metadata(dir) else { return warnings };
+    let owner = meta.uid();
+    if meta.mode() & GROUP_OTHER_WRITE != 0 {
+        warnings.push(format!(
+            "the log directory has mode {:04o}: its group or other users can change the log",
+            meta.mode() & 0o7777
+        ));
+    }
+    let Ok(entries) = fs::read_dir(dir) else { return warnings };
+    let mut names: Vec<(String, fs::Metadata)> = entries
+        .filter_map(Result::ok)
+        .filter_map(|e| {
+            let meta = fs::symlink_metadata(e.path()).ok()?;
+            Some((e.file_name().to_string_lossy().into_owned(), meta))
+        })
+        .collect();
+    names.sort_by(|a, b| a.0.cmp(&b.0));
+    for (name, meta) in names {
+        let name: String = name.escape_default().collect();
+        if meta.file_type().is_symlink() {
+            warnings.push(format!("{name} is a symbolic link: nothing in a log directory is one"));
+            continue;
+        }
+        if meta.uid() != owner {
+            warnings.push(format!(
+                "{name} is owned by uid {}, not by the log directory's owner (uid {owner})",
+                meta.uid()
+            ));
+        }
+        if meta.mode() & GROUP_OTHER_WRITE != 0 {
+            warnings.push(format!(
+                "{name} has mode {:04o}: its group or other users can change it",
+                meta.mode() & 0o7777
+            ));
+        }
+    }
+    warnings
+}
+
 /// The exclusive writer lock: held for the life of the writer, released when dropped (or when
 /// the process dies, so a crash never leaves a stale lock).
 #[derive(Debug)]
@@ -160,7 +289,8 @@ impl WriterLock {
         let path = dir.join(LOCK_FILE);
         let mut options = log_file_options();
         options.read(true).write(true).create(true).truncate(false);
-        let file = options.open(&path).map_err(|e| StoreError::io("opening", &path, e))?;
+        let file =
+            open_checked(&options, &path, None).map_err(|e| StoreError::io("opening", &path, e))?;
         match file.try_lock() {
             Ok(()) => Ok(Self { _file: file }),
             Err(TryLockError::WouldBlock) => Err(StoreError::Locked { path: dir.to_owned() }),

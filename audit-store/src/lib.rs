@@ -42,9 +42,9 @@ pub mod tamper;
 mod verify;
 mod writer;
 
-pub use config::{LogConfig, RetentionPolicy};
+pub use config::{LogConfig, MAX_SEGMENT_BYTES, RetentionPolicy};
 pub use error::StoreError;
-pub use meta::{LogMeta, VerifierMaterial};
+pub use meta::{LogMeta, VerifierMaterial, service_of_origin};
 pub use proof::{
     ConsistencyBundle, InclusionBundle, consistency_proof, inclusion_proof, latest_checkpoint,
 };

@@ -61,7 +61,7 @@ impl LogMeta {
     /// Reads `log.meta` from a log directory.
     pub fn read(dir: &Path) -> Result<Self, StoreError> {
         let path = dir.join(crate::layout::META_FILE);
-        let text = match std::fs::read_to_string(&path) {
+        let text = match crate::io::read_capped_text(&path, crate::io::SMALL_FILE_CAP) {
             Ok(text) => text,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 return Err(StoreError::NotALog { path: dir.to_owned() });
@@ -156,10 +156,23 @@ impl VerifierMaterial {
         })
     }
 
+    /// The service id named by the material's origin (`audit/<service id>/<log id>`). Unlike
+    /// `log.meta`'s, which anyone who can write the log directory can edit, this one is part of
+    /// the trust anchor.
+    pub fn service_id(&self) -> Option<&str> {
+        service_of_origin(&self.origin, self.log_id)
+    }
+
     /// The checkpoint verifier.
     pub fn note_verifier(&self) -> Result<NoteVerifier, StoreError> {
         Ok(NoteVerifier::parse(&self.public_key)?)
     }
+}
+
+/// The service id in an origin `audit/<service id>/<log id>`, if it has that form for `log_id`.
+pub fn service_of_origin(origin: &str, log_id: LogId) -> Option<&str> {
+    let suffix = format!("/{log_id}");
+    origin.strip_prefix("audit/")?.strip_suffix(suffix.as_str()).filter(|s| !s.is_empty())
 }
 
 fn decode_key(text: &str) -> Option<Zeroizing<[u8; 32]>> {

@@ -49,7 +49,8 @@ pub fn latest_checkpoint(dir: &Path) -> Result<(String, Checkpoint), StoreError>
 }
 
 fn read_checkpoint(reader: &LogReader, path: &Path) -> Result<(String, Checkpoint), StoreError> {
-    let note = std::fs::read_to_string(path).map_err(|e| StoreError::io("reading", path, e))?;
+    let note = crate::io::read_capped_text(path, crate::io::SMALL_FILE_CAP)
+        .map_err(|e| StoreError::io("reading", path, e))?;
     let verifier = NoteVerifier::parse(&reader.meta().public_key)?;
     let checkpoint = open_checkpoint(&note, &verifier)?;
     Ok((note, checkpoint))

@@ -278,7 +278,11 @@ fn check_checkpoints(dir: &Path, meta: &LogMeta, size: u64) -> Result<(), StoreE
         files.push((layout::kept_checkpoint_name(n), path));
     }
     for (name, path) in files {
-        let Some(text) = crate::io::read_small_text(&path)? else { continue };
+        let text = match crate::io::read_capped_text(&path, crate::io::SMALL_FILE_CAP) {
+            Ok(text) => text,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+            Err(e) => return Err(StoreError::io("reading", &path, e)),
+        };
         let Ok(checkpoint) = open_checkpoint(&text, &verifier) else { continue };
         if checkpoint.origin == meta.origin && checkpoint.size > size {
             return Err(damaged(

@@ -396,6 +396,51 @@ fn segment_log_ids(dir: &Path) -> Result<Vec<LogId>, StoreError> {
     Ok(ids)
 }
 
+/// What is wrong with `log.meta`'s description of the log, if anything: its origin must be
+/// `audit/<service id>/<log id>`, and with verifier material every field must agree with it
+/// (with a public key only, the origin must be the key's name). A difference means the log
+/// directory's self-description was edited.
+fn identity_mismatch(meta: &LogMeta, options: &VerifyOptions) -> Option<String> {
+    let edited = |field: &str, trusted: &str| {
+        Some(format!(
+            "log.meta's {field} differs from the {trusted}: the log directory's description of \
+             itself was edited"
+        ))
+    };
+    if let Some(m) = &options.material {
+        if meta.log_id != m.log_id {
+            // Another log's material, or a relabelled log.meta: decided with the segments.
+            return None;
+        }
+        let material = "verifier material";
+        if meta.origin != m.origin {
+            return edited("origin", material);
+        }
+        if meta.created_at != m.created_at {
+            return edited("created-at", material);
+        }
+        if meta.epoch_nanos != m.epoch_nanos {
+            return edited("seal-epoch-ns", material);
+        }
+        if meta.public_key != m.public_key {
+            return edited("public-key", material);
+        }
+    } else if let Some(key) =
+        options.public_key.as_deref().and_then(|k| NoteVerifier::parse(k).ok())
+        && meta.origin != key.name()
+    {
+        return edited("origin", "name of the public key given");
+    }
+    if meta.origin != format!("audit/{}/{}", meta.service_id, meta.log_id) {
+        return Some(
+            "log.meta's service-id and log-id do not match its origin: the log directory's \
+             description of itself was edited"
+                .to_owned(),
+        );
+    }
+    None
+}
+
 struct Target {
     size: u64,
     root: Hash,
@@ -569,15 +614,33 @@ impl<'a> Verifier<'a> {
         };
         v.report.seals_authenticated = v.seal_key.is_some();
         v.report.public_key_given = options.material.is_some() || options.public_key.is_some();
+        v.report.warnings.extend(layout::exposure_warnings(dir));
         let meta = match LogMeta::read(dir) {
             Ok(meta) => Some(meta),
             Err(StoreError::NotALog { .. }) => None,
-            Err(StoreError::Malformed { reason, .. }) => {
+            Err(StoreError::Malformed { reason, .. }) if options.material.is_none() => {
                 v.report.warnings.push(format!("log.meta does not parse ({reason})"));
                 None
             }
+            Err(StoreError::Malformed { reason, .. }) => {
+                v.fail(
+                    FailureKind::Identity,
+                    None,
+                    None,
+                    format!("log.meta does not parse ({reason}): it was edited"),
+                );
+                return Ok(v);
+            }
+            Err(StoreError::UnsafeFile { reason, .. }) => {
+                v.fail(FailureKind::Identity, None, None, format!("log.meta is refused: {reason}"));
+                return Ok(v);
+            }
             Err(e) => return Err(e),
         };
+        if let Some(reason) = meta.as_ref().and_then(|meta| identity_mismatch(meta, options)) {
+            v.fail(FailureKind::Identity, None, None, reason);
+            return Ok(v);
+        }
         v.identity = match (&options.material, &meta) {
             (Some(m), meta) => {
                 let meta_id = meta.as_ref().map(|meta| meta.log_id);
@@ -682,21 +745,42 @@ impl<'a> Verifier<'a> {
         verifier: Option<&NoteVerifier>,
     ) -> Result<(), StoreError> {
         let mut notes: Vec<(String, String, bool)> = Vec::new();
-        let latest = dir.join(CHECKPOINT_FILE);
-        match std::fs::read_to_string(&latest) {
-            Ok(text) => notes.push((CHECKPOINT_FILE.to_owned(), text, false)),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                self.report
-                    .warnings
-                    .push("no latest checkpoint file in the log directory".to_owned());
-            }
-            Err(e) => return Err(StoreError::io("reading", latest, e)),
-        }
+        // Checkpoints are evidence: one that is not a regular file, is a symbolic link, or is
+        // larger than any checkpoint (FIFO, /dev/zero) is a failure of the log, not an error.
+        let mut files = vec![(CHECKPOINT_FILE.to_owned(), dir.join(CHECKPOINT_FILE))];
         for (size, path) in layout::list_kept_checkpoints(dir)? {
-            let name = layout::kept_checkpoint_name(size);
-            let text =
-                std::fs::read_to_string(&path).map_err(|e| StoreError::io("reading", &path, e))?;
-            notes.push((name, text, false));
+            files.push((layout::kept_checkpoint_name(size), path));
+        }
+        for (name, path) in files {
+            match crate::io::read_capped_text(&path, crate::io::SMALL_FILE_CAP) {
+                Ok(text) => notes.push((name, text, false)),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound && name == CHECKPOINT_FILE => {
+                    self.report
+                        .warnings
+                        .push("no latest checkpoint file in the log directory".to_owned());
+                }
+                Err(e) => match crate::io::unsafe_reason(&e) {
+                    Some(reason) => {
+                        self.fail(
+                            FailureKind::Checkpoint,
+                            None,
+                            None,
+                            format!("{name} is refused: {reason}"),
+                        );
+                        return Ok(());
+                    }
+                    None if e.kind() == std::io::ErrorKind::InvalidData => {
+                        self.fail(
+                            FailureKind::Checkpoint,
+                            None,
+                            None,
+                            format!("{name} does not verify: it is not UTF-8 text"),
+                        );
+                        return Ok(());
+                    }
+                    None => return Err(StoreError::io("reading", path, e)),
+                },
+            }
         }
         for (i, text) in self.options.trusted_checkpoints.iter().enumerate() {
             notes.push((format!("trusted checkpoint {}", i + 1), text.clone(), true));
@@ -872,7 +956,14 @@ impl<'a> Verifier<'a> {
     ) -> Result<(), StoreError> {
         let (header, mut reader) = match FrameReader::open(path) {
             Ok(opened) => opened,
-            Err(OpenFault::Io(e)) => return Err(StoreError::io("reading", path, e)),
+            Err(OpenFault::Io(e)) => match crate::io::unsafe_reason(&e) {
+                Some(reason) => {
+                    let reason = format!("segment file refused: {reason}");
+                    self.fail(FailureKind::Header, None, None, reason);
+                    return Ok(());
+                }
+                None => return Err(StoreError::io("reading", path, e)),
+            },
             Err(OpenFault::Header(reason)) => {
                 self.fail(FailureKind::Header, Some(0), None, reason);
                 return Ok(());

@@ -192,6 +192,7 @@ impl LogWriter {
         config.validate()?;
         let dir = layout::confine(dir)?;
         layout::require_dir(&dir)?;
+        layout::check_writer_access(&dir)?;
         let lock = WriterLock::acquire(&dir)?;
         let meta = LogMeta::read(&dir)?;
         if meta.service_id != config.service_id {

@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod crash_images;
+mod hostile_files;
 mod index_forgery;
 mod intruder;
 mod lifecycle;

@@ -7,6 +7,7 @@ pub(crate) mod cli;
 mod crash;
 mod flood;
 mod forward;
+mod hostile;
 mod injection;
 mod secrets;
 mod tamper;
@@ -53,6 +54,8 @@ pub(crate) struct AttackWorld {
     pub(crate) held_checkpoint: Option<PathBuf>,
     /// Options the operator adds to every `audit verify` of the scenario.
     pub(crate) verify_extra: Vec<OsString>,
+    /// The last bounded run of `hostile_files.feature`.
+    pub(crate) hostile_run: Option<CliRun>,
     pub(crate) injection: injection::State,
     pub(crate) tamper: tamper::State,
     pub(crate) traversal: traversal::State,
@@ -77,6 +80,7 @@ impl AttackWorld {
             expected: None,
             held_checkpoint: None,
             verify_extra: Vec::new(),
+            hostile_run: None,
             injection: injection::State::default(),
             tamper: tamper::State::default(),
             traversal: traversal::State::default(),
