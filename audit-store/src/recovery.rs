@@ -12,8 +12,9 @@
 //!   reason stops the writer. Nothing complete and chain-valid is ever discarded.
 //! - The log is never cut below the size of a signed checkpoint found in the directory.
 //! - The seal key on disk never runs ahead of the log's last seal by more than one epoch unless
-//!   a `log_resumed` or a clean close after that seal explains it; otherwise sealed records were
-//!   removed from the end, and the writer refuses to seal over the gap.
+//!   a clean close explains it (a reopened writer seals right after its `log_resumed`, before
+//!   the key file is replaced); otherwise sealed records were removed from the end, and the
+//!   writer refuses to seal over the gap.
 
 use std::io::{Read as _, Seek as _, SeekFrom};
 use std::path::Path;
@@ -65,10 +66,8 @@ pub(crate) struct Tail {
 struct SealFacts {
     /// Epoch and time of the last seal.
     last: Option<(u64, Timestamp)>,
-    /// A `log_resumed` record follows the last seal.
-    resumed_after: bool,
-    /// The log ends with `log_closed` and its seal.
-    closed_at_end: bool,
+    /// The last seal is the final seal of a clean close (`log_closed` came just before it).
+    closing_seal: bool,
 }
 
 struct Scan {
@@ -143,7 +142,20 @@ pub(crate) fn recover_tail(
             let file_len = file_len(&last_path)?;
             let torn_bytes = match scan.stop.take() {
                 None => None,
-                Some(Stop::Torn) => Some(file_len - scan.end),
+                Some(Stop::Torn) if file_len - scan.end <= MAX_TORN_BYTES => {
+                    Some(file_len - scan.end)
+                }
+                Some(Stop::Torn) => {
+                    return Err(damaged(
+                        &last_name,
+                        scan.end,
+                        format!(
+                            "{} bytes after the last complete record: more than one write can \
+                             leave behind, so not a torn write",
+                            file_len - scan.end
+                        ),
+                    ));
+                }
                 Some(Stop::Bad { frame_end, reason }) => {
                     if looks_torn(&last_path, scan.end, frame_end, file_len)? {
                         Some(file_len - scan.end)
@@ -152,7 +164,7 @@ pub(crate) fn recover_tail(
                     }
                 }
             };
-            let seals = if scan.seals.last.is_none() && !scan.seals.resumed_after {
+            let seals = if scan.seals.last.is_none() {
                 // A segment that has no seal yet (just rotated): the seal before it ends the
                 // previous segment.
                 match previous {
@@ -249,8 +261,9 @@ fn check_key(
         }
         None => 0,
     };
-    let explained = seals.resumed_after
-        || (seals.closed_at_end && seals.last.is_some_and(|(e, _)| key_epoch <= e + 1));
+    // A writer that reopens seals right after its `log_resumed`, in the same commit, before it
+    // replaces the key file: only a clean close leaves the key ahead of the last seal.
+    let explained = seals.closing_seal && seals.last.is_some_and(|(e, _)| key_epoch <= e + 1);
     if key_epoch > floor && !explained {
         let last = match seals.last {
             Some((epoch, _)) => format!("the log's last seal is of epoch {epoch}"),
@@ -404,26 +417,21 @@ fn scan_segment(path: &Path, claimed_seq: u64, meta: &LogMeta) -> Result<Scan, S
                 {
                     seals.last = Some((epoch, sealed_at));
                 }
-                seals.resumed_after = false;
-                seals.closed_at_end = last_kind_closed;
+                seals.closing_seal = last_kind_closed;
                 unsealed = 0;
                 unsealed_newest = None;
             }
             RecordKind::System(SystemKind::LogClosed) => {
                 unsealed += 1;
                 last_kind_closed = true;
-                seals.closed_at_end = false;
             }
             RecordKind::System(SystemKind::LogResumed) => {
                 unsealed += 1;
                 last_kind_closed = false;
-                seals.resumed_after = true;
-                seals.closed_at_end = false;
             }
             _ => {
                 unsealed += 1;
                 last_kind_closed = false;
-                seals.closed_at_end = false;
             }
         }
         last_time = last_time.max(record_header.time);

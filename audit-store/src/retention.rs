@@ -220,46 +220,72 @@ impl LogWriter {
     }
 }
 
-/// The leaf hashes kept for purged records, from `leaves-*.bin` files that together cover
-/// `0..end` without gap; `None` when they do not (missing, damaged, or not contiguous).
-pub(crate) fn purged_leaves(dir: &Path, end: u64) -> Result<Option<Vec<Hash>>, StoreError> {
-    let mut out: Vec<Hash> = Vec::new();
+/// Streams the leaf hashes kept for purged records, from `leaves-*.bin` files that follow each
+/// other from sequence number 0, calling `f(seq, leaf)` for each record before `upto` (at most
+/// `end`, the first record present). Returns whether the files reached `upto`; `false` when
+/// they are missing, damaged or leave a gap. Memory stays constant whatever the sizes: the
+/// hashes are only checked against the checkpoints that need them (their roots authenticate
+/// them), and no more of the files is read than those need.
+pub(crate) fn walk_purged_leaves(
+    dir: &Path,
+    end: u64,
+    upto: u64,
+    f: &mut dyn FnMut(u64, &Hash),
+) -> Result<bool, StoreError> {
+    use std::io::Read as _;
+    let mut next = 0u64;
     for (first, path) in layout::list_leaves(dir)? {
+        if next >= upto {
+            break;
+        }
         if first >= end {
             continue;
         }
-        if u64::try_from(out.len()).ok() != Some(first) {
-            return Ok(None);
+        if first != next {
+            return Ok(false);
         }
-        let file = crate::io::open_read(&path).map_err(|e| StoreError::io("reading", &path, e))?;
-        let meta = file.metadata().map_err(|e| StoreError::io("inspecting", &path, e))?;
-        // At most one hash per record before `end`.
-        let max = u64::try_from(LEAVES_HEADER).unwrap_or(0) + 32 * end + 32;
-        if !meta.is_file() || meta.len() > max {
-            return Ok(None);
+        let file = match crate::io::open_read(&path) {
+            Ok(file) => file,
+            Err(_) => return Ok(false),
+        };
+        let len = file.metadata().map_err(|e| StoreError::io("inspecting", &path, e))?.len();
+        let mut reader = std::io::BufReader::with_capacity(64 * 1024, file);
+        let mut header = [0u8; LEAVES_HEADER];
+        if reader.read_exact(&mut header).is_err()
+            || &header[..8] != LEAVES_MAGIC
+            || header[8..10] != LEAVES_FORMAT.to_le_bytes()
+        {
+            return Ok(false);
         }
-        let mut bytes = Vec::new();
-        std::io::Read::read_to_end(&mut std::io::Read::take(file, max), &mut bytes)
-            .map_err(|e| StoreError::io("reading", &path, e))?;
-        let Some(leaves) = decode_leaves(&bytes, first) else { return Ok(None) };
-        out.extend(leaves);
+        let first_seq = u64::from_le_bytes(header[10..18].try_into().unwrap_or([0; 8]));
+        let count = u64::from_le_bytes(header[18..26].try_into().unwrap_or([0; 8]));
+        let expected_len = count
+            .checked_mul(32)
+            .and_then(|n| n.checked_add(u64::try_from(LEAVES_HEADER).unwrap_or(0) + 32));
+        if first_seq != first
+            || expected_len != Some(len)
+            || first.checked_add(count).is_none_or(|last| last > end)
+        {
+            return Ok(false);
+        }
+        let mut hasher = Sha256::new();
+        hasher.update(header);
+        let mut leaf = [0u8; 32];
+        for _ in 0..count {
+            if next >= upto {
+                return Ok(true);
+            }
+            if reader.read_exact(&mut leaf).is_err() {
+                return Ok(false);
+            }
+            hasher.update(leaf);
+            f(next, &leaf);
+            next += 1;
+        }
+        let mut check = [0u8; 32];
+        if reader.read_exact(&mut check).is_err() || hasher.finalize()[..] != check {
+            return Ok(false);
+        }
     }
-    Ok((u64::try_from(out.len()).ok() == Some(end)).then_some(out))
-}
-
-fn decode_leaves(bytes: &[u8], first: u64) -> Option<Vec<Hash>> {
-    let body = bytes.len().checked_sub(32)?;
-    if body < LEAVES_HEADER || Sha256::digest(&bytes[..body])[..] != bytes[body..] {
-        return None;
-    }
-    if &bytes[..8] != LEAVES_MAGIC || bytes[8..10] != LEAVES_FORMAT.to_le_bytes() {
-        return None;
-    }
-    let first_seq = u64::from_le_bytes(bytes[10..18].try_into().ok()?);
-    let count = u64::from_le_bytes(bytes[18..26].try_into().ok()?);
-    let hashes = &bytes[LEAVES_HEADER..body];
-    if first_seq != first || u64::try_from(hashes.len()).ok()? != count.checked_mul(32)? {
-        return None;
-    }
-    Some(hashes.chunks_exact(32).map(|c| c.try_into().unwrap_or([0; 32])).collect())
+    Ok(next >= upto)
 }

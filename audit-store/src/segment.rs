@@ -240,7 +240,9 @@ fn read_up_to(reader: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
     Ok(filled)
 }
 
-/// If everything left is zero bytes, how many; `None` if any byte is not zero.
+/// If everything left is zero bytes, how many; `None` if any byte is not zero, or if there are
+/// more zeros than one torn write can leave (reading stops there: a huge or sparse file of zeros
+/// is damage, not a crash, and is not read to its end).
 fn zero_run(reader: &mut impl Read) -> io::Result<Option<u64>> {
     let mut buf = [0u8; 8192];
     let mut total = 0u64;
@@ -250,6 +252,9 @@ fn zero_run(reader: &mut impl Read) -> io::Result<Option<u64>> {
             return Ok(None);
         }
         total += u64::try_from(n).unwrap_or(0);
+        if total > crate::recovery::MAX_TORN_BYTES {
+            return Ok(None);
+        }
         if n < buf.len() {
             return Ok(Some(total));
         }

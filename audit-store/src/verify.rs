@@ -484,6 +484,8 @@ struct Verifier<'a> {
     closing: bool,
     /// The log was closed at the final seal of this epoch and has not been resumed since.
     closed: Option<u64>,
+    /// The last seal was the final seal of a clean close.
+    last_seal_closing: bool,
     /// Epoch of the first seal checked (bounds the age of every record before it).
     first_seal_epoch: Option<u64>,
     /// The purge record that accounts for the missing prefix: seq, time, segment.
@@ -606,6 +608,7 @@ impl<'a> Verifier<'a> {
             resumed: None,
             closing: false,
             closed: None,
+            last_seal_closing: false,
             first_seal_epoch: None,
             prefix_purge: None,
             dir_key: None,
@@ -843,9 +846,15 @@ impl<'a> Verifier<'a> {
         let found = match keys::read_seal_key(dir) {
             Ok(key) => key,
             Err(StoreError::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {
-                self.report.warnings.push(
-                    "seal.key is not in the directory: how far the writer got cannot be checked \
-                     against the log's last seal"
+                // The writer never removes it; without it, records cut off the end at a seal
+                // would go unnoticed. (To verify a copy of a log, copy seal.key with it.)
+                self.fail(
+                    FailureKind::Seal,
+                    None,
+                    None,
+                    "seal.key is missing from the log directory: how far the writer got cannot \
+                     be checked, so records cut off the end would go unnoticed (the writer never \
+                     removes it; a copy of a log must include it)"
                         .to_owned(),
                 );
                 return;
@@ -1011,7 +1020,7 @@ impl<'a> Verifier<'a> {
             } else {
                 self.pending_prefix = Some((header.first_seq, header.prev_chain, tree.root()));
                 let dir = path.parent().unwrap_or(Path::new("."));
-                self.check_purged_range(dir, header.first_seq, &header.frontier)?;
+                self.check_purged_range(dir, header.first_seq)?;
                 if self.failed() {
                     return Ok(());
                 }
@@ -1260,71 +1269,66 @@ impl<'a> Verifier<'a> {
     }
 
     /// Checkpoints of a size inside a purged prefix are checked against the leaf hashes kept for
-    /// the purged records, which must rebuild exactly the Merkle frontier where the remaining log
-    /// begins (the frontier is authenticated by every seal after it). Without those hashes, a
-    /// trusted checkpoint there cannot be checked, and that is a finding: nothing may quietly
-    /// stop a held checkpoint from being compared.
-    fn check_purged_range(
-        &mut self,
-        dir: &Path,
-        present: u64,
-        frontier: &[Hash],
-    ) -> Result<(), StoreError> {
+    /// the purged records: the root they rebuild at each checkpoint's size must be the signed
+    /// one (which authenticates them). Without those hashes, a trusted checkpoint there cannot
+    /// be checked, and that is a finding: nothing may quietly stop a held checkpoint from being
+    /// compared.
+    fn check_purged_range(&mut self, dir: &Path, present: u64) -> Result<(), StoreError> {
         let end = self.targets[self.next_target..]
             .iter()
             .position(|t| t.size >= present)
             .map_or(self.targets.len(), |p| self.next_target + p);
-        let Some(leaves) = crate::retention::purged_leaves(dir, present)? else {
-            for i in self.next_target..end {
-                let target = &self.targets[i];
-                if target.trusted {
-                    let reason = format!(
-                        "{} (size {}) covers records removed by retention, and the leaf hashes kept for them are missing or damaged: it cannot be checked",
-                        target.source, target.size
-                    );
-                    self.fail(FailureKind::Checkpoint, None, Some(target.size), reason);
-                    return Ok(());
-                }
-                let warning = format!(
-                    "{} (size {}) covers records removed by retention; not checked (no leaf hashes kept for them)",
-                    target.source, target.size
-                );
-                self.report.warnings.push(warning);
-            }
-            self.next_target = end;
+        let range = self.next_target..end;
+        self.next_target = end;
+        let Some(upto) = self.targets[range.clone()].iter().map(|t| t.size).max() else {
             return Ok(());
         };
+        // Roots of the rebuilt tree at each checkpoint size in the range.
+        let mut roots: Vec<(u64, Hash)> = Vec::new();
+        let sizes: Vec<u64> = self.targets[range.clone()].iter().map(|t| t.size).collect();
         let mut tree = CompactTree::new();
-        let mut t = self.next_target;
-        for (i, leaf) in leaves.iter().enumerate() {
-            let size = u64::try_from(i).unwrap_or(u64::MAX);
-            while t < end && self.targets[t].size <= size {
-                if self.targets[t].size == size && self.targets[t].root != tree.root() {
+        let mut wanted = sizes.iter().peekable();
+        let complete =
+            crate::retention::walk_purged_leaves(dir, present, upto, &mut |seq, leaf| {
+                while wanted.next_if(|s| **s == seq).is_some() {
+                    roots.push((seq, tree.root()));
+                }
+                let _ = tree.try_push(*leaf);
+            })?;
+        if complete {
+            while wanted.next_if(|s| **s == upto).is_some() {
+                roots.push((upto, tree.root()));
+            }
+        }
+        for i in range {
+            let (size, source, trusted, root) = {
+                let t = &self.targets[i];
+                (t.size, t.source.clone(), t.trusted, t.root)
+            };
+            match roots.iter().find(|(s, _)| *s == size) {
+                Some((_, rebuilt)) if *rebuilt == root => {
+                    self.report.checkpoints += 1;
+                    self.report.checkpoints_in_purged_range += 1;
+                }
+                Some(_) => {
                     let reason = format!(
-                        "the log's first {} records (purged, as their kept leaf hashes say) do not match {}: the log was rewritten or forked",
-                        size, self.targets[t].source
+                        "the log's first {size} records (purged; their kept leaf hashes) do not match {source}: the log was rewritten or forked, or the leaf hashes were altered"
                     );
                     self.fail(FailureKind::Checkpoint, None, Some(size.saturating_sub(1)), reason);
                     return Ok(());
                 }
-                self.report.checkpoints += 1;
-                self.report.checkpoints_in_purged_range += 1;
-                t += 1;
-            }
-            if tree.try_push(*leaf).is_err() {
-                break;
+                None if trusted => {
+                    let reason = format!(
+                        "{source} (size {size}) covers records removed by retention, and the leaf hashes kept for them are missing or damaged: it cannot be checked"
+                    );
+                    self.fail(FailureKind::Checkpoint, None, Some(size), reason);
+                    return Ok(());
+                }
+                None => self.report.warnings.push(format!(
+                    "{source} (size {size}) covers records removed by retention; not checked (no leaf hashes kept for them)"
+                )),
             }
         }
-        if tree.frontier() != frontier {
-            self.fail(
-                FailureKind::Purge,
-                Some(0),
-                Some(present),
-                "the leaf hashes kept for records removed by retention do not lead to where the remaining log begins: they were altered".to_owned(),
-            );
-            return Ok(());
-        }
-        self.next_target = end;
         Ok(())
     }
 
@@ -1595,7 +1599,8 @@ impl<'a> Verifier<'a> {
         self.unsealed_epochs = None;
         self.unsealed_records = false;
         self.resumed = None;
-        if std::mem::take(&mut self.closing) {
+        self.last_seal_closing = std::mem::take(&mut self.closing);
+        if self.last_seal_closing {
             self.closed = Some(epoch);
         }
         self.first_seal_epoch.get_or_insert(epoch);
@@ -1781,7 +1786,10 @@ impl<'a> Verifier<'a> {
             }
             None => 0,
         };
-        let explained = self.resumed.is_some() || self.closed.is_some_and(|e| key_epoch <= e + 1);
+        // A reopened writer seals right after its `log_resumed`, before it replaces the key
+        // file: only a clean close leaves the key ahead of the last seal.
+        let explained =
+            self.last_seal_closing && self.last_seal.is_some_and(|(_, e, _)| key_epoch <= e + 1);
         if key_epoch > floor && !explained {
             let last = match self.last_seal {
                 Some((seq, epoch, _)) => format!("the last seal (seq {seq}) is of epoch {epoch}"),

@@ -265,6 +265,10 @@ impl LogWriter {
                 },
                 now,
             )?;
+            // Sealed in the same write, before the key file moves on: a `log_resumed` without
+            // its seal can then only be a torn write (with the key file not yet replaced), and
+            // one appended by anyone else does not explain a key ahead of the log.
+            w.stage_seal(now)?;
             w.commit()
         })?;
         Ok(writer)
