@@ -6,8 +6,12 @@
 pub(crate) mod cli;
 mod crash;
 mod flood;
+mod forge;
 mod forward;
 mod injection;
+mod recovery_laundering;
+mod retention_forgery;
+mod sealed_past;
 mod secrets;
 mod tamper;
 mod traversal;
@@ -60,6 +64,9 @@ pub(crate) struct AttackWorld {
     pub(crate) vram: vram::State,
     pub(crate) crash: crash::State,
     pub(crate) forward: forward::State,
+    pub(crate) retention: retention_forgery::State,
+    pub(crate) recovery: recovery_laundering::State,
+    pub(crate) sealed: sealed_past::State,
 }
 
 impl AttackWorld {
@@ -84,6 +91,9 @@ impl AttackWorld {
             vram: vram::State::default(),
             crash: crash::State::default(),
             forward: forward::State::default(),
+            retention: retention_forgery::State::default(),
+            recovery: recovery_laundering::State::default(),
+            sealed: sealed_past::State::default(),
         }
     }
 
