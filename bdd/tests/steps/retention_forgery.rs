@@ -4,6 +4,8 @@
 //! back to tempt the writer into purging. Logs are written through the store's writer with
 //! explicit timestamps, so that they span days.
 
+use std::time::Duration;
+
 use audit_events::{Body, HashValue, SystemRecord, Timestamp};
 use audit_store::{LogConfig, LogWriter, PurgeOutcome, tamper};
 use cucumber::{given, then, when};
@@ -28,10 +30,15 @@ pub(crate) struct State {
     segments_before: usize,
 }
 
-/// One-minute epochs, 4 KiB segments and a 2-day retention: the verifier material says so.
+/// Seal epochs of an hour: a log that spans days seals every idle epoch, and an hour keeps that
+/// to 24 seals a day.
+const EPOCH: Duration = Duration::from_secs(3600);
+
+/// One-hour epochs, 4 KiB segments and a 2-day retention: the verifier material says so.
 fn short_retention() -> LogConfig {
     let mut c = config();
     c.retention.days = 2;
+    c.seal_epoch = EPOCH;
     c
 }
 
@@ -106,7 +113,8 @@ fn forge_purge(world: &mut AttackWorld, with_key: bool) {
         ),
     ];
     if let Some(key) = &key {
-        let epoch = key.epoch().max(audit_store::epoch_of(T0, 60_000_000_000, now));
+        let epoch_nanos = i64::try_from(EPOCH.as_nanos()).unwrap();
+        let epoch = key.epoch().max(audit_store::epoch_of(T0, epoch_nanos, now));
         forged.push(forge::seal_record(&dir, epoch, now));
     }
     append_forged(&dir, forged, key.as_ref());
@@ -132,6 +140,8 @@ fn honest_log(world: &mut AttackWorld) {
     let (mut writer, material) = LogWriter::create(&world.log, short_retention(), at(0)).unwrap();
     world.keep_material(material);
     writer.append_batch(&entries(30, at(100)), at(100)).unwrap();
+    // The first hour ends: its seal and a checkpoint are written.
+    writer.seal_if_due(at(3601)).unwrap();
     let held = world.tmp().join("held.checkpoint");
     std::fs::copy(world.log.join("checkpoint"), &held).unwrap();
     world.held_checkpoint = Some(held);

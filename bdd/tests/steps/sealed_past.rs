@@ -76,9 +76,10 @@ fn reseal_final(world: &mut AttackWorld) {
     records[edited].time = Timestamp(records[edited].time.0 + 1_000_000_000);
     let key = tamper::steal_seal_key(&world.log).unwrap();
     let key_epoch = key.epoch();
-    // The final seal is re-dated into the epoch of the key the intruder holds.
-    let sealed_at = Timestamp(T0.0 + i64::try_from(key_epoch).unwrap() * EPOCH_NANOS + 1);
+    // The final seal is re-dated into the epoch of the key the intruder holds, if that is later.
     let last = records.len() - 1;
+    let key_start = Timestamp(T0.0 + i64::try_from(key_epoch).unwrap() * EPOCH_NANOS + 1);
+    let sealed_at = records[last].time.max(key_start);
     records[last].time = sealed_at;
     if let Body::System(SystemRecord::Seal { sealed_at: at, .. }) = &mut records[last].body {
         *at = sealed_at;
