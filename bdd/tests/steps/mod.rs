@@ -6,9 +6,13 @@
 pub(crate) mod cli;
 mod crash;
 mod flood;
+mod forge;
 mod forward;
 mod hostile;
 mod injection;
+mod recovery_laundering;
+mod retention_forgery;
+mod sealed_past;
 mod secrets;
 mod tamper;
 mod traversal;
@@ -64,6 +68,9 @@ pub(crate) struct AttackWorld {
     pub(crate) vram: vram::State,
     pub(crate) crash: crash::State,
     pub(crate) forward: forward::State,
+    pub(crate) retention: retention_forgery::State,
+    pub(crate) recovery: recovery_laundering::State,
+    pub(crate) sealed: sealed_past::State,
 }
 
 impl AttackWorld {
@@ -89,6 +96,9 @@ impl AttackWorld {
             vram: vram::State::default(),
             crash: crash::State::default(),
             forward: forward::State::default(),
+            retention: retention_forgery::State::default(),
+            recovery: recovery_laundering::State::default(),
+            sealed: sealed_past::State::default(),
         }
     }
 

@@ -1,0 +1,167 @@
+//! What an intruder who can write the log directory and has read FORMAT.md can make without any
+//! key it does not find on the host: frames appended to the last segment with every chain hash,
+//! Merkle root and seal field recomputed (and a seal MAC, with the seal key left on the host),
+//! index headers with new checksums, leaf-hash files with a new checksum. Shared by the steps of
+//! `retention_forgery.feature`, `recovery_laundering.feature` and `sealed_past.feature`.
+
+use std::path::{Path, PathBuf};
+
+use audit_chain::{CompactTree, SealInput, SealKey, chain_hash, leaf_hash};
+use audit_events::{Body, HashValue, Record, SystemRecord, Timestamp};
+use audit_store::{LogReader, tamper};
+use sha2::Digest as _;
+
+use super::segments_of;
+
+/// SHA-256 of `bytes`.
+pub(crate) fn sha256(bytes: &[u8]) -> [u8; 32] {
+    sha2::Sha256::digest(bytes).into()
+}
+
+/// The offset of every complete frame of a segment file, after its header.
+pub(crate) fn frames(path: &Path) -> Vec<usize> {
+    let bytes = std::fs::read(path).unwrap();
+    let header_len = usize::from(u16::from_le_bytes([bytes[10], bytes[11]]));
+    let mut at = header_len;
+    let mut out = Vec::new();
+    while at + 4 <= bytes.len() {
+        let len =
+            usize::try_from(u32::from_le_bytes(bytes[at..at + 4].try_into().unwrap())).unwrap();
+        if len == 0 || at + 4 + len + 32 > bytes.len() {
+            break;
+        }
+        out.push(at);
+        at += 4 + len + 32;
+    }
+    out
+}
+
+/// The first sequence number a segment file's name gives.
+pub(crate) fn first_seq_of(segment: &Path) -> u64 {
+    segment.file_name().unwrap().to_str().unwrap()[4..24].parse().unwrap()
+}
+
+/// The Merkle tree a segment header records at its first sequence number.
+pub(crate) fn tree_at(segment: &Path) -> CompactTree {
+    let bytes = std::fs::read(segment).unwrap();
+    let count = usize::from(bytes[76]);
+    let frontier =
+        (0..count).map(|i| bytes[77 + 32 * i..109 + 32 * i].try_into().unwrap()).collect();
+    CompactTree::from_frontier(first_seq_of(segment), frontier).unwrap()
+}
+
+/// The chain hash a segment header says it continues from.
+pub(crate) fn prev_chain_of(segment: &Path) -> [u8; 32] {
+    std::fs::read(segment).unwrap()[44..76].try_into().unwrap()
+}
+
+/// A system record shaped like the log's last one (same log id, audit id and service id).
+pub(crate) fn system(dir: &Path, time: Timestamp, body: SystemRecord) -> Record {
+    let mut record = tamper::read_records(dir).unwrap().pop().unwrap();
+    record.time = time;
+    record.body = Body::System(body);
+    record
+}
+
+/// A seal record of `epoch` made at `sealed_at`; its other fields are filled in when appended.
+pub(crate) fn seal_record(dir: &Path, epoch: u64, sealed_at: Timestamp) -> Record {
+    system(
+        dir,
+        sealed_at,
+        SystemRecord::Seal {
+            epoch,
+            tree_size: 0,
+            root: HashValue([0; 32]),
+            last_chain: HashValue([0; 32]),
+            sealed_at,
+            mac: HashValue([0; 32]),
+        },
+    )
+}
+
+/// Appends `records`, renumbered to follow the log, to its last segment, chained as FORMAT.md
+/// says. Seal records get their tree size, root and last chain recomputed and, when `key` is
+/// given, a MAC made with it (moved forward to the seal's epoch where it is behind).
+pub(crate) fn append_forged(dir: &Path, records: Vec<Record>, key: Option<&SealKey>) {
+    let mut tree = None;
+    let mut chain = [0u8; 32];
+    let mut next = 0;
+    for stored in LogReader::open(dir).unwrap().records() {
+        let stored = stored.unwrap();
+        if tree.is_none() {
+            tree = Some(tree_at(&dir.join(format!("seg-{:020}.log", stored.seq))));
+        }
+        tree.as_mut().unwrap().try_push(stored.leaf_hash()).unwrap();
+        chain = stored.chain;
+        next = stored.seq + 1;
+    }
+    let mut tree = tree.expect("the log holds records");
+    let last = segments_of(dir).pop().unwrap();
+    let mut out = std::fs::read(&last).unwrap();
+    for mut record in records {
+        record.seq = next;
+        if let Body::System(SystemRecord::Seal {
+            epoch,
+            tree_size,
+            root,
+            last_chain,
+            sealed_at,
+            mac,
+            ..
+        }) = &mut record.body
+        {
+            *tree_size = next;
+            *root = HashValue(tree.root());
+            *last_chain = HashValue(chain);
+            if let Some(key) = key {
+                let key = key.seek((*epoch).max(key.epoch())).unwrap();
+                let input = SealInput {
+                    epoch: *epoch,
+                    tree_size: next,
+                    root: tree.root(),
+                    last_chain: chain,
+                    time_ns: sealed_at.0,
+                };
+                *mac = HashValue(key.seal(&input).unwrap().0);
+            }
+        }
+        let bytes = record.encode().unwrap();
+        let leaf = leaf_hash(&bytes);
+        chain = chain_hash(&chain, &leaf);
+        out.extend_from_slice(&u32::try_from(bytes.len()).unwrap().to_le_bytes());
+        out.extend_from_slice(&bytes);
+        out.extend_from_slice(&chain);
+        tree.try_push(leaf).unwrap();
+        next += 1;
+    }
+    std::fs::write(&last, out).unwrap();
+}
+
+/// Removes `checkpoint` and every kept `checkpoint-*.note` of a log directory.
+pub(crate) fn remove_checkpoints(dir: &Path) {
+    for path in files_starting(dir, "checkpoint") {
+        std::fs::remove_file(path).unwrap();
+    }
+}
+
+/// The files of `dir` whose names start with `prefix`.
+pub(crate) fn files_starting(dir: &Path, prefix: &str) -> Vec<PathBuf> {
+    super::files_of(dir)
+        .into_iter()
+        .filter(|p| p.file_name().unwrap().to_str().unwrap().starts_with(prefix))
+        .collect()
+}
+
+/// Rewrites the time range in an index header, and both of its checksums, as FORMAT.md lays
+/// them out.
+pub(crate) fn forge_index_times(path: &Path, oldest: i64, newest: i64) {
+    let mut bytes = std::fs::read(path).unwrap();
+    bytes[66..74].copy_from_slice(&oldest.to_le_bytes());
+    bytes[74..82].copy_from_slice(&newest.to_le_bytes());
+    let head = sha256(&bytes[..90]);
+    bytes[90..122].copy_from_slice(&head);
+    let n = bytes.len();
+    let trailer = sha256(&bytes[..n - 32]);
+    bytes[n - 32..].copy_from_slice(&trailer);
+    std::fs::write(path, bytes).unwrap();
+}
