@@ -31,4 +31,4 @@ Feature: Forged and honest retention purges
     Given a running log with a 2-day retention holding several segments written in its first minutes
     When the intruder dates every index file 300 days back
     Then the writer's retention run a day later removes nothing
-    And `audit verify` with the verifier material reports the log intact
+    And `audit verify` with the verifier material exits 1 naming the forged index files

@@ -49,10 +49,10 @@ Feature: Tampering with a log on disk
     When the last segment is cut inside its last frame
     Then `audit verify` with the verifier material exits 1 with a "checkpoint" failure where the tampering starts
 
-  Scenario: the tail cut and the checkpoint re-signed is caught by a checkpoint held off the host
+  Scenario: the tail cut and the checkpoint re-signed is caught by the seal key left ahead of it, and by a checkpoint held off the host
     Given the latest checkpoint is copied off the host
     When the records after the last seal are cut off and the checkpoint re-signed
-    Then `audit verify` with the verifier material reports the log intact but its last records unproven
+    Then `audit verify` with the verifier material exits 1 with a "seal" failure where the tampering starts
     When the operator verifies against the checkpoint kept off the host
     Then `audit verify` with the verifier material exits 1 with a "checkpoint" failure where the tampering starts
 

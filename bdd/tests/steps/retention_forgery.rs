@@ -230,3 +230,17 @@ fn nothing_purged(world: &mut AttackWorld) {
     assert_eq!(segments_of(&world.log).len(), world.retention.segments_before);
     assert!(files_starting(&world.log, "leaves-").is_empty());
 }
+
+/// The records are intact, but an index that does not match the chain could hide records from
+/// searches: verification reports it.
+#[then("`audit verify` with the verifier material exits 1 naming the forged index files")]
+fn verify_names_forged_index(world: &mut AttackWorld) {
+    let run = world.audit_verify(&world.log, &[]);
+    assert_eq!(run.code, 1, "{}: {}{}", run.command, run.stdout, run.stderr);
+    assert!(
+        run.stdout.contains("(index)") && run.stdout.contains(".idx"),
+        "{}: {}",
+        run.command,
+        run.stdout
+    );
+}
