@@ -7,6 +7,7 @@ pub(crate) mod cli;
 mod crash;
 mod flood;
 mod forward;
+mod index;
 mod injection;
 mod secrets;
 mod tamper;
