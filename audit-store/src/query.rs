@@ -11,7 +11,7 @@ use std::os::unix::fs::FileExt;
 use std::path::Path;
 
 use audit_chain::Hash;
-use audit_events::{Category, Record, RecordKind, Severity, SystemRecord, Timestamp};
+use audit_events::{Category, Record, RecordHeader, RecordKind, Severity, SystemRecord, Timestamp};
 
 use crate::error::StoreError;
 use crate::index::{IndexView, Postings, kind_code, kind_of_code};
@@ -129,13 +129,16 @@ pub fn query(dir: &Path, query: &Query) -> Result<Vec<QueryHit>, StoreError> {
 
 /// Runs a query over the log in `dir`, saying which index files were not trusted.
 ///
-/// An index is used only after it is checked against its `index_committed` record: the record
-/// at the index's end offset must link from the index's last chain hash and name the index's
-/// first sequence number, record count, end offset and SHA-256. In the last segment the frames
-/// the index covers are also walked from the segment header (a torn tail can only be there);
-/// in the others, the frames after the commitment must chain up to the next segment's header.
-/// Every hit is read back from its frame, which must sit exactly between its neighbours and
-/// link from the one before. Anything else is searched by a chain-checked scan.
+/// The last segment is always scanned from its header: anyone who can write the directory can
+/// append frames to it (a forged `index_committed` record for a forged index included), and
+/// only a walk from the header tells. An index of any other segment is used only after it is
+/// checked against its `index_committed` record: the record at the index's end offset must link
+/// from the index's last chain hash and name the index's first sequence number, record count,
+/// end offset and SHA-256, and the frames from it to the end of the file must chain up to the
+/// next segment's header. Every hit (and the first frame) is read back from its frame, which
+/// must sit exactly between its neighbours and link from the one before. Anything else is
+/// searched by a chain-checked scan, and a segment other than the last must end where the next
+/// one continues.
 pub fn query_outcome(dir: &Path, query: &Query) -> Result<QueryOutcome, StoreError> {
     let reader = LogReader::open(dir)?;
     let all: Vec<(u64, std::path::PathBuf)> = reader.segments().to_vec();
@@ -154,23 +157,28 @@ pub fn query_outcome(dir: &Path, query: &Query) -> Result<QueryOutcome, StoreErr
         let name = layout::segment_name(first_seq);
         let index_path = reader.dir().join(layout::index_name(first_seq));
         let next = all.get(k + 1).map(|(_, p)| p.as_path());
-        let mut found = if std::fs::symlink_metadata(&index_path).is_err() {
-            scan_whole(path, &name, next, query)?
-        } else {
-            let searched = match IndexView::read(&index_path) {
-                Some(index) => {
-                    let expect = Expect { first_seq, log_id: reader.meta().log_id, next };
-                    search_indexed(path, &name, &index, &expect, query)?
-                }
-                None => Err("the index file is damaged".to_owned()),
-            };
-            match searched {
-                Ok(hits) => hits,
-                Err(reason) => {
-                    outcome.rebuilt_indexes.push(IndexFallback { segment: name.clone(), reason });
-                    scan_whole(path, &name, next, query)?
+        // The last segment is always scanned: anyone can append frames to it, a forged
+        // commitment for a forged index included, and only a walk from its header tells.
+        let mut found = match next {
+            Some(next) if std::fs::symlink_metadata(&index_path).is_ok() => {
+                let searched = match IndexView::read(&index_path) {
+                    Some(index) => {
+                        let expect = Expect { first_seq, log_id: reader.meta().log_id, next };
+                        search_indexed(path, &name, &index, &expect, query)?
+                    }
+                    None => Err("the index file is damaged".to_owned()),
+                };
+                match searched {
+                    Ok(hits) => hits,
+                    Err(reason) => {
+                        outcome
+                            .rebuilt_indexes
+                            .push(IndexFallback { segment: name.clone(), reason });
+                        scan_whole(path, &name, Some(next), query)?
+                    }
                 }
             }
+            _ => scan_whole(path, &name, next, query)?,
         };
         if query.order == Order::Descending {
             found.reverse();
@@ -191,8 +199,8 @@ fn overlaps(range: Option<(i64, i64)>, query: &Query) -> bool {
 struct Expect<'a> {
     first_seq: u64,
     log_id: audit_events::LogId,
-    /// The next segment file; `None` for the last segment.
-    next: Option<&'a Path>,
+    /// The next segment file (an index of the last segment is never used).
+    next: &'a Path,
 }
 
 /// Checks the index against its commitment and the segment, then uses it for the records it
@@ -205,7 +213,7 @@ fn search_indexed(
     expect: &Expect<'_>,
     query: &Query,
 ) -> Result<Result<Vec<QueryHit>, String>, StoreError> {
-    let (header, mut reader) = match FrameReader::open(path) {
+    let (header, reader) = match FrameReader::open(path) {
         Ok(opened) => opened,
         // The scan reports what is wrong with the segment.
         Err(_) => return Ok(Err("the segment cannot be read".to_owned())),
@@ -225,12 +233,8 @@ fn search_indexed(
     if let Err(reason) = check_commitment(&file, index, expect, count) {
         return Ok(Err(reason));
     }
-    if expect.next.is_none() {
-        // The last segment may end in a torn write: the covered frames must be the ones a walk
-        // from the header finds.
-        if !walk_matches(&mut reader, header.prev_chain, index)? {
-            return Ok(Err("the index does not match the frames of its segment".to_owned()));
-        }
+    if ih.count > 0 && read_hit(&file, name, index, header.prev_chain, 0)?.is_none() {
+        return Ok(Err("the index does not match the first frame of its segment".to_owned()));
     }
     let mut hits = Vec::new();
     if overlaps(ih.time_range, query) {
@@ -267,14 +271,12 @@ fn search_indexed(
     // The commitment and every frame after it (rotation, seal, records of a reopened segment).
     let start = (ih.end_offset, ih.last_chain, expect.first_seq + count);
     let (after, end) = scan(path, name, Some(start), query)?;
-    if let Some(next) = expect.next {
-        // An unreadable next header is reported when that segment is searched.
-        let next_prev = FrameReader::open(next).ok().map(|(h, _)| h.prev_chain);
-        if end.torn || next_prev.is_some_and(|p| p != end.chain) {
-            return Ok(Err(
-                "the segment's frames after the index do not lead to the next segment".to_owned()
-            ));
-        }
+    // An unreadable next header is reported when that segment is searched.
+    let next_prev = FrameReader::open(expect.next).ok().map(|(h, _)| h.prev_chain);
+    if end.torn || next_prev.is_some_and(|p| p != end.chain) {
+        return Ok(Err(
+            "the segment's frames after the index do not lead to the next segment".to_owned()
+        ));
     }
     hits.extend(after);
     Ok(Ok(hits))
@@ -316,30 +318,6 @@ fn check_commitment(
         return Err("the index differs from what its index_committed record commits to".to_owned());
     }
     Ok(())
-}
-
-/// Walks the segment's frames from the header up to the index's end offset, checking every
-/// chain link, and whether they are exactly the frames the index lists.
-fn walk_matches(
-    reader: &mut FrameReader,
-    prev_chain: Hash,
-    index: &IndexView,
-) -> Result<bool, StoreError> {
-    let mut chain = prev_chain;
-    let mut payload = Vec::new();
-    for i in 0..index.len() {
-        let frame = match reader.next_frame(&mut payload) {
-            Ok(Some(frame)) => frame,
-            Err(FrameFault::Io(e)) => return Err(StoreError::io("reading", "segment", e)),
-            Ok(None) | Err(_) => return Ok(false),
-        };
-        let link = segment::link(&chain, &payload).1;
-        if frame.offset != index.offset(i) || link != frame.chain {
-            return Ok(false);
-        }
-        chain = link;
-    }
-    Ok(reader.offset() == index.header.end_offset && chain == index.header.last_chain)
 }
 
 /// Reads the complete frame at `offset`: payload and stored chain hash.
@@ -485,6 +463,16 @@ fn scan(
                 offset: frame.offset,
                 reason: format!("record {seq} does not match its chain hash; run `audit verify`"),
             });
+        }
+        let peeked = RecordHeader::peek(&payload).map_err(|e| StoreError::Damaged {
+            file: name.to_owned(),
+            offset: frame.offset,
+            reason: e.to_string(),
+        })?;
+        if !query.time_matches(peeked.time.0) || !query.kind_code_matches(kind_code(peeked.kind)) {
+            chain = link;
+            seq += 1;
+            continue;
         }
         let record = Record::decode(&payload).map_err(|e| StoreError::Damaged {
             file: name.to_owned(),

@@ -376,8 +376,9 @@ impl LogWriter {
         })
     }
 
-    /// Closes the log cleanly: seals due epochs, appends `log_closed`, a final seal and a
-    /// checkpoint, writes the segment's index, and releases the lock.
+    /// Closes the log cleanly: seals due epochs, appends `index_committed` (the digest of the
+    /// segment's index), `log_closed`, a final seal and a checkpoint, writes the committed index,
+    /// and releases the lock.
     pub fn close(mut self, now: Timestamp) -> Result<(), StoreError> {
         self.check()?;
         let now = now.max(self.last_time);

@@ -9,6 +9,7 @@ mod flood;
 mod forge;
 mod forward;
 mod hostile;
+mod index;
 mod injection;
 mod recovery_laundering;
 mod retention_forgery;
