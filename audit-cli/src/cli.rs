@@ -94,6 +94,10 @@ pub(crate) enum Command {
     /// List the event kinds: dotted name, category, severity, lane and every field.
     #[command(after_help = EXIT_CODES)]
     Kinds(KindsArgs),
+    /// Place a legal hold on a log, or lift it: a `legal_hold` record in the chain; while it is
+    /// in force retention removes nothing, and verify reports any purge made under it.
+    #[command(name = "legal-hold", after_help = EXIT_CODES)]
+    LegalHold(LegalHoldArgs),
 }
 
 #[derive(Debug, Args)]
@@ -340,6 +344,19 @@ pub(crate) enum KindsFormat {
     Text,
     /// One JSON object: {"kinds": [...]}.
     Json,
+}
+
+#[derive(Debug, Args)]
+#[command(group = clap::ArgGroup::new("action").required(true).args(["set", "release"]))]
+pub(crate) struct LegalHoldArgs {
+    /// The log directory (an existing log; no other writer may hold it).
+    pub(crate) dir: PathBuf,
+    /// Place a hold, with its reason (a case or ticket reference).
+    #[arg(long, value_name = "REASON")]
+    pub(crate) set: Option<String>,
+    /// Lift the hold, with the reason.
+    #[arg(long, value_name = "REASON")]
+    pub(crate) release: Option<String>,
 }
 
 #[derive(Debug, Args)]

@@ -27,6 +27,7 @@ mod export;
 mod init;
 mod keyfile;
 mod kinds;
+mod legal_hold;
 mod output;
 mod query;
 mod report;
@@ -134,5 +135,6 @@ fn dispatch(command: Command, ctx: &mut Ctx<'_>) -> anyhow::Result<ExitStatus> {
         Command::Emit(args) => emit::run(&args, ctx),
         Command::Demo(args) => demo::run(&args, ctx),
         Command::Kinds(args) => kinds::run(&args, ctx),
+        Command::LegalHold(args) => legal_hold::run(&args, ctx),
     }
 }

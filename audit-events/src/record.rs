@@ -175,6 +175,15 @@ pub enum SystemRecord {
         /// SHA-256 of the exact bytes of the index file.
         digest: HashValue,
     },
+    /// A legal hold was placed on the log, restated, or lifted: while it holds, nothing may be
+    /// removed by retention. A writer restates an active hold as the first record of every new
+    /// segment, so the state is known from the last segment alone.
+    LegalHold {
+        /// Whether the hold is in force from this record on.
+        held: bool,
+        /// Why (a case or ticket reference), as the operator gave it, escaped and bounded.
+        reason: String,
+    },
 }
 
 /// The kind of a system record, with its dotted name (`system.seal`).
@@ -201,11 +210,13 @@ pub enum SystemKind {
     LogClosed,
     /// `system.index_committed`
     IndexCommitted,
+    /// `system.legal_hold`
+    LegalHold,
 }
 
 impl SystemKind {
     /// Every system kind, in encoding order.
-    pub const ALL: [SystemKind; 10] = [
+    pub const ALL: [SystemKind; 11] = [
         Self::LogCreated,
         Self::LogResumed,
         Self::EventsDropped,
@@ -216,6 +227,7 @@ impl SystemKind {
         Self::RetentionPurge,
         Self::LogClosed,
         Self::IndexCommitted,
+        Self::LegalHold,
     ];
 
     /// The dotted name.
@@ -231,6 +243,7 @@ impl SystemKind {
             Self::RetentionPurge => "system.retention_purge",
             Self::LogClosed => "system.log_closed",
             Self::IndexCommitted => "system.index_committed",
+            Self::LegalHold => "system.legal_hold",
         }
     }
 
@@ -263,6 +276,7 @@ impl SystemRecord {
             Self::RetentionPurge { .. } => SystemKind::RetentionPurge,
             Self::LogClosed => SystemKind::LogClosed,
             Self::IndexCommitted { .. } => SystemKind::IndexCommitted,
+            Self::LegalHold { .. } => SystemKind::LegalHold,
         }
     }
 }

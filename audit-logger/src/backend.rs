@@ -45,6 +45,7 @@ fn store_config(config: &AuditConfig) -> LogConfig {
         RetentionPolicy::KeepForever => u32::MAX,
         RetentionPolicy::Days(days) => days,
     };
+    log.retention.legal_hold = config.legal_hold;
     log
 }
 

@@ -138,6 +138,10 @@ pub struct AuditConfig {
     pub rotation: RotationPolicy,
     /// How long to keep sealed segments.
     pub retention: RetentionPolicy,
+    /// Place a legal hold on the log when it is opened (a `legal_hold` record in the chain, if
+    /// none is in force): nothing is removed by retention while it holds. Lifting a hold is an
+    /// explicit act (`audit legal-hold --release`), never a side effect of a configuration change.
+    pub legal_hold: bool,
     /// When events are made durable (default [`FlushMode::Immediate`]).
     pub flush: FlushMode,
     /// Queue bounds.
@@ -168,6 +172,7 @@ impl AuditConfig {
             service_id,
             rotation: RotationPolicy::default(),
             retention: RetentionPolicy::default(),
+            legal_hold: false,
             flush: FlushMode::Immediate,
             queue: QueueBounds::default(),
             seal_epoch: Duration::from_secs(60),

@@ -56,6 +56,8 @@ pub(crate) struct Tail {
     pub(crate) last_time: Timestamp,
     /// The crash-recovery record to write, if a torn tail was discarded.
     pub(crate) torn: Option<SystemRecord>,
+    /// The legal hold in force at the end of the log, with its reason.
+    pub(crate) legal_hold: Option<String>,
     /// The least seal-key epoch the writer must hold: the key file may be behind the seals that
     /// are durable, or behind the records left unsealed (a crash between the two writes).
     pub(crate) key_floor: u64,
@@ -87,6 +89,10 @@ struct Scan {
     end: u64,
     /// Where the good frames stop before the end of the file, and why.
     stop: Option<Stop>,
+    /// The last `legal_hold` record of the segment: held, and the reason.
+    hold: Option<(bool, String)>,
+    /// Records read.
+    records: u64,
 }
 
 enum Stop {
@@ -164,15 +170,22 @@ pub(crate) fn recover_tail(
                     }
                 }
             };
-            let seals = if scan.seals.last.is_none() {
-                // A segment that has no seal yet (just rotated): the seal before it ends the
-                // previous segment.
-                match previous {
-                    Some(_) => scan_previous("")?.seals,
-                    None => scan.seals,
-                }
-            } else {
-                scan.seals
+            // A segment that has no seal yet (just rotated): the seal before it ends the previous
+            // segment. A segment with no record yet: an active legal hold is restated as a new
+            // segment's first record, so the state is the previous segment's.
+            let needs_previous = scan.seals.last.is_none() || scan.records == 0;
+            let previous_scan = match previous {
+                Some(_) if needs_previous => Some(scan_previous("")?),
+                _ => None,
+            };
+            let seals = match &previous_scan {
+                Some(p) if scan.seals.last.is_none() => p.seals,
+                _ => scan.seals,
+            };
+            let hold = match (&scan.hold, &previous_scan) {
+                (Some(hold), _) => Some(hold.clone()),
+                (None, Some(p)) if scan.records == 0 => p.hold.clone(),
+                _ => None,
             };
             check_checkpoints(dir, meta, scan.next_seq)?;
             // The records left unsealed must be sealed with a key of their epoch or later: the
@@ -204,6 +217,7 @@ pub(crate) fn recover_tail(
                 last_time: scan.last_time,
                 torn,
                 key_floor,
+                legal_hold: hold.and_then(|(held, reason)| held.then_some(reason)),
             })
         }
         Err(ScanError::Header(reason)) => {
@@ -233,6 +247,7 @@ pub(crate) fn recover_tail(
                     bytes_discarded: len,
                 }),
                 key_floor,
+                legal_hold: scan.hold.and_then(|(held, reason)| held.then_some(reason)),
             })
         }
         Err(ScanError::Store(e)) => Err(e),
@@ -369,6 +384,7 @@ fn scan_segment(path: &Path, claimed_seq: u64, meta: &LogMeta) -> Result<Scan, S
     let mut index = SegmentIndex::new(header.first_seq, header_len, header.prev_chain);
     let mut payload = Vec::new();
     let mut stop = None;
+    let mut hold = None;
     loop {
         let frame = match reader.next_frame(&mut payload) {
             Ok(Some(frame)) => frame,
@@ -425,6 +441,15 @@ fn scan_segment(path: &Path, claimed_seq: u64, meta: &LogMeta) -> Result<Scan, S
                 unsealed += 1;
                 last_kind_closed = true;
             }
+            RecordKind::System(SystemKind::LegalHold) => {
+                if let Ok(Record { body: Body::System(SystemRecord::LegalHold { held, reason }), .. }) =
+                    Record::decode(&payload)
+                {
+                    hold = Some((held, reason));
+                }
+                unsealed += 1;
+                last_kind_closed = false;
+            }
             RecordKind::System(SystemKind::LogResumed) => {
                 unsealed += 1;
                 last_kind_closed = false;
@@ -464,5 +489,7 @@ fn scan_segment(path: &Path, claimed_seq: u64, meta: &LogMeta) -> Result<Scan, S
         last_kind_closed,
         end,
         stop,
+        hold,
+        records: seq - header.first_seq,
     })
 }

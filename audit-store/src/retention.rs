@@ -125,7 +125,7 @@ impl LogWriter {
             return Err(StoreError::Poisoned { cause: cause.to_owned() });
         }
         let policy = self.config().retention;
-        if policy.legal_hold {
+        if policy.legal_hold || self.legal_hold().is_some() {
             return Ok(None);
         }
         let now = now.max(self.last_record_time());

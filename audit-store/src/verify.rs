@@ -205,6 +205,9 @@ pub struct VerifyReport {
     /// The epoch of `seal.key` in the directory, when it was read and derives from the verifier
     /// material.
     pub key_epoch: Option<u64>,
+    /// The legal hold at the end of the log, as the last `legal_hold` record says: `Some(true)`
+    /// while one is in force, `Some(false)` once lifted, `None` if the log never had one.
+    pub legal_hold: Option<bool>,
     /// Things worth knowing that are not failures.
     pub warnings: Vec<String>,
 }
@@ -492,6 +495,8 @@ struct Verifier<'a> {
     prefix_purge: Option<(u64, Timestamp, Option<String>)>,
     /// The seal-key state found in the directory (authenticated against the material).
     dir_key: Option<SealKey>,
+    /// The sequence number of the `legal_hold` record that placed the hold in force.
+    hold: Option<u64>,
     current_segment: Option<String>,
     /// Time of the record just checked.
     last_time: Timestamp,
@@ -612,6 +617,7 @@ impl<'a> Verifier<'a> {
             first_seal_epoch: None,
             prefix_purge: None,
             dir_key: None,
+            hold: None,
             current_segment: None,
             last_time: Timestamp::default(),
         };
@@ -1452,6 +1458,14 @@ impl<'a> Verifier<'a> {
                 self.report.resumes.push((seq, time));
             }
             SystemRecord::LogClosed => self.closing = true,
+            SystemRecord::LegalHold { held, .. } => {
+                if !*held {
+                    self.hold = None;
+                } else if self.hold.is_none() {
+                    self.hold = Some(seq);
+                }
+                self.report.legal_hold = Some(*held);
+            }
             SystemRecord::CrashRecovery { bytes_discarded, .. } => {
                 self.report.recoveries.push((seq, *bytes_discarded));
             }
@@ -1628,6 +1642,15 @@ impl<'a> Verifier<'a> {
                 Some(offset),
                 Some(seq),
                 format!("retention purge used {retention_days} days; at least {min} are required"),
+            );
+            return;
+        }
+        if let Some(placed) = self.hold {
+            self.fail(
+                FailureKind::Purge,
+                Some(offset),
+                Some(seq),
+                format!("a retention purge during the legal hold placed at seq {placed}: nothing may be removed while a hold is in force"),
             );
             return;
         }

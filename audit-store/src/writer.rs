@@ -30,6 +30,9 @@ use crate::recovery::{MAX_COMMIT_BYTES, recover_tail};
 use crate::segment::{self, FRAME_OVERHEAD, SegmentHeader};
 use sha2::{Digest as _, Sha256};
 
+/// The longest reason a legal hold record may carry, in bytes.
+const MAX_HOLD_REASON: usize = 256;
+
 /// Sequence numbers a batch was given.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct AppendOutcome {
@@ -91,6 +94,8 @@ pub struct LogWriter {
     key_dirty: bool,
     /// A seal was staged: write a checkpoint after the next commit.
     checkpoint_due: bool,
+    /// The legal hold in force (from the chain), with its reason.
+    legal_hold: Option<String>,
     poisoned: Option<String>,
 }
 
@@ -169,6 +174,7 @@ impl LogWriter {
         let writer_name = writer.config.writer.clone();
         writer.guarded(|w| {
             w.stage_system(SystemRecord::LogCreated { writer_version: writer_name }, now)?;
+            w.hold_if_configured(now)?;
             w.commit()
         })?;
         Ok((writer, material))
@@ -243,6 +249,7 @@ impl LogWriter {
         };
         let mut writer = Self::assemble(dir, io, config, meta, keys, position, segment, now)?;
         writer.key_dirty = key_behind;
+        writer.legal_hold = tail.legal_hold.clone();
         let writer_name = writer.config.writer.clone();
         writer.guarded(|w| {
             if w.unsealed > 0 {
@@ -265,6 +272,7 @@ impl LogWriter {
                 },
                 now,
             )?;
+            w.hold_if_configured(now)?;
             // Sealed in the same write, before the key file moves on: a `log_resumed` without
             // its seal can then only be a torn write (with the key file not yet replaced), and
             // one appended by anyone else does not explain a key ahead of the log.
@@ -305,6 +313,7 @@ impl LogWriter {
             scratch: Vec::new(),
             key_dirty: false,
             checkpoint_due: false,
+            legal_hold: None,
             poisoned: None,
         })
     }
@@ -395,6 +404,52 @@ impl LogWriter {
             w.keep_checkpoint()?;
             w.write_index(&index)
         })
+    }
+
+    /// Places a legal hold on the log (`held`), or lifts it, recording why in the chain (a
+    /// `legal_hold` record, durable when this returns). While a hold is in force nothing is
+    /// removed by retention, and a verifier reports any purge made under it. Returns whether the
+    /// state changed (placing a hold already in force records nothing).
+    pub fn set_legal_hold(
+        &mut self,
+        held: bool,
+        reason: &str,
+        now: Timestamp,
+    ) -> Result<bool, StoreError> {
+        self.check()?;
+        if reason.is_empty() || reason.len() > MAX_HOLD_REASON || reason.chars().any(char::is_control) {
+            return Err(StoreError::Config {
+                reason: format!(
+                    "a legal hold's reason must be 1 to {MAX_HOLD_REASON} bytes without control characters"
+                ),
+            });
+        }
+        if self.legal_hold.is_some() == held {
+            return Ok(false);
+        }
+        let now = now.max(self.last_time);
+        self.guarded(|w| {
+            w.stage_due_seals(now)?;
+            w.stage_system(SystemRecord::LegalHold { held, reason: reason.to_owned() }, now)?;
+            w.legal_hold = held.then(|| reason.to_owned());
+            w.commit()
+        })?;
+        Ok(true)
+    }
+
+    /// The legal hold in force, with its reason.
+    pub fn legal_hold(&self) -> Option<&str> {
+        self.legal_hold.as_deref()
+    }
+
+    /// Places the hold the configuration asks for, if the chain does not hold one yet.
+    fn hold_if_configured(&mut self, now: Timestamp) -> Result<(), StoreError> {
+        if self.config.retention.legal_hold && self.legal_hold.is_none() {
+            let reason = "placed by the writer's configuration".to_owned();
+            self.stage_system(SystemRecord::LegalHold { held: true, reason: reason.clone() }, now)?;
+            self.legal_hold = Some(reason);
+        }
+        Ok(())
     }
 
     /// The log id.
@@ -651,6 +706,11 @@ impl LogWriter {
             self.chain,
             &self.tree,
         )?;
+        // An active hold is restated as the new segment's first record, so that the state is
+        // known from the last segment alone (and survives the purge of older segments).
+        if let Some(reason) = self.legal_hold.clone() {
+            self.stage_system(SystemRecord::LegalHold { held: true, reason }, now)?;
+        }
         Ok(())
     }
 

@@ -10,6 +10,7 @@ mod hostile;
 mod hostile_files;
 mod init;
 mod kinds;
+mod legal_hold;
 mod proofs;
 mod query;
 mod report;

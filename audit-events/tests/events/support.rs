@@ -67,6 +67,7 @@ pub(crate) fn system_examples() -> Vec<SystemRecord> {
             end_offset: 65_536,
             digest: HashValue([0x79; 32]),
         },
+        SystemRecord::LegalHold { held: true, reason: "case 2026-17".to_owned() },
     ]
 }
 

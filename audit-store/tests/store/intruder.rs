@@ -259,6 +259,39 @@ fn an_honest_purge_is_proven_from_sealed_history_and_an_old_held_checkpoint_stil
     assert!(report.failure.is_some(), "{report:#?}");
 }
 
+#[test]
+fn a_purge_during_a_legal_hold_is_a_finding() {
+    let (fixture, writer) = new_log();
+    drop(writer);
+    let mut writer = LogWriter::open(&fixture.dir, short_retention(), at(1)).unwrap();
+    writer.set_legal_hold(true, "case 2026-17", at(2)).unwrap();
+    for d in 0..5 {
+        writer.append_batch(&entries(30, at(d * DAY + 100)), at(d * DAY + 100)).unwrap();
+    }
+    // The writer itself refuses.
+    assert_eq!(writer.apply_retention(at(5 * DAY)).unwrap(), None);
+    writer.close(at(5 * DAY + 1)).unwrap();
+    let report = verify(&fixture.dir, &options_at(&fixture, at(5 * DAY + 2), 2)).unwrap();
+    assert!(report.is_intact(), "{report:#?}");
+    assert_eq!(report.legal_hold, Some(true));
+    // An intruder holding the key purges anyway.
+    let (_tmp, dir) = copy_log(&fixture.dir);
+    forge_purge(&dir, 2, at(5 * DAY + 60), true);
+    let report = verify(&dir, &options_at(&fixture, at(5 * DAY + 120), 2)).unwrap();
+    assert_eq!(report.failure.as_ref().map(|f| f.kind), Some(FailureKind::Purge), "{report:#?}");
+    // The hold survives a restart (restated at every rotation, found in the last segment), and
+    // once lifted, retention resumes and the log verifies.
+    let mut writer = LogWriter::open(&fixture.dir, short_retention(), at(6 * DAY)).unwrap();
+    assert_eq!(writer.legal_hold(), Some("case 2026-17"));
+    assert_eq!(writer.apply_retention(at(6 * DAY)).unwrap(), None);
+    assert!(writer.set_legal_hold(false, "case 2026-17 closed", at(6 * DAY + 1)).unwrap());
+    assert!(writer.apply_retention(at(6 * DAY + 2)).unwrap().is_some());
+    writer.close(at(6 * DAY + 3)).unwrap();
+    let report = verify(&fixture.dir, &options_at(&fixture, at(6 * DAY + 4), 2)).unwrap();
+    assert!(report.is_intact(), "{report:#?}");
+    assert_eq!(report.legal_hold, Some(false));
+}
+
 /// Rewrites the time range in an index header (and both checksums), as FORMAT.md describes.
 fn forge_index_times(path: &Path, oldest: i64, newest: i64) {
     let mut bytes = std::fs::read(path).unwrap();
