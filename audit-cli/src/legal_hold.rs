@@ -37,13 +37,18 @@ pub(crate) fn run(args: &LegalHoldArgs, ctx: &mut Ctx<'_>) -> anyhow::Result<Exi
         e => anyhow::Error::new(e).context(format!("opening {} for writing", dir.display())),
     })?;
     let changed = writer.set_legal_hold(held, &reason, now).context("recording the hold")?;
+    let in_force = writer.legal_hold().map(ToOwned::to_owned);
     writer.close(Timestamp::now()).context("closing the log")?;
-    let what = match (held, changed) {
-        (true, true) => "legal hold placed on",
-        (true, false) => "a legal hold was already in force on",
-        (false, true) => "legal hold lifted on",
-        (false, false) => "no legal hold was in force on",
+    let dir = display_safe(&dir.display().to_string()).into_owned();
+    let line = match (held, changed, in_force) {
+        (true, true, _) => format!("legal hold placed on {dir}: {}", display_safe(&reason)),
+        (true, false, Some(kept)) => format!(
+            "a legal hold was already in force on {dir} (nothing recorded): {}",
+            display_safe(&kept)
+        ),
+        (false, true, _) => format!("legal hold lifted on {dir}: {}", display_safe(&reason)),
+        _ => format!("no legal hold was in force on {dir} (nothing recorded)"),
     };
-    writeln!(ctx.out, "{what} {}: {}", display_safe(&dir.display().to_string()), display_safe(&reason))?;
+    writeln!(ctx.out, "{line}")?;
     Ok(ExitStatus::Success)
 }

@@ -269,6 +269,11 @@ pub(crate) fn write_text(
     if let Some((first, last)) = report.purged {
         writeln!(out, "removed by retention: records {first}..{last}")?;
     }
+    match report.legal_hold {
+        Some(true) => writeln!(out, "legal hold: in force (retention removes nothing)")?,
+        Some(false) => writeln!(out, "legal hold: lifted")?,
+        None => {}
+    }
     writeln!(out, "{}", verdict_line(report))?;
     Ok(())
 }
@@ -355,6 +360,7 @@ pub(crate) fn report_json(report: &VerifyReport, anchor: Option<&TrustAnchor>) -
         }).collect::<Vec<_>>(),
         "dropped_events": report.dropped_events,
         "purged": report.purged.map(|(first, last)| json!({ "first_seq": first, "last_seq": last })),
+        "legal_hold": report.legal_hold,
         "warnings": report.warnings,
         "summary": summary(report),
     })
