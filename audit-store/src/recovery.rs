@@ -442,8 +442,10 @@ fn scan_segment(path: &Path, claimed_seq: u64, meta: &LogMeta) -> Result<Scan, S
                 last_kind_closed = true;
             }
             RecordKind::System(SystemKind::LegalHold) => {
-                if let Ok(Record { body: Body::System(SystemRecord::LegalHold { held, reason }), .. }) =
-                    Record::decode(&payload)
+                if let Ok(Record {
+                    body: Body::System(SystemRecord::LegalHold { held, reason }),
+                    ..
+                }) = Record::decode(&payload)
                 {
                     hold = Some((held, reason));
                 }

@@ -417,7 +417,10 @@ impl LogWriter {
         now: Timestamp,
     ) -> Result<bool, StoreError> {
         self.check()?;
-        if reason.is_empty() || reason.len() > MAX_HOLD_REASON || reason.chars().any(char::is_control) {
+        if reason.is_empty()
+            || reason.len() > MAX_HOLD_REASON
+            || reason.chars().any(char::is_control)
+        {
             return Err(StoreError::Config {
                 reason: format!(
                     "a legal hold's reason must be 1 to {MAX_HOLD_REASON} bytes without control characters"

@@ -33,8 +33,8 @@ fn a_hold_placed_by_the_cli_stops_retention_until_it_is_lifted() {
     fixture.audit(&["legal-hold", "{dir}", "--set", "again"]).expect(0);
     fixture.audit(&["legal-hold", "{dir}"]).expect(2);
 
-    let mut writer = LogWriter::open(&fixture.dir, short_retention(&service), Timestamp::now())
-        .unwrap();
+    let mut writer =
+        LogWriter::open(&fixture.dir, short_retention(&service), Timestamp::now()).unwrap();
     assert!(writer.legal_hold().is_some_and(|r| r.starts_with("case 2026-17")));
     assert_eq!(writer.apply_retention(Timestamp::now()).unwrap(), None);
     writer.close(Timestamp::now()).unwrap();
@@ -45,8 +45,8 @@ fn a_hold_placed_by_the_cli_stops_retention_until_it_is_lifted() {
 
     let run = fixture.audit(&["legal-hold", "{dir}", "--release", "case closed"]).expect(0);
     assert!(run.stdout.contains("legal hold lifted"), "{}", run.stdout);
-    let mut writer = LogWriter::open(&fixture.dir, short_retention(&service), Timestamp::now())
-        .unwrap();
+    let mut writer =
+        LogWriter::open(&fixture.dir, short_retention(&service), Timestamp::now()).unwrap();
     assert!(writer.apply_retention(Timestamp::now()).unwrap().is_some());
     writer.close(Timestamp::now()).unwrap();
     let mut options = options;

@@ -464,9 +464,6 @@ fn a_forged_commitment_appended_to_the_last_segment_hides_nothing() {
     for options in [fixture.options(), VerifyOptions::default()] {
         let report = verify(&fixture.dir, &options).unwrap();
         let kind = report.failure.as_ref().map(|f| f.kind);
-        assert!(
-            matches!(kind, Some(FailureKind::Sequence | FailureKind::Index)),
-            "{report:#?}"
-        );
+        assert!(matches!(kind, Some(FailureKind::Sequence | FailureKind::Index)), "{report:#?}");
     }
 }
