@@ -20,14 +20,14 @@ use std::io::{Read as _, Seek as _, SeekFrom};
 use std::path::Path;
 
 use audit_chain::{CompactTree, Hash, NoteVerifier, open_checkpoint};
-use audit_events::{Body, Record, RecordHeader, RecordKind, SystemKind, SystemRecord, Timestamp};
+use audit_events::{Body, Record, RecordKind, SystemKind, SystemRecord, Timestamp};
 
 use crate::error::StoreError;
 use crate::index::SegmentIndex;
 use crate::io::{Io, open_read};
 use crate::layout::{self, CHECKPOINT_FILE, META_FILE};
 use crate::meta::LogMeta;
-use crate::segment::{self, FrameFault, FrameReader, OpenFault};
+use crate::segment::{ChainedFrames, OpenFault, WalkStop};
 
 /// The largest single write the writer makes: a batch larger than this is written and synced in
 /// pieces, so a torn write never spans more.
@@ -68,7 +68,9 @@ pub(crate) struct Tail {
 struct SealFacts {
     /// Epoch and time of the last seal.
     last: Option<(u64, Timestamp)>,
-    /// The last seal is the final seal of a clean close (`log_closed` came just before it).
+    /// The last seal is the final seal of a clean close (`log_closed` came just before it) or
+    /// the seal a reopened writer makes right after its `log_resumed`: after either, the key
+    /// evolves past the seal's epoch.
     closing_seal: bool,
 }
 
@@ -360,7 +362,7 @@ fn looks_torn(path: &Path, offset: u64, frame_end: u64, file_len: u64) -> Result
 
 fn scan_segment(path: &Path, claimed_seq: u64, meta: &LogMeta) -> Result<Scan, ScanError> {
     let name = layout::segment_name(claimed_seq);
-    let (header, mut reader) = FrameReader::open(path).map_err(|e| match e {
+    let (header, mut walk) = ChainedFrames::open(path, meta.log_id).map_err(|e| match e {
         OpenFault::Io(e) => ScanError::Store(StoreError::io("reading", path, e)),
         OpenFault::Header(reason) => ScanError::Header(reason),
     })?;
@@ -373,58 +375,38 @@ fn scan_segment(path: &Path, claimed_seq: u64, meta: &LogMeta) -> Result<Scan, S
     }
     let mut tree = CompactTree::from_frontier(header.first_seq, header.frontier.clone())
         .map_err(|e| ScanError::Store(damaged(&name, 0, e.to_string())))?;
-    let header_len = reader.offset();
-    let mut chain = header.prev_chain;
-    let mut seq = header.first_seq;
+    let mut index = SegmentIndex::new(header.first_seq, walk.offset(), header.prev_chain);
     let mut unsealed = 0u64;
     let mut unsealed_newest = None;
     let mut last_kind_closed = false;
+    let mut last_kind_resumed = false;
     let mut seals = SealFacts::default();
     let mut last_time = header.created_at;
-    let mut index = SegmentIndex::new(header.first_seq, header_len, header.prev_chain);
     let mut payload = Vec::new();
     let mut stop = None;
     let mut hold = None;
     loop {
-        let frame = match reader.next_frame(&mut payload) {
+        let frame = match walk.next(&mut payload) {
             Ok(Some(frame)) => frame,
             Ok(None) => break,
-            Err(FrameFault::Incomplete { .. } | FrameFault::ZeroTail { .. }) => {
+            Err(WalkStop::Torn { .. }) => {
                 stop = Some(Stop::Torn);
                 break;
             }
-            Err(FrameFault::BadLength { offset, len }) => {
-                stop = Some(Stop::Bad {
-                    frame_end: offset + 4,
-                    reason: format!("frame length {len} is impossible"),
-                });
+            Err(WalkStop::Bad { frame_end, broken, .. }) => {
+                stop = Some(Stop::Bad { frame_end, reason: broken.describe(walk.seq()) });
                 break;
             }
-            Err(FrameFault::Io(e)) => {
+            Err(WalkStop::Io(e)) => {
                 return Err(ScanError::Store(StoreError::io("reading", path, e)));
             }
         };
-        let frame_end = reader.offset();
-        let bad = |reason: String| Stop::Bad { frame_end, reason };
-        let (leaf, next_chain) = segment::link(&chain, &payload);
-        if next_chain != frame.chain {
-            stop = Some(bad(format!("record {seq} does not match its chain hash")));
-            break;
-        }
-        let record_header = match RecordHeader::peek(&payload) {
-            Ok(h) => h,
-            Err(e) => {
-                stop = Some(bad(format!("record {seq}: {e}")));
-                break;
-            }
+        last_kind_resumed = if frame.kind == RecordKind::System(SystemKind::Seal) {
+            last_kind_resumed
+        } else {
+            frame.kind == RecordKind::System(SystemKind::LogResumed)
         };
-        if record_header.seq != seq || record_header.log_id != meta.log_id {
-            stop = Some(bad(format!(
-                "record at position {seq} carries another sequence number or log"
-            )));
-            break;
-        }
-        match record_header.kind {
+        match frame.kind {
             RecordKind::System(SystemKind::Seal) => {
                 if let Ok(Record {
                     body: Body::System(SystemRecord::Seal { epoch, sealed_at, .. }),
@@ -433,7 +415,8 @@ fn scan_segment(path: &Path, claimed_seq: u64, meta: &LogMeta) -> Result<Scan, S
                 {
                     seals.last = Some((epoch, sealed_at));
                 }
-                seals.closing_seal = last_kind_closed;
+                seals.closing_seal = last_kind_closed || last_kind_resumed;
+                last_kind_resumed = false;
                 unsealed = 0;
                 unsealed_newest = None;
             }
@@ -452,36 +435,29 @@ fn scan_segment(path: &Path, claimed_seq: u64, meta: &LogMeta) -> Result<Scan, S
                 unsealed += 1;
                 last_kind_closed = false;
             }
-            RecordKind::System(SystemKind::LogResumed) => {
-                unsealed += 1;
-                last_kind_closed = false;
-            }
             _ => {
                 unsealed += 1;
                 last_kind_closed = false;
             }
         }
-        last_time = last_time.max(record_header.time);
-        if record_header.kind != RecordKind::System(SystemKind::Seal) {
-            unsealed_newest = Some(
-                unsealed_newest
-                    .map_or(record_header.time, |t: Timestamp| t.max(record_header.time)),
-            );
+        last_time = last_time.max(frame.time);
+        if frame.kind != RecordKind::System(SystemKind::Seal) {
+            unsealed_newest =
+                Some(unsealed_newest.map_or(frame.time, |t: Timestamp| t.max(frame.time)));
         }
-        index.add_encoded(frame.offset, &payload, next_chain);
-        if let Err(e) = tree.try_push(leaf) {
-            stop = Some(bad(e.to_string()));
+        index.add_encoded(frame.offset, &payload, frame.chain);
+        if let Err(e) = tree.try_push(frame.leaf) {
+            stop = Some(Stop::Bad { frame_end: frame.end, reason: e.to_string() });
             break;
         }
-        chain = next_chain;
-        seq += 1;
     }
     // `end` is where the good frames stop: the start of the frame that failed, if one did.
     let end = index.end_offset;
+    let next_seq = walk.seq();
     Ok(Scan {
         header_created: header.created_at,
-        next_seq: seq,
-        chain,
+        next_seq,
+        chain: walk.chain(),
         tree,
         unsealed,
         unsealed_newest,
@@ -492,6 +468,6 @@ fn scan_segment(path: &Path, claimed_seq: u64, meta: &LogMeta) -> Result<Scan, S
         end,
         stop,
         hold,
-        records: seq - header.first_seq,
+        records: next_seq - header.first_seq,
     })
 }

@@ -16,13 +16,13 @@ use std::path::Path;
 
 use audit_chain::{CompactTree, Hash};
 use audit_events::{
-    Body, HashValue, Record, RecordHeader, RecordKind, SystemKind, SystemRecord, Timestamp,
+    Body, HashValue, LogId, Record, RecordKind, SystemKind, SystemRecord, Timestamp,
 };
 use sha2::{Digest as _, Sha256};
 
 use crate::error::StoreError;
 use crate::layout;
-use crate::segment::{self, FrameFault, FrameReader, SegmentHeader};
+use crate::segment::{ChainedFrames, SegmentHeader, WalkStop};
 use crate::writer::LogWriter;
 
 const DAY_NANOS: i64 = 86_400 * 1_000_000_000;
@@ -58,32 +58,27 @@ struct Walked {
     first_seal_epoch: Option<u64>,
 }
 
-/// Reads a whole segment, checking every frame's chain hash; `stop_at_seal` stops after the
-/// first seal (only its epoch is wanted).
-fn walk(path: &Path, first_seq: u64, stop_at_seal: bool) -> Result<Walked, StoreError> {
-    let (header, mut reader) =
-        FrameReader::open(path).map_err(|_| damaged(first_seq, 0, "unreadable segment header"))?;
-    if header.first_seq != first_seq {
+/// Reads a whole segment with the chain walk; `stop_at_seal` stops after the first seal (only
+/// its epoch is wanted).
+fn walk(
+    path: &Path,
+    first_seq: u64,
+    log_id: LogId,
+    stop_at_seal: bool,
+) -> Result<Walked, StoreError> {
+    let (header, mut frames) = ChainedFrames::open(path, log_id)
+        .map_err(|_| damaged(first_seq, 0, "unreadable segment header"))?;
+    if header.first_seq != first_seq || header.log_id != log_id {
         return Err(damaged(first_seq, 0, "segment header does not match its name"));
     }
-    let mut chain = header.prev_chain;
     let mut leaves = Vec::new();
     let mut first_seal_epoch = None;
     let mut payload = Vec::new();
     loop {
-        match reader.next_frame(&mut payload) {
+        match frames.next(&mut payload) {
             Ok(Some(frame)) => {
-                let (leaf, next) = segment::link(&chain, &payload);
-                if next != frame.chain {
-                    return Err(damaged(
-                        first_seq,
-                        frame.offset,
-                        "record does not match its chain hash",
-                    ));
-                }
-                chain = next;
-                leaves.push(leaf);
-                if RecordHeader::peek(&payload)?.kind == RecordKind::System(SystemKind::Seal) {
+                leaves.push(frame.leaf);
+                if frame.kind == RecordKind::System(SystemKind::Seal) {
                     if let Record { body: Body::System(SystemRecord::Seal { epoch, .. }), .. } =
                         Record::decode(&payload)?
                     {
@@ -95,11 +90,16 @@ fn walk(path: &Path, first_seq: u64, stop_at_seal: bool) -> Result<Walked, Store
                 }
             }
             Ok(None) => break,
-            Err(FrameFault::Io(e)) => return Err(StoreError::io("reading", path, e)),
-            Err(_) => return Err(damaged(first_seq, reader.offset(), "damaged frame")),
+            Err(WalkStop::Io(e)) => return Err(StoreError::io("reading", path, e)),
+            Err(WalkStop::Torn { offset, .. }) => {
+                return Err(damaged(first_seq, offset, "segment ends inside a frame"));
+            }
+            Err(WalkStop::Bad { offset, broken, .. }) => {
+                return Err(damaged(first_seq, offset, &broken.describe(frames.seq())));
+            }
         }
     }
-    Ok(Walked { header, leaves, end_chain: chain, first_seal_epoch })
+    Ok(Walked { header, leaves, end_chain: frames.chain(), first_seal_epoch })
 }
 
 /// The bytes of a leaf-hash file: header, hashes, SHA-256 of everything before.
@@ -131,6 +131,7 @@ impl LogWriter {
         let now = now.max(self.last_record_time());
         let period = i64::from(policy.days).saturating_mul(DAY_NANOS);
         let dir = self.dir().to_owned();
+        let log_id = self.log_id();
         let segments = layout::list_segments(&dir)?;
         let active = self.active_first_seq();
         // The first segment kept: the latest one whose first seal proves everything before it
@@ -140,7 +141,7 @@ impl LogWriter {
             if *first_seq > active {
                 break;
             }
-            let Some(epoch) = walk(path, *first_seq, true)?.first_seal_epoch else { break };
+            let Some(epoch) = walk(path, *first_seq, log_id, true)?.first_seal_epoch else { break };
             let newest_bound = self.epoch_start(epoch.saturating_add(1));
             if newest_bound.0.saturating_add(period) > now.0 {
                 break;
@@ -153,12 +154,12 @@ impl LogWriter {
         // Read back what goes, chain-checked end to end, and keep its leaf hashes.
         let (first_seq, _) = segments[0];
         let (next_first, next_path) = &segments[keep];
-        let next = walk(next_path, *next_first, true)?;
+        let next = walk(next_path, *next_first, log_id, true)?;
         let mut tree = None;
         let mut leaves = Vec::new();
         let mut chain = None;
         for (seq, path) in &segments[..keep] {
-            let walked = walk(path, *seq, false)?;
+            let walked = walk(path, *seq, log_id, false)?;
             if chain.is_some_and(|c| c != walked.header.prev_chain) {
                 return Err(damaged(*seq, 0, "segment does not continue the previous one"));
             }

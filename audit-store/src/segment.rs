@@ -8,7 +8,7 @@ use std::io::{self, BufReader, Read};
 use std::path::Path;
 
 use audit_chain::{Hash, leaf_hash};
-use audit_events::{LogId, Timestamp};
+use audit_events::{LogId, RecordHeader, RecordKind, Timestamp};
 use sha2::{Digest as _, Sha256};
 
 use crate::io::open_read;
@@ -258,6 +258,167 @@ fn zero_run(reader: &mut impl Read) -> io::Result<Option<u64>> {
         if n < buf.len() {
             return Ok(Some(total));
         }
+    }
+}
+
+/// A frame that passed the chain walk: framed, linked from the frame before it, and carrying
+/// the sequence number and log id of its position.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Chained {
+    /// Offset of the frame's length field.
+    pub(crate) offset: u64,
+    /// Offset just past the frame.
+    pub(crate) end: u64,
+    /// Its sequence number.
+    pub(crate) seq: u64,
+    /// The RFC 9162 leaf hash of its payload.
+    pub(crate) leaf: Hash,
+    /// The chain hash of the record before it.
+    pub(crate) prev_chain: Hash,
+    /// Its chain hash (as stored, and as recomputed).
+    pub(crate) chain: Hash,
+    /// The record's time.
+    pub(crate) time: Timestamp,
+    /// The record's kind.
+    pub(crate) kind: RecordKind,
+}
+
+/// What is wrong with a complete frame.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum Broken {
+    /// A length field outside `1..=MAX_FRAME_PAYLOAD`.
+    Length(u32),
+    /// The stored chain hash is not the one the payload and the previous frame give.
+    Chain,
+    /// The payload is not a record (the reason from the decoder).
+    Unreadable(String),
+    /// The record carries another sequence number than its position.
+    Sequence(u64),
+    /// The record belongs to another log.
+    Log,
+}
+
+impl Broken {
+    /// A description of the problem at the frame of sequence number `seq`.
+    pub(crate) fn describe(&self, seq: u64) -> String {
+        match self {
+            Self::Length(len) => format!("frame length {len} is impossible"),
+            Self::Chain => format!("record {seq} does not match its chain hash"),
+            Self::Unreadable(reason) => format!("record {seq} cannot be read: {reason}"),
+            Self::Sequence(carried) => format!("record carries seq {carried} at position {seq}"),
+            Self::Log => format!("record {seq} belongs to another log"),
+        }
+    }
+}
+
+/// Why a chain walk stopped before a clean end of file.
+#[derive(Debug)]
+pub(crate) enum WalkStop {
+    /// The file ends inside a frame, or only zeros follow (no more than one write): a torn
+    /// write if this is the log's last segment, damage anywhere else.
+    Torn { offset: u64, bytes: u64 },
+    /// A complete frame fails a check: at `offset`, extending to `frame_end` (as far as its
+    /// length field says, or just past that field when the length itself is impossible).
+    Bad { offset: u64, frame_end: u64, broken: Broken },
+    /// Reading failed.
+    Io(io::Error),
+}
+
+/// The one walk over a segment's frames that every reader of the log uses (recovery, verify,
+/// reader, query, retention, index rebuild): each frame's chain hash is recomputed from the
+/// previous one, and its record must carry the sequence number of its position and the log's
+/// id. The first frame that fails stops the walk.
+pub(crate) struct ChainedFrames {
+    reader: FrameReader,
+    chain: Hash,
+    seq: u64,
+    log_id: LogId,
+}
+
+impl ChainedFrames {
+    /// A walk from the reader's position, which follows the record of chain hash `chain`, with
+    /// the next record at sequence number `seq`.
+    pub(crate) fn new(reader: FrameReader, chain: Hash, seq: u64, log_id: LogId) -> Self {
+        Self { reader, chain, seq, log_id }
+    }
+
+    /// Opens a segment and walks it from its header.
+    pub(crate) fn open(path: &Path, log_id: LogId) -> Result<(SegmentHeader, Self), OpenFault> {
+        let (header, reader) = FrameReader::open(path)?;
+        let walk = Self::new(reader, header.prev_chain, header.first_seq, log_id);
+        Ok((header, walk))
+    }
+
+    /// Continues from `offset` (the start of a frame) after the record of chain hash `chain`,
+    /// with the next record at sequence number `seq`.
+    pub(crate) fn seek(&mut self, offset: u64, chain: Hash, seq: u64) -> io::Result<()> {
+        self.reader.seek(offset)?;
+        self.chain = chain;
+        self.seq = seq;
+        Ok(())
+    }
+
+    /// The offset just past the last good frame (the header's end before any).
+    pub(crate) fn offset(&self) -> u64 {
+        self.reader.offset()
+    }
+
+    /// The chain hash of the last good frame.
+    pub(crate) fn chain(&self) -> Hash {
+        self.chain
+    }
+
+    /// The sequence number the next frame must carry.
+    pub(crate) fn seq(&self) -> u64 {
+        self.seq
+    }
+
+    /// The next frame, its payload in `payload`; `Ok(None)` at a clean end of file.
+    pub(crate) fn next(&mut self, payload: &mut Vec<u8>) -> Result<Option<Chained>, WalkStop> {
+        let frame = match self.reader.next_frame(payload) {
+            Ok(Some(frame)) => frame,
+            Ok(None) => return Ok(None),
+            Err(
+                FrameFault::Incomplete { offset, bytes } | FrameFault::ZeroTail { offset, bytes },
+            ) => {
+                return Err(WalkStop::Torn { offset, bytes });
+            }
+            Err(FrameFault::BadLength { offset, len }) => {
+                return Err(WalkStop::Bad {
+                    offset,
+                    frame_end: offset + 4,
+                    broken: Broken::Length(len),
+                });
+            }
+            Err(FrameFault::Io(e)) => return Err(WalkStop::Io(e)),
+        };
+        let (offset, frame_end) = (frame.offset, self.reader.offset());
+        let bad = |broken| WalkStop::Bad { offset, frame_end, broken };
+        let (leaf, chain) = link(&self.chain, payload);
+        if chain != frame.chain {
+            return Err(bad(Broken::Chain));
+        }
+        let header =
+            RecordHeader::peek(payload).map_err(|e| bad(Broken::Unreadable(e.to_string())))?;
+        if header.seq != self.seq {
+            return Err(bad(Broken::Sequence(header.seq)));
+        }
+        if header.log_id != self.log_id {
+            return Err(bad(Broken::Log));
+        }
+        let chained = Chained {
+            offset,
+            end: frame_end,
+            seq: self.seq,
+            leaf,
+            prev_chain: self.chain,
+            chain,
+            time: header.time,
+            kind: header.kind,
+        };
+        self.chain = chain;
+        self.seq += 1;
+        Ok(Some(chained))
     }
 }
 

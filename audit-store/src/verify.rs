@@ -480,8 +480,8 @@ struct Verifier<'a> {
     unsealed_epochs: Option<(u64, u64, u64)>,
     /// Records other than `crash_recovery` since the last seal.
     unsealed_records: bool,
-    /// Since a `log_resumed` not yet followed by a seal: the resume's epoch, and the final
-    /// seal's epoch of the clean close it follows, if it follows one.
+    /// Since a `log_resumed` not yet followed by a seal: the resume's epoch, and the epoch of
+    /// the seal before it.
     resumed: Option<(u64, Option<u64>)>,
     /// A `log_closed` record waits for its final seal.
     closing: bool,
@@ -495,6 +495,15 @@ struct Verifier<'a> {
     prefix_purge: Option<(u64, Timestamp, Option<String>)>,
     /// The seal-key state found in the directory (authenticated against the material).
     dir_key: Option<SealKey>,
+    /// Checkpoints whose size lies in the purged prefix: their range in `targets`, the
+    /// directory, and the first record present.
+    purged_targets: Option<(std::ops::Range<usize>, std::path::PathBuf, u64)>,
+    /// The record just before was a `log_resumed` (the next seal is the resume seal).
+    after_resume: bool,
+    /// Extra epochs of seal slack for the session since the last resume: how far the writer's
+    /// key was ahead of the clock when it resumed (after quick clean closes), plus the epoch its
+    /// key moves past the resume seal.
+    lead: u64,
     /// The sequence number of the `legal_hold` record that placed the hold in force.
     hold: Option<u64>,
     current_segment: Option<String>,
@@ -617,6 +626,9 @@ impl<'a> Verifier<'a> {
             first_seal_epoch: None,
             prefix_purge: None,
             dir_key: None,
+            purged_targets: None,
+            after_resume: false,
+            lead: 0,
             hold: None,
             current_segment: None,
             last_time: Timestamp::default(),
@@ -1025,11 +1037,15 @@ impl<'a> Verifier<'a> {
                 }
             } else {
                 self.pending_prefix = Some((header.first_seq, header.prev_chain, tree.root()));
-                let dir = path.parent().unwrap_or(Path::new("."));
-                self.check_purged_range(dir, header.first_seq)?;
-                if self.failed() {
-                    return Ok(());
-                }
+                // Checkpoints inside the purged range are checked once the purge itself is
+                // proven (never before: the range's size is the claim of an unproven header).
+                let end = self.targets[self.next_target..]
+                    .iter()
+                    .position(|t| t.size >= header.first_seq)
+                    .map_or(self.targets.len(), |p| self.next_target + p);
+                let dir = path.parent().unwrap_or(Path::new(".")).to_owned();
+                self.purged_targets = Some((self.next_target..end, dir, header.first_seq));
+                self.next_target = end;
             }
             self.report.first_seq = header.first_seq;
             self.seq = header.first_seq;
@@ -1218,6 +1234,18 @@ impl<'a> Verifier<'a> {
         if self.failed() {
             return;
         }
+        if header.time.0 > self.now.0.saturating_add(MAX_CLOCK_SKEW_NANOS) {
+            self.fail(
+                FailureKind::Coverage,
+                Some(offset),
+                Some(seq),
+                format!(
+                    "record dated {}, after the time of verification {}: forged, or written by a clock far ahead",
+                    header.time, self.now
+                ),
+            );
+            return;
+        }
         match header.kind {
             RecordKind::System(_) => match Record::decode(payload) {
                 Ok(Record { body: audit_events::Body::System(system), time, .. }) => {
@@ -1252,6 +1280,14 @@ impl<'a> Verifier<'a> {
         if self.failed() {
             return;
         }
+        if !matches!(
+            header.kind,
+            RecordKind::System(
+                audit_events::SystemKind::Seal | audit_events::SystemKind::LogResumed
+            )
+        ) {
+            self.after_resume = false;
+        }
         if !matches!(header.kind, RecordKind::System(audit_events::SystemKind::Seal)) {
             if !matches!(header.kind, RecordKind::System(audit_events::SystemKind::CrashRecovery)) {
                 self.unsealed_records = true;
@@ -1279,13 +1315,24 @@ impl<'a> Verifier<'a> {
     /// one (which authenticates them). Without those hashes, a trusted checkpoint there cannot
     /// be checked, and that is a finding: nothing may quietly stop a held checkpoint from being
     /// compared.
-    fn check_purged_range(&mut self, dir: &Path, present: u64) -> Result<(), StoreError> {
-        let end = self.targets[self.next_target..]
-            .iter()
-            .position(|t| t.size >= present)
-            .map_or(self.targets.len(), |p| self.next_target + p);
-        let range = self.next_target..end;
-        self.next_target = end;
+    fn check_purged_range(&mut self) {
+        let Some((range, dir, present)) = self.purged_targets.take() else { return };
+        if let Err(e) = self.check_purged_targets(range, &dir, present) {
+            self.fail(
+                FailureKind::Checkpoint,
+                None,
+                None,
+                format!("the leaf hashes kept for purged records cannot be read: {e}"),
+            );
+        }
+    }
+
+    fn check_purged_targets(
+        &mut self,
+        range: std::ops::Range<usize>,
+        dir: &Path,
+        present: u64,
+    ) -> Result<(), StoreError> {
         let Some(upto) = self.targets[range.clone()].iter().map(|t| t.size).max() else {
             return Ok(());
         };
@@ -1452,8 +1499,22 @@ impl<'a> Verifier<'a> {
                     );
                     return;
                 }
-                self.resumed = Some((self.epoch_of(time), self.closed));
+                if let Some((_, _, sealed_at)) = self.last_seal
+                    && time < sealed_at
+                {
+                    self.fail(
+                        FailureKind::Sequence,
+                        Some(offset),
+                        Some(seq),
+                        "a log_resumed dated before the seal it follows: a writer resumes at or \
+                         after the end of what it found"
+                            .to_owned(),
+                    );
+                    return;
+                }
+                self.resumed = Some((self.epoch_of(time), self.last_seal.map(|(_, e, _)| e)));
                 self.closed = None;
+                self.after_resume = true;
                 self.resumed_since_seal = true;
                 self.report.resumes.push((seq, time));
             }
@@ -1519,8 +1580,11 @@ impl<'a> Verifier<'a> {
             );
             return;
         }
-        if let Some((resume_epoch, after_close)) = self.resumed {
-            let allowed = after_close.map_or(resume_epoch, |e| resume_epoch.max(e + 1));
+        if let Some((resume_epoch, last_seal)) = self.resumed {
+            // The writer's key at a resume is its clock's epoch, or one past the last seal when
+            // the key was ahead of the clock (after a clean close or a resume seal).
+            let allowed = last_seal.map_or(resume_epoch, |e| resume_epoch.max(e + 1));
+            self.lead = epoch.saturating_sub(resume_epoch) + 1;
             if epoch > allowed {
                 self.fail(
                     FailureKind::Seal,
@@ -1595,7 +1659,7 @@ impl<'a> Verifier<'a> {
                     );
                     return;
                 }
-                if epoch > lo + self.slack {
+                if epoch > lo + self.slack + self.lead {
                     self.fail(
                         FailureKind::Coverage,
                         Some(offset),
@@ -1613,8 +1677,14 @@ impl<'a> Verifier<'a> {
         self.unsealed_epochs = None;
         self.unsealed_records = false;
         self.resumed = None;
-        self.last_seal_closing = std::mem::take(&mut self.closing);
-        if self.last_seal_closing {
+        if sealed_at >= self.epoch_start(epoch + 1) {
+            // A boundary seal made once the clock reached the end of the key's epoch: the key
+            // is no longer ahead of the clock, and records after it lag by the usual slack only.
+            self.lead = 0;
+        }
+        let closing = std::mem::take(&mut self.closing);
+        self.last_seal_closing = closing | std::mem::take(&mut self.after_resume);
+        if closing {
             self.closed = Some(epoch);
         }
         self.first_seal_epoch.get_or_insert(epoch);
@@ -1728,11 +1798,15 @@ impl<'a> Verifier<'a> {
         if self.failed() {
             return;
         }
+        self.check_purged_range();
+        if self.failed() {
+            return;
+        }
         if self.seal_key.is_some()
             && let Some((lo, _, first)) = self.unsealed_epochs
         {
             let end_epoch = self.epoch_of(time);
-            if end_epoch > lo + self.slack {
+            if end_epoch > lo + self.slack + self.lead {
                 self.fail(
                     FailureKind::Coverage,
                     None,

@@ -275,8 +275,12 @@ impl LogWriter {
             w.hold_if_configured(now)?;
             // Sealed in the same write, before the key file moves on: a `log_resumed` without
             // its seal can then only be a torn write (with the key file not yet replaced), and
-            // one appended by anyone else does not explain a key ahead of the log.
+            // one appended by anyone else does not explain a key ahead of the log. The key then
+            // evolves past the resume seal's epoch, so that a key file one epoch past a clean
+            // close proves that nothing was sealed after that close.
             w.stage_seal(now)?;
+            w.seal_key.evolve()?;
+            w.key_dirty = true;
             w.commit()
         })?;
         Ok(writer)

@@ -575,3 +575,68 @@ fn a_crash_before_the_seal_key_is_replaced_leaves_a_log_that_reopens_and_verifie
     let report = fixture.verify();
     assert!(report.is_intact(), "{report:#?}");
 }
+
+#[test]
+fn a_log_cut_back_to_a_clean_close_after_a_sealed_restart_is_a_finding() {
+    let (fixture, mut writer) = new_log();
+    writer.append_batch(&entries(3, at(1)), at(1)).unwrap();
+    writer.close(at(2)).unwrap();
+    let closed_len = std::fs::metadata(segments(&fixture.dir).pop().unwrap()).unwrap().len();
+    // The next session resumes (its resume is sealed at once), writes, and crashes.
+    let mut writer = fixture.open(at(3));
+    writer.append_batch(&entries(3, at(4)), at(4)).unwrap();
+    drop(writer);
+    // The intruder cuts the log back to the clean close and removes what could tell.
+    let (_tmp, dir) = copy_log(&fixture.dir);
+    let last = segments(&dir).pop().unwrap();
+    let mut bytes = std::fs::read(&last).unwrap();
+    bytes.truncate(usize::try_from(closed_len).unwrap());
+    std::fs::write(&last, bytes).unwrap();
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.file_name().unwrap().to_str().unwrap().starts_with("checkpoint") {
+            std::fs::remove_file(path).unwrap();
+        }
+    }
+    let report = fixture.verify_dir(&dir);
+    assert!(report.failure.is_some(), "{report:#?}");
+    let err = LogWriter::open(&dir, config(), at(5)).unwrap_err();
+    assert!(err.to_string().contains("seal.key"), "{err}");
+}
+
+#[test]
+fn many_clean_restarts_within_one_epoch_verify() {
+    // Each clean close moves the key past the final epoch and each resume past its seal: a
+    // script that appends one event per run, many times a minute, runs the key ahead of the
+    // clock. That must never make the honest log fail.
+    let (fixture, writer) = new_log();
+    writer.close(at(1)).unwrap();
+    for i in 0..25 {
+        let mut writer = fixture.open(at(2 + i));
+        writer.append_batch(&entries(1, at(2 + i)), at(2 + i)).unwrap();
+        writer.close(at(2 + i)).unwrap();
+    }
+    // And a crash in the middle of such a run, reopened later.
+    let mut writer = fixture.open(at(40));
+    writer.append_batch(&entries(1, at(41)), at(41)).unwrap();
+    drop(writer);
+    let mut writer = fixture.open(at(50));
+    writer.append_batch(&entries(1, at(51)), at(51)).unwrap();
+    writer.close(at(52)).unwrap();
+    let report = fixture.verify();
+    assert!(report.is_intact(), "{report:#?}");
+    assert!(report.key_epoch.unwrap() > 25, "{report:#?}");
+}
+
+#[test]
+fn records_dated_after_the_time_of_verification_are_a_finding() {
+    let (fixture, mut writer) = new_log();
+    writer.append_batch(&entries(3, at(1)), at(1)).unwrap();
+    writer.close(at(2)).unwrap();
+    let options = VerifyOptions { now: Some(at(2)), ..fixture.options() };
+    assert!(verify(&fixture.dir, &options).unwrap().is_intact());
+    // Verified a day before the records were (claimed to be) written.
+    let options = VerifyOptions { now: Some(Timestamp(T0.0 - DAY * SECOND)), ..fixture.options() };
+    let report = verify(&fixture.dir, &options).unwrap();
+    assert_eq!(report.failure.as_ref().map(|f| f.kind), Some(FailureKind::Coverage), "{report:#?}");
+}
