@@ -11,14 +11,14 @@ use std::os::unix::fs::FileExt;
 use std::path::Path;
 
 use audit_chain::Hash;
-use audit_events::{Category, Record, RecordHeader, RecordKind, Severity, SystemRecord, Timestamp};
+use audit_events::{Category, LogId, Record, RecordKind, Severity, SystemRecord, Timestamp};
 
 use crate::error::StoreError;
 use crate::index::{IndexView, Postings, kind_code, kind_of_code};
 use crate::io::open_read;
 use crate::layout;
 use crate::reader::LogReader;
-use crate::segment::{self, FrameFault, FrameReader, MAX_FRAME_PAYLOAD, OpenFault};
+use crate::segment::{self, ChainedFrames, FrameReader, MAX_FRAME_PAYLOAD, OpenFault, WalkStop};
 
 /// Result order.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -174,11 +174,11 @@ pub fn query_outcome(dir: &Path, query: &Query) -> Result<QueryOutcome, StoreErr
                         outcome
                             .rebuilt_indexes
                             .push(IndexFallback { segment: name.clone(), reason });
-                        scan_whole(path, &name, Some(next), query)?
+                        scan_whole(path, &name, reader.meta().log_id, Some(next), query)?
                     }
                 }
             }
-            _ => scan_whole(path, &name, next, query)?,
+            _ => scan_whole(path, &name, reader.meta().log_id, next, query)?,
         };
         if query.order == Order::Descending {
             found.reverse();
@@ -198,7 +198,7 @@ fn overlaps(range: Option<(i64, i64)>, query: &Query) -> bool {
 /// What a segment's index must agree with.
 struct Expect<'a> {
     first_seq: u64,
-    log_id: audit_events::LogId,
+    log_id: LogId,
     /// The next segment file (an index of the last segment is never used).
     next: &'a Path,
 }
@@ -270,7 +270,7 @@ fn search_indexed(
     }
     // The commitment and every frame after it (rotation, seal, records of a reopened segment).
     let start = (ih.end_offset, ih.last_chain, expect.first_seq + count);
-    let (after, end) = scan(path, name, Some(start), query)?;
+    let (after, end) = scan(path, name, expect.log_id, Some(start), query)?;
     // An unreadable next header is reported when that segment is searched.
     let next_prev = FrameReader::open(expect.next).ok().map(|(h, _)| h.prev_chain);
     if end.torn || next_prev.is_some_and(|p| p != end.chain) {
@@ -389,10 +389,11 @@ fn read_hit(
 fn scan_whole(
     path: &Path,
     name: &str,
+    log_id: LogId,
     next: Option<&Path>,
     query: &Query,
 ) -> Result<Vec<QueryHit>, StoreError> {
-    let (hits, end) = scan(path, name, None, query)?;
+    let (hits, end) = scan(path, name, log_id, None, query)?;
     if let Some(next) = next {
         // An unreadable next header is reported when that segment is searched.
         let next_prev = FrameReader::open(next).ok().map(|(h, _)| h.prev_chain);
@@ -420,76 +421,56 @@ struct ScanEnd {
 fn scan(
     path: &Path,
     name: &str,
+    log_id: LogId,
     start: Option<(u64, Hash, u64)>,
     query: &Query,
 ) -> Result<(Vec<QueryHit>, ScanEnd), StoreError> {
-    let (header, mut reader) = match FrameReader::open(path) {
+    let (_, mut frames) = match ChainedFrames::open(path, log_id) {
         Ok(opened) => opened,
         Err(OpenFault::Io(e)) => return Err(StoreError::io("reading", path, e)),
         Err(OpenFault::Header(reason)) => {
             return Err(StoreError::Damaged { file: name.to_owned(), offset: 0, reason });
         }
     };
-    let (mut chain, mut seq) = (header.prev_chain, header.first_seq);
+    if let Some((offset, last_chain, next_seq)) = start {
+        frames
+            .seek(offset, last_chain, next_seq)
+            .map_err(|e| StoreError::io("reading", path, e))?;
+    }
+    let damaged = |offset: u64, reason: String| StoreError::Damaged {
+        file: name.to_owned(),
+        offset,
+        reason: format!("{reason}; run `audit verify`"),
+    };
     let mut payload = Vec::new();
     let mut hits = Vec::new();
-    if let Some((offset, last_chain, next_seq)) = start {
-        reader.seek(offset).map_err(|e| StoreError::io("reading", path, e))?;
-        chain = last_chain;
-        seq = next_seq;
-    }
     let mut torn = false;
     loop {
-        let frame = match reader.next_frame(&mut payload) {
+        let frame = match frames.next(&mut payload) {
             Ok(Some(frame)) => frame,
             Ok(None) => break,
-            Err(FrameFault::Incomplete { .. } | FrameFault::ZeroTail { .. }) => {
+            Err(WalkStop::Torn { .. }) => {
                 torn = true;
                 break;
             }
-            Err(FrameFault::BadLength { offset, .. }) => {
-                return Err(StoreError::Damaged {
-                    file: name.to_owned(),
-                    offset,
-                    reason: "damaged frame; run `audit verify`".to_owned(),
-                });
+            Err(WalkStop::Bad { offset, broken, .. }) => {
+                return Err(damaged(offset, broken.describe(frames.seq())));
             }
-            Err(FrameFault::Io(e)) => return Err(StoreError::io("reading", path, e)),
+            Err(WalkStop::Io(e)) => return Err(StoreError::io("reading", path, e)),
         };
-        let link = segment::link(&chain, &payload).1;
-        if link != frame.chain {
-            return Err(StoreError::Damaged {
-                file: name.to_owned(),
-                offset: frame.offset,
-                reason: format!("record {seq} does not match its chain hash; run `audit verify`"),
-            });
-        }
-        let peeked = RecordHeader::peek(&payload).map_err(|e| StoreError::Damaged {
-            file: name.to_owned(),
-            offset: frame.offset,
-            reason: e.to_string(),
-        })?;
-        if !query.time_matches(peeked.time.0) || !query.kind_code_matches(kind_code(peeked.kind)) {
-            chain = link;
-            seq += 1;
+        if !query.time_matches(frame.time.0) || !query.kind_code_matches(kind_code(frame.kind)) {
             continue;
         }
-        let record = Record::decode(&payload).map_err(|e| StoreError::Damaged {
-            file: name.to_owned(),
-            offset: frame.offset,
-            reason: e.to_string(),
-        })?;
+        let record = Record::decode(&payload).map_err(|e| damaged(frame.offset, e.to_string()))?;
         if query.matches(&record) {
             hits.push(QueryHit {
-                seq,
+                seq: frame.seq,
                 segment: name.to_owned(),
                 record,
-                prev_chain: chain,
-                chain: link,
+                prev_chain: frame.prev_chain,
+                chain: frame.chain,
             });
         }
-        chain = link;
-        seq += 1;
     }
-    Ok((hits, ScanEnd { chain, torn }))
+    Ok((hits, ScanEnd { chain: frames.chain(), torn }))
 }

@@ -7,12 +7,12 @@
 use std::path::{Path, PathBuf};
 
 use audit_chain::Hash;
-use audit_events::{Record, RecordHeader};
+use audit_events::{LogId, Record};
 
 use crate::error::StoreError;
 use crate::layout;
 use crate::meta::LogMeta;
-use crate::segment::{self, Frame, FrameFault, FrameReader, OpenFault};
+use crate::segment::{ChainedFrames, OpenFault, WalkStop};
 
 /// One record as stored.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -94,6 +94,7 @@ impl LogReader {
         let start = self.segments.iter().rposition(|(first, _)| *first <= from).unwrap_or(0);
         Records {
             segments: self.segments[start..].to_vec(),
+            log_id: self.meta.log_id,
             next_segment: 0,
             current: None,
             from,
@@ -105,9 +106,7 @@ impl LogReader {
 
 struct OpenSegment {
     name: String,
-    reader: FrameReader,
-    chain: Hash,
-    seq: u64,
+    frames: ChainedFrames,
     is_last: bool,
     finished: bool,
 }
@@ -116,6 +115,7 @@ struct OpenSegment {
 /// first damaged place.
 pub struct Records {
     segments: Vec<(u64, PathBuf)>,
+    log_id: LogId,
     next_segment: usize,
     current: Option<OpenSegment>,
     from: u64,
@@ -139,8 +139,8 @@ impl Records {
         self.next_segment += 1;
         let name = layout::segment_name(first);
         let is_last = self.next_segment == self.segments.len();
-        match FrameReader::open(&path) {
-            Ok((header, reader)) => {
+        match ChainedFrames::open(&path, self.log_id) {
+            Ok((header, frames)) => {
                 if header.first_seq != first {
                     return Some(Err(StoreError::Damaged {
                         file: name,
@@ -149,21 +149,19 @@ impl Records {
                     }));
                 }
                 if let Some(prev) = &self.current
-                    && (prev.seq != header.first_seq || prev.chain != header.prev_chain)
+                    && (prev.frames.seq() != header.first_seq
+                        || prev.frames.chain() != header.prev_chain)
                 {
                     return Some(Err(StoreError::Damaged {
                         file: name,
                         offset: 0,
                         reason: format!(
                             "segment does not continue the previous one (expected seq {})",
-                            prev.seq
+                            prev.frames.seq()
                         ),
                     }));
                 }
-                let chain = header.prev_chain;
-                let seq = header.first_seq;
-                self.current =
-                    Some(OpenSegment { name, reader, chain, seq, is_last, finished: false });
+                self.current = Some(OpenSegment { name, frames, is_last, finished: false });
                 Some(Ok(()))
             }
             // A header still being written by a rotating writer: not part of the log yet.
@@ -195,7 +193,7 @@ impl Iterator for Records {
                 }
             }
             let current = self.current.as_mut()?;
-            let frame = match current.reader.next_frame(&mut self.payload) {
+            let frame = match current.frames.next(&mut self.payload) {
                 Ok(Some(frame)) => frame,
                 Ok(None) => {
                     current.finished = true;
@@ -204,49 +202,27 @@ impl Iterator for Records {
                     }
                     continue;
                 }
-                Err(
-                    FrameFault::Incomplete { offset, .. } | FrameFault::ZeroTail { offset, .. },
-                ) => {
+                Err(WalkStop::Torn { offset, .. }) => {
                     if current.is_last {
                         return None;
                     }
                     let name = current.name.clone();
                     return self.fail(&name, offset, "segment ends inside a frame".to_owned());
                 }
-                Err(FrameFault::BadLength { offset, len }) => {
-                    let name = current.name.clone();
-                    return self.fail(&name, offset, format!("frame length {len} is impossible"));
+                Err(WalkStop::Bad { offset, broken, .. }) => {
+                    let (name, seq) = (current.name.clone(), current.frames.seq());
+                    return self.fail(&name, offset, broken.describe(seq));
                 }
-                Err(FrameFault::Io(e)) => {
+                Err(WalkStop::Io(e)) => {
                     self.failed = true;
                     return Some(Err(StoreError::io("reading", current.name.clone(), e)));
                 }
             };
-            let Frame { offset, chain } = frame;
-            let (_, expected) = segment::link(&current.chain, &self.payload);
-            if expected != chain {
-                let (name, seq) = (current.name.clone(), current.seq);
-                return self.fail(
-                    &name,
-                    offset,
-                    format!("record {seq} does not match its chain hash"),
-                );
-            }
-            let seq = current.seq;
-            let prev_chain = current.chain;
-            current.chain = chain;
-            current.seq += 1;
-            if seq < self.from {
+            if frame.seq < self.from {
                 continue;
             }
-            if RecordHeader::peek(&self.payload).map(|h| h.seq) != Ok(seq) {
-                let name = current.name.clone();
-                return self.fail(
-                    &name,
-                    offset,
-                    format!("record at position {seq} carries another sequence number"),
-                );
-            }
+            let (seq, offset, prev_chain, chain) =
+                (frame.seq, frame.offset, frame.prev_chain, frame.chain);
             return Some(Ok(StoredRecord {
                 seq,
                 segment: current.name.clone(),

@@ -29,7 +29,7 @@ use crate::index::{IndexView, SegmentIndex};
 use crate::keys;
 use crate::layout::{self, CHECKPOINT_FILE};
 use crate::meta::{LogMeta, VerifierMaterial};
-use crate::segment::{self, FrameFault, FrameReader, OpenFault};
+use crate::segment::{Broken, Chained, ChainedFrames, FrameReader, OpenFault, WalkStop};
 
 /// Default for [`VerifyOptions::seal_slack_epochs`]: ten epochs (ten minutes at the default
 /// epoch length).
@@ -511,6 +511,12 @@ struct Verifier<'a> {
     last_time: Timestamp,
 }
 
+/// The time and kind of a record, as the chain walk read them from its header.
+struct FrameFacts {
+    time: Timestamp,
+    kind: RecordKind,
+}
+
 /// What verification saw of one segment, to compare with its index.
 struct SegmentSeen {
     count: usize,
@@ -981,7 +987,7 @@ impl<'a> Verifier<'a> {
         total: u64,
         progress: &mut dyn FnMut(u64, u64),
     ) -> Result<(), StoreError> {
-        let (header, mut reader) = match FrameReader::open(path) {
+        let (header, reader) = match FrameReader::open(path) {
             Ok(opened) => opened,
             Err(OpenFault::Io(e)) => match crate::io::unsafe_reason(&e) {
                 Some(reason) => {
@@ -1080,14 +1086,13 @@ impl<'a> Verifier<'a> {
         let mut last_reported = reader.offset();
         let mut index = IndexCheck::new(path, claimed, reader.offset(), header.prev_chain);
         let mut seen = SegmentSeen { count: 0 };
+        let log_id = self.identity.as_ref().map_or(header.log_id, |i| i.log_id);
+        let mut frames = ChainedFrames::new(reader, self.chain, self.seq, log_id);
         loop {
-            let frame = match reader.next_frame(&mut payload) {
+            let frame = match frames.next(&mut payload) {
                 Ok(Some(frame)) => frame,
                 Ok(None) => break,
-                Err(
-                    FrameFault::Incomplete { offset, bytes }
-                    | FrameFault::ZeroTail { offset, bytes },
-                ) => {
+                Err(WalkStop::Torn { offset, bytes }) => {
                     if is_last {
                         let name = self.current_segment.clone().unwrap_or_default();
                         self.report.warnings.push(format!(
@@ -1104,30 +1109,48 @@ impl<'a> Verifier<'a> {
                     );
                     return Ok(());
                 }
-                Err(FrameFault::BadLength { offset, len }) => {
-                    self.fail(
-                        FailureKind::Framing,
-                        Some(offset),
-                        Some(self.seq),
-                        format!("frame length {len} is impossible: the frame was altered"),
-                    );
+                Err(WalkStop::Bad { offset, broken, .. }) => {
+                    let seq = self.seq;
+                    let (kind, reason) = match broken {
+                        Broken::Length(len) => (
+                            FailureKind::Framing,
+                            format!("frame length {len} is impossible: the frame was altered"),
+                        ),
+                        Broken::Chain => (
+                            FailureKind::Chain,
+                            "record does not match its chain hash: it was altered, or a record \
+                             was inserted, removed or reordered here"
+                                .to_owned(),
+                        ),
+                        Broken::Unreadable(e) => {
+                            (FailureKind::Framing, format!("record cannot be read: {e}"))
+                        }
+                        Broken::Sequence(carried) => (
+                            FailureKind::Sequence,
+                            format!("record carries seq {carried} at position {seq}"),
+                        ),
+                        Broken::Log => {
+                            (FailureKind::Sequence, "record belongs to another log".to_owned())
+                        }
+                    };
+                    self.fail(kind, Some(offset), Some(seq), reason);
                     return Ok(());
                 }
-                Err(FrameFault::Io(e)) => return Err(StoreError::io("reading", path, e)),
+                Err(WalkStop::Io(e)) => return Err(StoreError::io("reading", path, e)),
             };
-            if self.frame(frame.offset, frame.chain, &payload).is_none() {
+            if self.frame(&frame, &payload).is_none() {
                 return Ok(());
             }
             index.add(frame.offset, frame.chain, &payload, self.seq);
             seen.count += 1;
-            let now_at = reader.offset();
+            let now_at = frames.offset();
             *done += now_at - last_reported;
             last_reported = now_at;
             if self.report.records.is_multiple_of(4096) {
                 progress(*done, total);
             }
         }
-        *done += reader.offset() - last_reported;
+        *done += frames.offset() - last_reported;
         progress(*done, total);
         self.check_index(claimed, &seen, index);
         Ok(())
@@ -1177,55 +1200,16 @@ impl<'a> Verifier<'a> {
     }
 
     /// Checks one frame; returns the record's time, or `None` once a failure is recorded.
-    fn frame(&mut self, offset: u64, stored_chain: Hash, payload: &[u8]) -> Option<Timestamp> {
-        self.check_frame(offset, stored_chain, payload);
+    fn frame(&mut self, frame: &Chained, payload: &[u8]) -> Option<Timestamp> {
+        self.check_frame(frame, payload);
         (!self.failed()).then_some(self.last_time)
     }
 
-    fn check_frame(&mut self, offset: u64, stored_chain: Hash, payload: &[u8]) {
-        let seq = self.seq;
-        let (leaf, chain) = segment::link(&self.chain, payload);
-        if chain != stored_chain {
-            self.fail(
-                FailureKind::Chain,
-                Some(offset),
-                Some(seq),
-                "record does not match its chain hash: it was altered, or a record was inserted, \
-                 removed or reordered here"
-                    .to_owned(),
-            );
-            return;
-        }
-        let header = match RecordHeader::peek(payload) {
-            Ok(header) => header,
-            Err(e) => {
-                self.fail(
-                    FailureKind::Framing,
-                    Some(offset),
-                    Some(seq),
-                    format!("record cannot be read: {e}"),
-                );
-                return;
-            }
-        };
-        if header.seq != seq {
-            self.fail(
-                FailureKind::Sequence,
-                Some(offset),
-                Some(seq),
-                format!("record carries seq {} at position {seq}", header.seq),
-            );
-            return;
-        }
-        if Some(header.log_id) != self.report.log_id {
-            self.fail(
-                FailureKind::Sequence,
-                Some(offset),
-                Some(seq),
-                "record belongs to another log".to_owned(),
-            );
-            return;
-        }
+    /// Checks one frame the chain walk passed (framing, chain link, sequence number and log id
+    /// are checked there): checkpoints, order, system records, seals, coverage.
+    fn check_frame(&mut self, frame: &Chained, payload: &[u8]) {
+        let (offset, seq, leaf, chain) = (frame.offset, frame.seq, frame.leaf, frame.chain);
+        let header = FrameFacts { time: frame.time, kind: frame.kind };
         self.check_targets(seq, header.time);
         if self.failed() {
             return;
@@ -1388,7 +1372,7 @@ impl<'a> Verifier<'a> {
     /// What may follow what: nothing but a `log_resumed` after the final seal of a clean close,
     /// nothing between `log_closed` and its seal, and nothing dated before the `log_resumed` it
     /// follows until the next seal (a writer stamps records after it reopened the log).
-    fn check_order(&mut self, offset: u64, seq: u64, header: &RecordHeader) {
+    fn check_order(&mut self, offset: u64, seq: u64, header: &FrameFacts) {
         use audit_events::SystemKind;
         let kind = header.kind;
         if self.closing && kind != RecordKind::System(SystemKind::Seal) {
