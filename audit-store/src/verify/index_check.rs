@@ -1,0 +1,142 @@
+//! Index files against the chain: every index is rebuilt from the frames verification walks and
+//! compared byte for byte; a lying index could hide records from searches.
+
+use std::path::Path;
+
+use audit_chain::Hash;
+use audit_events::{Record, RecordHeader, RecordKind, SystemRecord};
+
+use super::{FailureKind, SegmentSeen, Verifier};
+use crate::index::{IndexView, SegmentIndex};
+use crate::layout;
+
+/// A segment's index file, and the index rebuilt from the chain while its frames are checked.
+pub(super) struct IndexCheck {
+    rebuilt: SegmentIndex,
+    /// `None`: no index file. `Some(None)`: an index file that cannot be parsed.
+    file: Option<Option<IndexView>>,
+    /// Whether the file equals the rebuilt index at the count it claims (once reached).
+    matched: Option<bool>,
+    /// An `index_committed` record in the segment names the file's digest.
+    committed: bool,
+    /// Warnings about `index_committed` records that do not match the frames before them.
+    notes: Vec<String>,
+}
+
+impl IndexCheck {
+    pub(super) fn new(segment: &Path, first_seq: u64, header_len: u64, prev_chain: Hash) -> Self {
+        let path = segment.with_file_name(layout::index_name(first_seq));
+        let file = std::fs::symlink_metadata(&path).is_ok().then(|| IndexView::read(&path));
+        Self {
+            rebuilt: SegmentIndex::new(first_seq, header_len, prev_chain),
+            file,
+            matched: None,
+            committed: false,
+            notes: Vec::new(),
+        }
+    }
+
+    fn file(&self) -> Option<&IndexView> {
+        self.file.as_ref().and_then(Option::as_ref)
+    }
+
+    /// Compares the file with the rebuilt index once the rebuilt one covers as many records
+    /// as the file claims.
+    fn compare_at_end(&mut self) {
+        if self.matched.is_none()
+            && let Some(view) = self.file()
+            && view.len() == self.rebuilt.len()
+        {
+            self.matched = Some(view.bytes() == self.rebuilt.encode().as_slice());
+        }
+    }
+
+    /// Takes the next (chain-checked) frame. An `index_committed` record must match the index
+    /// rebuilt so far; one that does not (segments merged or split while every record was kept)
+    /// is noted, and the index file is judged by the byte comparison alone.
+    pub(super) fn add(&mut self, offset: u64, chain: Hash, payload: &[u8], seq: u64) {
+        self.compare_at_end();
+        let seq = seq.saturating_sub(1);
+        if matches!(
+            RecordHeader::peek(payload).map(|h| h.kind),
+            Ok(RecordKind::System(audit_events::SystemKind::IndexCommitted))
+        ) && let Ok(Record {
+            body:
+                audit_events::Body::System(SystemRecord::IndexCommitted {
+                    first_seq,
+                    records,
+                    end_offset,
+                    digest,
+                }),
+            ..
+        }) = Record::decode(payload)
+        {
+            let expected: Hash =
+                <sha2::Sha256 as sha2::Digest>::digest(self.rebuilt.encode()).into();
+            if first_seq != self.rebuilt.first_seq
+                || usize::try_from(records).ok() != Some(self.rebuilt.len())
+                || end_offset != offset
+                || digest.0 != expected
+            {
+                self.notes.push(format!(
+                    "the index_committed record at seq {seq} does not match the frames before it \
+                     in its segment (segments were merged, split or rewritten); no index file can \
+                     rely on it"
+                ));
+            } else if self.file().is_some_and(|f| f.digest() == digest.0) {
+                self.committed = true;
+            }
+        }
+        self.rebuilt.add_encoded(offset, payload, chain);
+    }
+}
+
+impl Verifier<'_> {
+    /// The segment's index file must be byte for byte the index rebuilt from the chain for the
+    /// frames it claims to cover, and be committed to by an `index_committed` record; a lying
+    /// index could hide records from searches, so it is reported (the records are intact).
+    pub(super) fn check_index(
+        &mut self,
+        first_seq: u64,
+        seen: &SegmentSeen,
+        mut index: IndexCheck,
+    ) {
+        index.compare_at_end();
+        self.report.warnings.append(&mut index.notes);
+        let Some(file) = index.file.take() else { return };
+        let name = layout::index_name(first_seq);
+        let problem = match (&file, index.matched) {
+            (None, _) => Some("is damaged".to_owned()),
+            (Some(view), _) if view.header.first_seq != first_seq => Some(format!(
+                "names segment {} (copied from another segment)",
+                view.header.first_seq
+            )),
+            (Some(view), _) if view.len() > seen.count => Some(format!(
+                "claims {} records but the segment's chain has {}",
+                view.len(),
+                seen.count
+            )),
+            (Some(_), Some(false) | None) => {
+                Some("differs from the index rebuilt from the segment's chain".to_owned())
+            }
+            (Some(_), Some(true)) => None,
+        };
+        if let Some(problem) = problem {
+            let seq = first_seq.saturating_add(u64::try_from(seen.count).unwrap_or(0));
+            self.fail(
+                FailureKind::Index,
+                None,
+                Some(seq.saturating_sub(1)),
+                format!(
+                    "index file {name} {problem}: the records are intact, but the index could \
+                     hide records from searches; delete it (searches then scan the segment)"
+                ),
+            );
+        } else if !index.committed {
+            self.report.warnings.push(format!(
+                "{name} is not committed to by an index_committed record (written before index \
+                 commitments): searches scan the segment instead of using it"
+            ));
+        }
+    }
+}
