@@ -157,10 +157,11 @@ pub fn query_outcome(dir: &Path, query: &Query) -> Result<QueryOutcome, StoreErr
         let name = layout::segment_name(first_seq);
         let index_path = reader.dir().join(layout::index_name(first_seq));
         let next = all.get(k + 1).map(|(_, p)| p.as_path());
-        // The last segment is always scanned: anyone can append frames to it, a forged
-        // commitment for a forged index included, and only a walk from its header tells.
+        // The last segment's index is used only if the segment ends with the commitment, the
+        // `log_closed` record and the final seal: frames appended after a clean close (a forged
+        // commitment for a forged index included) make the segment be scanned.
         let mut found = match next {
-            Some(next) if std::fs::symlink_metadata(&index_path).is_ok() => {
+            _ if std::fs::symlink_metadata(&index_path).is_ok() => {
                 let searched = match IndexView::read(&index_path) {
                     Some(index) => {
                         let expect = Expect { first_seq, log_id: reader.meta().log_id, next };
@@ -170,11 +171,16 @@ pub fn query_outcome(dir: &Path, query: &Query) -> Result<QueryOutcome, StoreErr
                 };
                 match searched {
                     Ok(hits) => hits,
+                    // A log still being written (or reopened since): its last segment is scanned
+                    // as a matter of course, nothing to report.
+                    Err(reason) if next.is_none() && reason == NOT_CLOSED => {
+                        scan_whole(path, &name, reader.meta().log_id, next, query)?
+                    }
                     Err(reason) => {
                         outcome
                             .rebuilt_indexes
                             .push(IndexFallback { segment: name.clone(), reason });
-                        scan_whole(path, &name, reader.meta().log_id, Some(next), query)?
+                        scan_whole(path, &name, reader.meta().log_id, next, query)?
                     }
                 }
             }
@@ -195,12 +201,17 @@ fn overlaps(range: Option<(i64, i64)>, query: &Query) -> bool {
     })
 }
 
+/// Why the last segment's index is not used: the log was not closed right after it.
+const NOT_CLOSED: &str =
+    "the last segment does not end with its index commitment and a clean close";
+
 /// What a segment's index must agree with.
 struct Expect<'a> {
     first_seq: u64,
     log_id: LogId,
-    /// The next segment file (an index of the last segment is never used).
-    next: &'a Path,
+    /// The next segment file; `None` for the last segment, whose index is used only when the
+    /// segment ends exactly with its commitment, `log_closed` and the final seal (a clean close).
+    next: Option<&'a Path>,
 }
 
 /// Checks the index against its commitment and the segment, then uses it for the records it
@@ -271,12 +282,21 @@ fn search_indexed(
     // The commitment and every frame after it (rotation, seal, records of a reopened segment).
     let start = (ih.end_offset, ih.last_chain, expect.first_seq + count);
     let (after, end) = scan(path, name, expect.log_id, Some(start), query)?;
-    // An unreadable next header is reported when that segment is searched.
-    let next_prev = FrameReader::open(expect.next).ok().map(|(h, _)| h.prev_chain);
-    if end.torn || next_prev.is_some_and(|p| p != end.chain) {
-        return Ok(Err(
-            "the segment's frames after the index do not lead to the next segment".to_owned()
-        ));
+    match expect.next {
+        Some(next) => {
+            // An unreadable next header is reported when that segment is searched.
+            let next_prev = FrameReader::open(next).ok().map(|(h, _)| h.prev_chain);
+            if end.torn || next_prev.is_some_and(|p| p != end.chain) {
+                return Ok(Err(
+                    "the segment's frames after the index do not lead to the next segment"
+                        .to_owned(),
+                ));
+            }
+        }
+        None if end.torn || end.frames != 3 || !end.closed => {
+            return Ok(Err(NOT_CLOSED.to_owned()));
+        }
+        None => {}
     }
     hits.extend(after);
     Ok(Ok(hits))
@@ -415,6 +435,10 @@ struct ScanEnd {
     chain: Hash,
     /// The segment ended inside a frame or in zeros.
     torn: bool,
+    /// Frames read.
+    frames: u64,
+    /// The last two frames read were `log_closed` and a seal.
+    closed: bool,
 }
 
 /// Scans a segment (or its part after `start`), decoding every record.
@@ -445,6 +469,7 @@ fn scan(
     let mut payload = Vec::new();
     let mut hits = Vec::new();
     let mut torn = false;
+    let (mut count, mut last_two) = (0u64, [None, None]);
     loop {
         let frame = match frames.next(&mut payload) {
             Ok(Some(frame)) => frame,
@@ -458,6 +483,8 @@ fn scan(
             }
             Err(WalkStop::Io(e)) => return Err(StoreError::io("reading", path, e)),
         };
+        count += 1;
+        last_two = [last_two[1], Some(frame.kind)];
         if !query.time_matches(frame.time.0) || !query.kind_code_matches(kind_code(frame.kind)) {
             continue;
         }
@@ -472,5 +499,10 @@ fn scan(
             });
         }
     }
-    Ok((hits, ScanEnd { chain: frames.chain(), torn }))
+    let closed = last_two
+        == [
+            Some(RecordKind::System(audit_events::SystemKind::LogClosed)),
+            Some(RecordKind::System(audit_events::SystemKind::Seal)),
+        ];
+    Ok((hits, ScanEnd { chain: frames.chain(), torn, frames: count, closed }))
 }

@@ -1,17 +1,32 @@
-//! Index files against the chain: every index is rebuilt from the frames verification walks and
-//! compared byte for byte; a lying index could hide records from searches.
+//! Index files against the chain; a lying index could hide records from searches.
+//!
+//! Without the verifier material every index is rebuilt from the frames verification walks and
+//! compared byte for byte. With it, an index file must be exactly the one a sealed
+//! `index_committed` record commits to (its SHA-256, first sequence number, record count and end
+//! offset): the writer computed that digest from the records it wrote, and the seal that follows
+//! authenticates it, so the comparison proves as much as a rebuild, without decoding every
+//! record.
 
 use std::path::Path;
 
 use audit_chain::Hash;
-use audit_events::{Record, RecordHeader, RecordKind, SystemRecord};
+use audit_events::{LogId, Record, RecordHeader, RecordKind, SystemRecord};
 
 use super::{FailureKind, SegmentSeen, Verifier};
 use crate::index::{IndexView, SegmentIndex};
 use crate::layout;
+use crate::segment::ChainedFrames;
 
 /// A segment's index file, and the index rebuilt from the chain while its frames are checked.
 pub(super) struct IndexCheck {
+    /// Rebuild the index from the frames (without the verifier material); otherwise only the
+    /// commitments are collected.
+    rebuild: bool,
+    /// The `index_committed` records of the segment: seq, first seq, records, end offset, digest.
+    commitments: Vec<(u64, u64, u64, u64, Hash)>,
+    /// The segment file and the log's id (for a rebuild after the walk).
+    segment: std::path::PathBuf,
+    log_id: LogId,
     rebuilt: SegmentIndex,
     /// `None`: no index file. `Some(None)`: an index file that cannot be parsed.
     file: Option<Option<IndexView>>,
@@ -24,10 +39,21 @@ pub(super) struct IndexCheck {
 }
 
 impl IndexCheck {
-    pub(super) fn new(segment: &Path, first_seq: u64, header_len: u64, prev_chain: Hash) -> Self {
+    pub(super) fn new(
+        segment: &Path,
+        first_seq: u64,
+        header_len: u64,
+        prev_chain: Hash,
+        log_id: LogId,
+        rebuild: bool,
+    ) -> Self {
         let path = segment.with_file_name(layout::index_name(first_seq));
         let file = std::fs::symlink_metadata(&path).is_ok().then(|| IndexView::read(&path));
         Self {
+            rebuild,
+            commitments: Vec::new(),
+            segment: segment.to_owned(),
+            log_id,
             rebuilt: SegmentIndex::new(first_seq, header_len, prev_chain),
             file,
             matched: None,
@@ -43,7 +69,8 @@ impl IndexCheck {
     /// Compares the file with the rebuilt index once the rebuilt one covers as many records
     /// as the file claims.
     fn compare_at_end(&mut self) {
-        if self.matched.is_none()
+        if self.rebuild
+            && self.matched.is_none()
             && let Some(view) = self.file()
             && view.len() == self.rebuilt.len()
         {
@@ -55,8 +82,26 @@ impl IndexCheck {
     /// rebuilt so far; one that does not (segments merged or split while every record was kept)
     /// is noted, and the index file is judged by the byte comparison alone.
     pub(super) fn add(&mut self, offset: u64, chain: Hash, payload: &[u8], seq: u64) {
-        self.compare_at_end();
         let seq = seq.saturating_sub(1);
+        if !self.rebuild {
+            if let Ok(RecordKind::System(audit_events::SystemKind::IndexCommitted)) =
+                RecordHeader::peek(payload).map(|h| h.kind)
+                && let Ok(Record {
+                    body:
+                        audit_events::Body::System(SystemRecord::IndexCommitted {
+                            first_seq,
+                            records,
+                            end_offset,
+                            digest,
+                        }),
+                    ..
+                }) = Record::decode(payload)
+            {
+                self.commitments.push((seq, first_seq, records, end_offset, digest.0));
+            }
+            return;
+        }
+        self.compare_at_end();
         if matches!(
             RecordHeader::peek(payload).map(|h| h.kind),
             Ok(RecordKind::System(audit_events::SystemKind::IndexCommitted))
@@ -91,6 +136,23 @@ impl IndexCheck {
     }
 }
 
+impl IndexCheck {
+    /// Rebuilds the index of the whole segment from its frames.
+    fn rebuild_from_segment(&mut self) {
+        let Ok((header, mut frames)) = ChainedFrames::open(&self.segment, self.log_id) else {
+            return;
+        };
+        self.rebuilt = SegmentIndex::new(header.first_seq, frames.offset(), header.prev_chain);
+        let mut payload = Vec::new();
+        while let Ok(Some(frame)) = frames.next(&mut payload) {
+            self.rebuilt.add_encoded(frame.offset, &payload, frame.chain);
+            if self.file().is_some_and(|view| view.len() == self.rebuilt.len()) {
+                break;
+            }
+        }
+    }
+}
+
 impl Verifier<'_> {
     /// The segment's index file must be byte for byte the index rebuilt from the chain for the
     /// frames it claims to cover, and be committed to by an `index_committed` record; a lying
@@ -101,6 +163,32 @@ impl Verifier<'_> {
         seen: &SegmentSeen,
         mut index: IndexCheck,
     ) {
+        if !index.rebuild {
+            // A commitment counts only once a seal after it verified with the material.
+            let sealed_through = self.last_seal.map_or(0, |(seq, _, _)| seq);
+            let committed = |view: &IndexView| {
+                index
+                    .commitments
+                    .iter()
+                    .find(|c| c.3 == view.header.end_offset && c.0 < sealed_through)
+                    .map(|c| {
+                        c.1 == view.header.first_seq
+                            && usize::try_from(c.2).ok() == Some(view.len())
+                            && c.4 == view.digest()
+                    })
+            };
+            index.matched = match index.file() {
+                Some(view) => committed(view),
+                None => None,
+            };
+            index.committed = index.matched == Some(true);
+            if index.file().is_some() && index.matched.is_none() {
+                // No sealed commitment names it: compare it with the index rebuilt from the chain
+                // (a second walk over this segment, which the first walk found intact).
+                index.rebuild = true;
+                index.rebuild_from_segment();
+            }
+        }
         index.compare_at_end();
         self.report.warnings.append(&mut index.notes);
         let Some(file) = index.file.take() else { return };

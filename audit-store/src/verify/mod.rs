@@ -527,7 +527,15 @@ impl<'a> Verifier<'a> {
         }
         let mut payload = Vec::new();
         let mut last_reported = reader.offset();
-        let mut index = IndexCheck::new(path, claimed, reader.offset(), header.prev_chain);
+        let rebuild = self.seal_key.is_none();
+        let mut index = IndexCheck::new(
+            path,
+            claimed,
+            reader.offset(),
+            header.prev_chain,
+            header.log_id,
+            rebuild,
+        );
         let mut seen = SegmentSeen { count: 0 };
         let log_id = self.identity.as_ref().map_or(header.log_id, |i| i.log_id);
         let mut frames = ChainedFrames::new(reader, self.chain, self.seq, log_id);
