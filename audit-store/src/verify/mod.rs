@@ -199,6 +199,10 @@ struct Verifier<'a> {
     prefix_purge: Option<(u64, Timestamp, Option<String>)>,
     /// The seal-key state found in the directory (authenticated against the material).
     dir_key: Option<SealKey>,
+    /// Since a `log_resumed`, until the first boundary seal after it: the start of the resume's
+    /// epoch. No record of that session is dated earlier (the writer stamps records after it
+    /// reopened the log).
+    resume_floor: Option<Timestamp>,
     /// Checkpoints whose size lies in the purged prefix: their range in `targets`, the
     /// directory, and the first record present.
     purged_targets: Option<(std::ops::Range<usize>, std::path::PathBuf, u64)>,
@@ -256,6 +260,7 @@ impl<'a> Verifier<'a> {
             prefix_purge: None,
             dir_key: None,
             purged_targets: None,
+            resume_floor: None,
             after_resume: false,
             lead: 0,
             hold: None,
@@ -728,9 +733,9 @@ impl<'a> Verifier<'a> {
             );
             return;
         }
-        if let Some((resume_epoch, _)) = self.resumed
+        if let Some(floor) = self.resume_floor
             && kind != RecordKind::System(SystemKind::Seal)
-            && self.epoch_of(header.time) < resume_epoch
+            && header.time < floor
         {
             self.fail(
                 FailureKind::Coverage,
@@ -739,6 +744,20 @@ impl<'a> Verifier<'a> {
                 "record dated before the log_resumed it follows: a writer stamps records after \
                  it reopened the log"
                     .to_owned(),
+            );
+            return;
+        }
+        if let Some(identity) = &self.identity
+            && header.time.0 < identity.created_at.0.saturating_sub(MAX_CLOCK_SKEW_NANOS)
+        {
+            self.fail(
+                FailureKind::Coverage,
+                Some(offset),
+                Some(seq),
+                format!(
+                    "record dated {}, before the log was created ({}): forged",
+                    header.time, identity.created_at
+                ),
             );
         }
     }
@@ -830,6 +849,7 @@ impl<'a> Verifier<'a> {
                     return;
                 }
                 self.resumed = Some((self.epoch_of(time), self.last_seal.map(|(_, e, _)| e)));
+                self.resume_floor = Some(self.epoch_start(self.epoch_of(time)));
                 self.closed = None;
                 self.after_resume = true;
                 self.resumed_since_seal = true;

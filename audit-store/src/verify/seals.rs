@@ -130,6 +130,7 @@ impl Verifier<'_> {
             // A boundary seal made once the clock reached the end of the key's epoch: the key
             // is no longer ahead of the clock, and records after it lag by the usual slack only.
             self.lead = 0;
+            self.resume_floor = None;
         }
         let closing = std::mem::take(&mut self.closing);
         self.last_seal_closing = closing | std::mem::take(&mut self.after_resume);

@@ -640,3 +640,38 @@ fn records_dated_after_the_time_of_verification_are_a_finding() {
     let report = verify(&fixture.dir, &options).unwrap();
     assert_eq!(report.failure.as_ref().map(|f| f.kind), Some(FailureKind::Coverage), "{report:#?}");
 }
+
+#[test]
+fn a_forged_session_cannot_date_records_before_its_resume_or_before_the_log() {
+    for backdated in [Timestamp(T0.0 - DAY * SECOND), at(3)] {
+        let (fixture, mut writer) = new_log();
+        writer.append_batch(&entries(3, at(1)), at(1)).unwrap();
+        writer.close(at(2)).unwrap();
+        let (_tmp, dir) = copy_log(&fixture.dir);
+        // The intruder holds the key left on the host and forges a whole session after the
+        // close, sealed with it: a resume in the key's epoch, its seal, then a backdated event.
+        let key = tamper::steal_seal_key(&dir).unwrap();
+        let t = Timestamp(T0.0 + i64::try_from(key.epoch()).unwrap() * EPOCH + SECOND);
+        let mut event = tamper::read_records(&dir)
+            .unwrap()
+            .into_iter()
+            .find(|r| matches!(r.body, Body::Event(_)))
+            .unwrap();
+        event.time = backdated;
+        let forged = vec![
+            system(
+                &dir,
+                t,
+                SystemRecord::LogResumed { writer_version: "w".into(), previous_clean: true },
+            ),
+            seal_record(&dir, key.epoch(), t),
+            event,
+            system(&dir, t, SystemRecord::LogClosed),
+            seal_record(&dir, key.epoch(), t),
+        ];
+        append_forged(&dir, forged, Some(&key));
+        let report = fixture.verify_dir(&dir);
+        let kind = report.failure.as_ref().map(|f| f.kind);
+        assert_eq!(kind, Some(FailureKind::Coverage), "{backdated}: {report:#?}");
+    }
+}
