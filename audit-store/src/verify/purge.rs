@@ -123,6 +123,11 @@ impl Verifier<'_> {
     /// compared.
     pub(super) fn check_purged_range(&mut self) {
         let Some((range, dir, present)) = self.purged_targets.take() else { return };
+        // What is wrong here shows where the remaining log begins.
+        let at_end = std::mem::replace(
+            &mut self.current_segment,
+            self.report.segments.first().map(|s| s.file.clone()),
+        );
         if let Err(e) = self.check_purged_targets(range, &dir, present) {
             self.fail(
                 FailureKind::Checkpoint,
@@ -130,6 +135,9 @@ impl Verifier<'_> {
                 None,
                 format!("the leaf hashes kept for purged records cannot be read: {e}"),
             );
+        }
+        if !self.failed() {
+            self.current_segment = at_end;
         }
     }
 
