@@ -7,7 +7,9 @@
 
 use std::path::Path;
 
-use audit_chain::{Checkpoint, CompactTree, SealInput, genesis_chain_hash, sign_checkpoint};
+use audit_chain::{
+    Checkpoint, CompactTree, Hash, SealInput, SealKey, genesis_chain_hash, sign_checkpoint,
+};
 use audit_events::{Body, HashValue, Record, SystemRecord};
 
 use crate::error::StoreError;
@@ -15,7 +17,7 @@ use crate::keys;
 use crate::layout::{self, CHECKPOINT_FILE};
 use crate::meta::LogMeta;
 use crate::reader::LogReader;
-use crate::segment::{self, SegmentHeader};
+use crate::segment::{self, FrameReader, SegmentHeader};
 
 /// Every record of the log, decoded, in order.
 pub fn read_records(dir: &Path) -> Result<Vec<Record>, StoreError> {
@@ -53,31 +55,7 @@ pub fn rewrite(
     for (seq, record) in records.iter().enumerate() {
         let mut record = record.clone();
         record.seq = u64::try_from(seq).unwrap_or(u64::MAX);
-        if let Body::System(SystemRecord::Seal {
-            epoch,
-            tree_size,
-            root,
-            last_chain,
-            sealed_at,
-            mac,
-        }) = &mut record.body
-        {
-            let mut input = SealInput {
-                epoch: *epoch,
-                tree_size: record.seq,
-                root: tree.root(),
-                last_chain: chain,
-                time_ns: sealed_at.0,
-            };
-            let new_mac = reseal(&mut input);
-            *epoch = input.epoch;
-            *tree_size = input.tree_size;
-            *root = HashValue(input.root);
-            *last_chain = HashValue(input.last_chain);
-            if let Some(new_mac) = new_mac {
-                *mac = HashValue(new_mac);
-            }
-        }
+        reseal_fields(&mut record, &tree, chain, reseal);
         let bytes = record.encode()?;
         let (leaf, next) = segment::link(&chain, &bytes);
         segment::push_frame(&mut out, &bytes, &next);
@@ -86,6 +64,74 @@ pub fn rewrite(
     }
     let path = dir.join(layout::segment_name(0));
     std::fs::write(&path, &out).map_err(|e| StoreError::io("writing", &path, e))
+}
+
+/// Recomputes a seal record's tree size, root and last chain hash for its position (the tree
+/// and chain before it), and lets `reseal` change its epoch and MAC.
+fn reseal_fields(record: &mut Record, tree: &CompactTree, chain: Hash, reseal: &mut Resealer<'_>) {
+    let seq = record.seq;
+    if let Body::System(SystemRecord::Seal { epoch, tree_size, root, last_chain, sealed_at, mac }) =
+        &mut record.body
+    {
+        let mut input = SealInput {
+            epoch: *epoch,
+            tree_size: seq,
+            root: tree.root(),
+            last_chain: chain,
+            time_ns: sealed_at.0,
+        };
+        let new_mac = reseal(&mut input);
+        *epoch = input.epoch;
+        *tree_size = input.tree_size;
+        *root = HashValue(input.root);
+        *last_chain = HashValue(input.last_chain);
+        if let Some(new_mac) = new_mac {
+            *mac = HashValue(new_mac);
+        }
+    }
+}
+
+/// Appends `records` after the last record of the log in `dir` (renumbered to follow it),
+/// chained as FORMAT.md says, at the end of the last segment file, as an intruder who writes the
+/// directory would. Seal records get their tree size, root and last chain hash recomputed, and,
+/// when `key` is given (a key stolen from the host), a MAC made with it moved forward to the
+/// seal's epoch; otherwise they keep their MAC.
+pub fn append(dir: &Path, records: Vec<Record>, key: Option<&SealKey>) -> Result<(), StoreError> {
+    let segments = layout::list_segments(dir)?;
+    let (Some((first, first_path)), Some((_, last_path))) = (segments.first(), segments.last())
+    else {
+        return Err(StoreError::NotALog { path: dir.to_owned() });
+    };
+    let (header, _) = FrameReader::open(first_path).map_err(|_| StoreError::Damaged {
+        file: layout::segment_name(*first),
+        offset: 0,
+        reason: "unreadable segment header".to_owned(),
+    })?;
+    let mut tree = CompactTree::from_frontier(header.first_seq, header.frontier)?;
+    let mut chain = header.prev_chain;
+    let mut next = header.first_seq;
+    for stored in LogReader::open(dir)?.records() {
+        let stored = stored?;
+        tree.try_push(stored.leaf_hash())?;
+        chain = stored.chain;
+        next = stored.seq + 1;
+    }
+    let mut out = std::fs::read(last_path).map_err(|e| StoreError::io("reading", last_path, e))?;
+    let mut sealer = |input: &mut SealInput| {
+        let key = key?.seek(input.epoch.max(key?.epoch())).ok()?;
+        key.seal(input).ok().map(|tag| tag.0)
+    };
+    for mut record in records {
+        record.seq = next;
+        reseal_fields(&mut record, &tree, chain, &mut sealer);
+        let bytes = record.encode()?;
+        let (leaf, linked) = segment::link(&chain, &bytes);
+        segment::push_frame(&mut out, &bytes, &linked);
+        tree.try_push(leaf)?;
+        chain = linked;
+        next += 1;
+    }
+    std::fs::write(last_path, out).map_err(|e| StoreError::io("writing", last_path, e))
 }
 
 /// Signs a fresh latest checkpoint over the log as it now is, with the signing key found on the

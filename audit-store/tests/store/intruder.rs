@@ -5,7 +5,7 @@
 
 use std::path::Path;
 
-use audit_chain::{CompactTree, SealInput, chain_hash, leaf_hash};
+use audit_chain::{CompactTree, SealInput};
 use audit_events::{Body, HashValue, Record, SystemRecord, Timestamp};
 use audit_store::{FailureKind, LogReader, LogWriter, StoreError, VerifyOptions, tamper, verify};
 
@@ -31,61 +31,9 @@ fn frames(path: &Path) -> (usize, Vec<usize>) {
     (header_len, out)
 }
 
-/// Appends `records` (renumbered to follow the log) to the last segment, chained as FORMAT.md
-/// says. Seal records get their fields recomputed and are MAC'd with `key` when one is given.
+/// Appends `records` after the log's last record, as FORMAT.md says (see `tamper::append`).
 fn append_forged(dir: &Path, records: Vec<Record>, key: Option<&audit_chain::SealKey>) {
-    let reader = LogReader::open(dir).unwrap();
-    let mut tree = None;
-    let mut chain = [0u8; 32];
-    let mut next = 0;
-    for stored in reader.records() {
-        let stored = stored.unwrap();
-        if tree.is_none() {
-            tree = Some(tree_at(dir, stored.seq));
-        }
-        tree.as_mut().unwrap().try_push(stored.leaf_hash()).unwrap();
-        chain = stored.chain;
-        next = stored.seq + 1;
-    }
-    let mut tree = tree.unwrap();
-    let last = segments(dir).pop().unwrap();
-    let mut out = std::fs::read(&last).unwrap();
-    for mut record in records {
-        record.seq = next;
-        if let Body::System(SystemRecord::Seal {
-            epoch,
-            tree_size,
-            root,
-            last_chain,
-            sealed_at,
-            mac,
-        }) = &mut record.body
-        {
-            *tree_size = next;
-            *root = HashValue(tree.root());
-            *last_chain = HashValue(chain);
-            if let Some(key) = key {
-                let key = key.seek((*epoch).max(key.epoch())).unwrap();
-                let input = SealInput {
-                    epoch: *epoch,
-                    tree_size: next,
-                    root: tree.root(),
-                    last_chain: chain,
-                    time_ns: sealed_at.0,
-                };
-                *mac = HashValue(key.seal(&input).unwrap().0);
-            }
-        }
-        let bytes = record.encode().unwrap();
-        let leaf = leaf_hash(&bytes);
-        chain = chain_hash(&chain, &leaf);
-        out.extend_from_slice(&u32::try_from(bytes.len()).unwrap().to_le_bytes());
-        out.extend_from_slice(&bytes);
-        out.extend_from_slice(&chain);
-        tree.try_push(leaf).unwrap();
-        next += 1;
-    }
-    std::fs::write(&last, out).unwrap();
+    tamper::append(dir, records, key).unwrap();
 }
 
 /// The Merkle frontier a segment header records at `first_seq`, for the first present segment.

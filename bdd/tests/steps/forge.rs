@@ -6,12 +6,10 @@
 
 use std::path::{Path, PathBuf};
 
-use audit_chain::{CompactTree, SealInput, SealKey, chain_hash, leaf_hash};
+use audit_chain::{CompactTree, SealKey};
 use audit_events::{Body, HashValue, Record, SystemRecord, Timestamp};
-use audit_store::{LogReader, tamper};
+use audit_store::tamper;
 use sha2::Digest as _;
-
-use super::segments_of;
 
 /// SHA-256 of `bytes`.
 pub(crate) fn sha256(bytes: &[u8]) -> [u8; 32] {
@@ -79,62 +77,10 @@ pub(crate) fn seal_record(dir: &Path, epoch: u64, sealed_at: Timestamp) -> Recor
     )
 }
 
-/// Appends `records`, renumbered to follow the log, to its last segment, chained as FORMAT.md
-/// says. Seal records get their tree size, root and last chain recomputed and, when `key` is
-/// given, a MAC made with it (moved forward to the seal's epoch where it is behind).
+/// Appends `records` after the log's last record, chained as FORMAT.md says; seals get their
+/// fields recomputed and, with a stolen key, a MAC (see `audit_store::tamper::append`).
 pub(crate) fn append_forged(dir: &Path, records: Vec<Record>, key: Option<&SealKey>) {
-    let mut tree = None;
-    let mut chain = [0u8; 32];
-    let mut next = 0;
-    for stored in LogReader::open(dir).unwrap().records() {
-        let stored = stored.unwrap();
-        if tree.is_none() {
-            tree = Some(tree_at(&dir.join(format!("seg-{:020}.log", stored.seq))));
-        }
-        tree.as_mut().unwrap().try_push(stored.leaf_hash()).unwrap();
-        chain = stored.chain;
-        next = stored.seq + 1;
-    }
-    let mut tree = tree.expect("the log holds records");
-    let last = segments_of(dir).pop().unwrap();
-    let mut out = std::fs::read(&last).unwrap();
-    for mut record in records {
-        record.seq = next;
-        if let Body::System(SystemRecord::Seal {
-            epoch,
-            tree_size,
-            root,
-            last_chain,
-            sealed_at,
-            mac,
-            ..
-        }) = &mut record.body
-        {
-            *tree_size = next;
-            *root = HashValue(tree.root());
-            *last_chain = HashValue(chain);
-            if let Some(key) = key {
-                let key = key.seek((*epoch).max(key.epoch())).unwrap();
-                let input = SealInput {
-                    epoch: *epoch,
-                    tree_size: next,
-                    root: tree.root(),
-                    last_chain: chain,
-                    time_ns: sealed_at.0,
-                };
-                *mac = HashValue(key.seal(&input).unwrap().0);
-            }
-        }
-        let bytes = record.encode().unwrap();
-        let leaf = leaf_hash(&bytes);
-        chain = chain_hash(&chain, &leaf);
-        out.extend_from_slice(&u32::try_from(bytes.len()).unwrap().to_le_bytes());
-        out.extend_from_slice(&bytes);
-        out.extend_from_slice(&chain);
-        tree.try_push(leaf).unwrap();
-        next += 1;
-    }
-    std::fs::write(&last, out).unwrap();
+    audit_store::tamper::append(dir, records, key).expect("the forged records are appended");
 }
 
 /// Removes `checkpoint` and every kept `checkpoint-*.note` of a log directory.
