@@ -127,10 +127,9 @@ pub(crate) fn recover_tail(
     };
     let last_name = layout::segment_name(last_seq);
     let previous = segments.iter().rev().nth(1).cloned();
-    let scan_previous = |what: &str| -> Result<Scan, StoreError> {
-        let Some((prev_seq, prev_path)) = &previous else {
-            return Err(damaged(&last_name, 0, what.to_owned()));
-        };
+    // The segment before the last, which must be complete; `None` if there is none.
+    let scan_previous = || -> Result<Option<Scan>, StoreError> {
+        let Some((prev_seq, prev_path)) = &previous else { return Ok(None) };
         let prev_name = layout::segment_name(*prev_seq);
         let scan = scan_segment(prev_path, *prev_seq, meta).map_err(|e| match e {
             ScanError::Header(reason) => damaged(&prev_name, 0, reason),
@@ -143,7 +142,7 @@ pub(crate) fn recover_tail(
                 "a segment before the last one is incomplete or damaged".to_owned(),
             ));
         }
-        Ok(scan)
+        Ok(Some(scan))
     };
     match scan_segment(&last_path, last_seq, meta) {
         Ok(mut scan) => {
@@ -176,10 +175,7 @@ pub(crate) fn recover_tail(
             // segment. A segment with no record yet: an active legal hold is restated as a new
             // segment's first record, so the state is the previous segment's.
             let needs_previous = scan.seals.last.is_none() || scan.records == 0;
-            let previous_scan = match previous {
-                Some(_) if needs_previous => Some(scan_previous("")?),
-                _ => None,
-            };
+            let previous_scan = if needs_previous { scan_previous()? } else { None };
             let seals = match &previous_scan {
                 Some(p) if scan.seals.last.is_none() => p.seals,
                 _ => scan.seals,
@@ -227,10 +223,12 @@ pub(crate) fn recover_tail(
             // predecessor ended with a rotation record and a seal; drop the stub and start the
             // segment again from the predecessor's end.
             let len = file_len(&last_path)?;
-            if len > MAX_HEADER_BYTES || previous.is_none() {
+            if len > MAX_HEADER_BYTES {
                 return Err(damaged(&last_name, 0, reason));
             }
-            let scan = scan_previous(&reason)?;
+            let Some(scan) = scan_previous()? else {
+                return Err(damaged(&last_name, 0, reason));
+            };
             check_checkpoints(dir, meta, scan.next_seq)?;
             let key_floor = check_key(meta, &scan.seals, key_epoch, &last_name)?;
             io.remove(&last_path).map_err(|e| StoreError::io("removing", &last_path, e))?;
