@@ -5,20 +5,22 @@
 //! current seal key and the checkpoint signing key. FORMAT.md at the repository root describes
 //! every byte.
 //!
-//! - [`LogWriter`]: the one writer (exclusive lock). Group commit: one `fdatasync` per batch.
-//!   Seals and checkpoints at every epoch boundary, at rotation and on close. Poisoned after
-//!   any write or sync error. Reopening recovers a torn final frame and continues the chain.
+//! - [`LogWriter`]: the one writer (exclusive lock). Group commit: one `fdatasync` per batch (per
+//!   4 MiB at most). Seals and checkpoints at every epoch boundary, at rotation, on close and
+//!   right after a resume. Poisoned after any write or sync error. Reopening recovers the remains
+//!   of one torn write and continues the chain, and refuses what only tampering explains.
 //! - [`LogReader`]: streaming reads in order, chain checked on the way.
 //! - [`verify`]: recomputes chain, Merkle tree, seals and checkpoints; a structured report of
 //!   the first problem, where it is, and how far the log is proven.
 //! - [`query`]: search by actor, kind, category, severity, resource and time, through
-//!   per-segment indexes.
+//!   per-segment indexes checked against the `index_committed` records that commit to them.
 //! - [`inclusion_proof`] / [`consistency_proof`]: RFC 9162 proofs from the stored records.
-//! - Retention: [`LogWriter::apply_retention`] removes whole sealed segments past their period,
-//!   after a purge record in the live chain says what was removed.
+//! - Retention: [`LogWriter::apply_retention`] removes whole segments that sealed history proves
+//!   past their period, never under a legal hold ([`LogWriter::set_legal_hold`]), after a purge
+//!   record in the live chain says what was removed.
 //!
 //! Invariants: a record acknowledged by [`LogWriter::append_batch`] is durable and is never
-//! removed by recovery (only an incomplete final frame is); every modification, insertion,
+//! removed by recovery (only the remains of one torn write are); every modification, insertion,
 //! deletion, reordering or truncation of stored data is reported by [`verify`] with the segment
 //! and sequence number where it starts, or is beyond the last seal and reported as unproven.
 //!

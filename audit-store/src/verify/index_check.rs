@@ -83,56 +83,51 @@ impl IndexCheck {
     /// is noted, and the index file is judged by the byte comparison alone.
     pub(super) fn add(&mut self, offset: u64, chain: Hash, payload: &[u8], seq: u64) {
         let seq = seq.saturating_sub(1);
+        let commitment = commitment_of(payload);
         if !self.rebuild {
-            if let Ok(RecordKind::System(audit_events::SystemKind::IndexCommitted)) =
-                RecordHeader::peek(payload).map(|h| h.kind)
-                && let Ok(Record {
-                    body:
-                        audit_events::Body::System(SystemRecord::IndexCommitted {
-                            first_seq,
-                            records,
-                            end_offset,
-                            digest,
-                        }),
-                    ..
-                }) = Record::decode(payload)
-            {
-                self.commitments.push((seq, first_seq, records, end_offset, digest.0));
+            if let Some((first_seq, records, end_offset, digest)) = commitment {
+                self.commitments.push((seq, first_seq, records, end_offset, digest));
             }
             return;
         }
         self.compare_at_end();
-        if matches!(
-            RecordHeader::peek(payload).map(|h| h.kind),
-            Ok(RecordKind::System(audit_events::SystemKind::IndexCommitted))
-        ) && let Ok(Record {
-            body:
-                audit_events::Body::System(SystemRecord::IndexCommitted {
-                    first_seq,
-                    records,
-                    end_offset,
-                    digest,
-                }),
-            ..
-        }) = Record::decode(payload)
-        {
+        if let Some((first_seq, records, end_offset, digest)) = commitment {
             let expected: Hash =
                 <sha2::Sha256 as sha2::Digest>::digest(self.rebuilt.encode()).into();
             if first_seq != self.rebuilt.first_seq
                 || usize::try_from(records).ok() != Some(self.rebuilt.len())
                 || end_offset != offset
-                || digest.0 != expected
+                || digest != expected
             {
                 self.notes.push(format!(
                     "the index_committed record at seq {seq} does not match the frames before it \
                      in its segment (segments were merged, split or rewritten); no index file can \
                      rely on it"
                 ));
-            } else if self.file().is_some_and(|f| f.digest() == digest.0) {
+            } else if self.file().is_some_and(|f| f.digest() == digest) {
                 self.committed = true;
             }
         }
         self.rebuilt.add_encoded(offset, payload, chain);
+    }
+}
+
+/// The fields of an `index_committed` record (first seq, records, end offset, digest), if the
+/// payload is one.
+fn commitment_of(payload: &[u8]) -> Option<(u64, u64, u64, Hash)> {
+    if RecordHeader::peek(payload).ok()?.kind
+        != RecordKind::System(audit_events::SystemKind::IndexCommitted)
+    {
+        return None;
+    }
+    match Record::decode(payload).ok()?.body {
+        audit_events::Body::System(SystemRecord::IndexCommitted {
+            first_seq,
+            records,
+            end_offset,
+            digest,
+        }) => Some((first_seq, records, end_offset, digest.0)),
+        _ => None,
     }
 }
 
