@@ -46,6 +46,17 @@ fn tree_at(dir: &Path, first_seq: u64) -> CompactTree {
     CompactTree::from_frontier(first_seq, frontier).unwrap()
 }
 
+/// Removes `checkpoint` and every kept `checkpoint-*.note`: what an intruder does so that no
+/// signed size in the directory tells how long the log was.
+fn remove_checkpoints(dir: &Path) {
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.file_name().unwrap().to_str().unwrap().starts_with("checkpoint") {
+            std::fs::remove_file(path).unwrap();
+        }
+    }
+}
+
 fn template(dir: &Path) -> Record {
     tamper::read_records(dir).unwrap().pop().unwrap()
 }
@@ -318,12 +329,7 @@ fn recovery_refuses_a_log_cut_back_past_seals_the_key_has_moved_beyond() {
     let mut bytes = std::fs::read(&last).unwrap();
     bytes.truncate(frames[1] + 10);
     std::fs::write(&last, &bytes).unwrap();
-    for entry in std::fs::read_dir(&fixture.dir).unwrap() {
-        let path = entry.unwrap().path();
-        if path.file_name().unwrap().to_str().unwrap().starts_with("checkpoint") {
-            std::fs::remove_file(path).unwrap();
-        }
-    }
+    remove_checkpoints(&fixture.dir);
     let records_before = LogReader::open(&fixture.dir).unwrap().records().count();
     match LogWriter::open(&fixture.dir, config(), at(500)) {
         Err(err) => assert!(matches!(err, StoreError::Damaged { .. }), "{err}"),
@@ -385,12 +391,7 @@ fn a_zeroed_region_far_larger_than_one_write_is_not_taken_for_a_torn_write() {
         let _ = i;
     }
     drop(writer);
-    for entry in std::fs::read_dir(&fixture.dir).unwrap() {
-        let path = entry.unwrap().path();
-        if path.file_name().unwrap().to_str().unwrap().starts_with("checkpoint") {
-            std::fs::remove_file(path).unwrap();
-        }
-    }
+    remove_checkpoints(&fixture.dir);
     let last = segments(&fixture.dir).pop().unwrap();
     let (header_len, offsets) = frames(&last);
     let mut bytes = std::fs::read(&last).unwrap();
@@ -495,12 +496,7 @@ fn a_log_rewritten_without_any_key_and_without_seals_fails_keyed_verification() 
         })
         .collect();
     tamper::rewrite(&dir, &records, &mut |_| None).unwrap();
-    for entry in std::fs::read_dir(&dir).unwrap() {
-        let path = entry.unwrap().path();
-        if path.file_name().unwrap().to_str().unwrap().starts_with("checkpoint") {
-            std::fs::remove_file(path).unwrap();
-        }
-    }
+    remove_checkpoints(&dir);
     let report = fixture.verify_dir(&dir);
     assert!(report.failure.is_some(), "{report:#?}");
     // And with seal.key gone as well, the verification time still holds the log to its seals.
@@ -543,12 +539,7 @@ fn a_log_cut_back_to_a_clean_close_after_a_sealed_restart_is_a_finding() {
     let mut bytes = std::fs::read(&last).unwrap();
     bytes.truncate(usize::try_from(closed_len).unwrap());
     std::fs::write(&last, bytes).unwrap();
-    for entry in std::fs::read_dir(&dir).unwrap() {
-        let path = entry.unwrap().path();
-        if path.file_name().unwrap().to_str().unwrap().starts_with("checkpoint") {
-            std::fs::remove_file(path).unwrap();
-        }
-    }
+    remove_checkpoints(&dir);
     let report = fixture.verify_dir(&dir);
     assert!(report.failure.is_some(), "{report:#?}");
     let err = LogWriter::open(&dir, config(), at(5)).unwrap_err();
