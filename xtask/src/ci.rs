@@ -6,7 +6,7 @@ use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
 
-use crate::{deny, layering, paths, tidy};
+use crate::{deny, layering, packages, paths, tidy};
 
 /// One step of the CI run.
 enum Step {
@@ -17,6 +17,7 @@ enum Step {
 }
 
 const STEPS: &[(&str, Step)] = &[
+    ("packages", Step::Check(packages::check)),
     ("fmt", Step::Cargo(&["fmt", "--all", "--", "--check"], &[])),
     (
         "clippy",

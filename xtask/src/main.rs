@@ -4,7 +4,8 @@
 //! - `cargo xtask bench [FILTER]`: runs the benchmark binaries and writes
 //!   `target/bench/results.md` and `target/bench/results.json`.
 //! - `cargo xtask docs`: regenerates `docs/EVENTS.md` from the event catalogue.
-//! - `cargo xtask layering | tidy | paths | deny`: one CI check on its own.
+//! - `cargo xtask layering | tidy | paths | deny | packages`: one CI check on its own
+//!   (`packages` installs the Debian packages the tests need when run as root).
 //!
 //! This crate depends on no workspace crate: it drives them through `cargo`.
 #![allow(clippy::print_stdout, clippy::print_stderr)]
@@ -14,6 +15,7 @@ mod ci;
 mod deny;
 mod docs;
 mod layering;
+mod packages;
 mod paths;
 mod tidy;
 
@@ -29,10 +31,11 @@ fn main() -> ExitCode {
         Some("tidy") => tidy::check(&workspace_root()),
         Some("paths") => paths::check(&workspace_root()),
         Some("deny") => deny::check(&workspace_root()),
+        Some("packages") => packages::check(&workspace_root()),
         Some("docs") => docs::generate(&workspace_root()),
         _ => {
             eprintln!(
-                "usage: cargo xtask <ci | bench [FILTER] | docs | layering | tidy | paths | deny>"
+                "usage: cargo xtask <ci | bench [FILTER] | docs | layering | tidy | paths | deny | packages>"
             );
             return ExitCode::from(2);
         }
