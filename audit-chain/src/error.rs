@@ -133,6 +133,10 @@ pub enum ChainError {
     #[error("note has no verifiable signatures")]
     NoVerifiedSignature,
 
+    /// A checkpoint carries no cosignature from the witness key it was checked with.
+    #[error("the checkpoint carries no cosignature from the witness key")]
+    NoCosignature,
+
     /// A key name is empty or contains a space, a plus sign or a control character.
     #[error("invalid key name: {reason}")]
     InvalidKeyName {

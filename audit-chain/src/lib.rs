@@ -161,6 +161,7 @@
 
 mod chain;
 mod checkpoint;
+mod cosign;
 mod error;
 mod hash;
 mod mac;
@@ -172,6 +173,7 @@ mod tree;
 
 pub use chain::{CHAIN_LINK_TAG, CHAIN_VERSION, GENESIS_TAG, chain_hash, genesis_chain_hash};
 pub use checkpoint::{Checkpoint, open_checkpoint, sign_checkpoint};
+pub use cosign::{CosignatureVerifier, Cosigned, Cosigner, open_cosigned};
 pub use error::{ChainError, ProofError};
 pub use hash::{EMPTY_ROOT, Hash, leaf_hash, node_hash};
 pub use memory::{LeafHashes, MemoryTree};

@@ -12,21 +12,26 @@ use crate::error::ChainError;
 use crate::hash::sha256;
 
 /// Em dash and space: the start of every signature line.
-const SIG_PREFIX: &str = "\u{2014} ";
+pub(crate) const SIG_PREFIX: &str = "\u{2014} ";
 /// Signature lines accepted in one note; the spec requires at least 16.
 pub const MAX_NOTE_SIGNATURES: usize = 100;
 /// Signature type byte of Ed25519 in key ids and key strings.
 const ED25519: u8 = 0x01;
-const PRIVATE_PREFIX: &str = "PRIVATE+KEY+";
+pub(crate) const PRIVATE_PREFIX: &str = "PRIVATE+KEY+";
 
 /// `SHA-256(name || 0x0A || 0x01 || public key)[:4]`, big-endian.
 fn key_id(name: &str, public_key: &[u8; 32]) -> u32 {
-    let h = sha256(&[name.as_bytes(), b"\n", &[ED25519], public_key]);
+    typed_key_id(name, ED25519, public_key)
+}
+
+/// `SHA-256(name || 0x0A || signature type || public key)[:4]`, big-endian.
+pub(crate) fn typed_key_id(name: &str, sig_type: u8, public_key: &[u8; 32]) -> u32 {
+    let h = sha256(&[name.as_bytes(), b"\n", &[sig_type], public_key]);
     u32::from_be_bytes([h[0], h[1], h[2], h[3]])
 }
 
 /// The signed-note rule for a key name: non-empty, no Unicode space, no `+`.
-fn name_problem(name: &str) -> Option<&'static str> {
+pub(crate) fn name_problem(name: &str) -> Option<&'static str> {
     if name.is_empty() {
         Some("empty")
     } else if name.chars().any(char::is_whitespace) {
@@ -40,7 +45,7 @@ fn name_problem(name: &str) -> Option<&'static str> {
 
 /// The rule for names this crate creates or is configured with: the signed-note rule, and no
 /// control character (C0, DEL or C1) either.
-fn check_own_name(name: &str) -> Result<(), ChainError> {
+pub(crate) fn check_own_name(name: &str) -> Result<(), ChainError> {
     if let Some(reason) = name_problem(name) {
         return Err(ChainError::InvalidKeyName { reason });
     }
@@ -52,12 +57,21 @@ fn check_own_name(name: &str) -> Result<(), ChainError> {
 
 /// Why `text` cannot be note text, if it cannot: notes are UTF-8 without ASCII controls other
 /// than newline.
-fn control_in(text: &str) -> bool {
+pub(crate) fn control_in(text: &str) -> bool {
     text.chars().any(|c| c < ' ' && c != '\n')
 }
 
 /// Splits `name+keyid+base64` into its checked name, key id and decoded key bytes.
 fn split_key(s: &str) -> Result<(&str, u32, Zeroizing<Vec<u8>>), ChainError> {
+    split_typed_key(s, ED25519)
+}
+
+/// [`split_key`] for keys of signature type `sig_type` (`0x01` note signatures, `0x04`
+/// cosignatures).
+pub(crate) fn split_typed_key(
+    s: &str,
+    sig_type: u8,
+) -> Result<(&str, u32, Zeroizing<Vec<u8>>), ChainError> {
     let malformed = |reason| ChainError::MalformedKey { reason };
     let mut parts = s.splitn(3, '+');
     let (Some(name), Some(id), Some(key)) = (parts.next(), parts.next(), parts.next()) else {
@@ -72,7 +86,7 @@ fn split_key(s: &str) -> Result<(&str, u32, Zeroizing<Vec<u8>>), ChainError> {
     if bytes.len() != 33 {
         return Err(malformed("wrong key length"));
     }
-    if bytes[0] != ED25519 {
+    if bytes[0] != sig_type {
         return Err(malformed("unsupported signature algorithm"));
     }
     Ok((name, id, bytes))
