@@ -9,6 +9,7 @@
     clippy::cast_possible_truncation
 )]
 
+mod cosignature_vectors;
 mod merkle_props;
 mod merkle_vectors;
 mod note_props;
