@@ -72,6 +72,11 @@ pub(crate) fn list_kept_checkpoints(dir: &Path) -> Result<Vec<(u64, PathBuf)>, S
     list_numbered(dir, KEPT_CHECKPOINT_PREFIX, KEPT_CHECKPOINT_SUFFIX)
 }
 
+/// The `cosigned-<size, 20 digits>.note` files a shipper wrote: checkpoints a witness cosigned.
+pub(crate) fn list_cosigned(dir: &Path) -> Result<Vec<(u64, PathBuf)>, StoreError> {
+    list_numbered(dir, "cosigned-", ".note")
+}
+
 fn list_numbered(
     dir: &Path,
     prefix: &str,

@@ -4,7 +4,9 @@
 
 use std::path::Path;
 
-use audit_chain::{NoteVerifier, SealKey, open_checkpoint};
+use audit_chain::{
+    ChainError, CosignatureVerifier, NoteVerifier, SealKey, open_checkpoint, open_cosigned,
+};
 
 use super::{FailureKind, Target, Verifier};
 use crate::error::StoreError;
@@ -94,6 +96,12 @@ impl Verifier<'_> {
         for (i, text) in self.options.trusted_checkpoints.iter().enumerate() {
             notes.push((format!("trusted checkpoint {}", i + 1), text.clone(), true));
         }
+        if !self.options.witness_keys.is_empty()
+            && let Some(verifier) = verifier
+            && !self.load_cosigned(dir, verifier)?
+        {
+            return Ok(());
+        }
         let Some(verifier) = verifier else {
             if !notes.is_empty() {
                 self.report
@@ -142,6 +150,91 @@ impl Verifier<'_> {
         }
         self.targets.sort_by_key(|t| t.size);
         Ok(())
+    }
+
+    /// Adds the checkpoints of `cosigned-*.note` that a witness key cosigned as trusted targets.
+    /// Returns `false` after recording a failure: a cosigned file that does not verify, or none
+    /// at all.
+    fn load_cosigned(&mut self, dir: &Path, verifier: &NoteVerifier) -> Result<bool, StoreError> {
+        let mut witnesses = Vec::new();
+        for key in &self.options.witness_keys {
+            match CosignatureVerifier::parse(key) {
+                Ok(w) => witnesses.push(w),
+                Err(e) => {
+                    self.fail(
+                        FailureKind::Checkpoint,
+                        None,
+                        None,
+                        format!("the witness key does not parse: {e}"),
+                    );
+                    return Ok(false);
+                }
+            }
+        }
+        let origin = self.identity.as_ref().map(|i| i.origin.clone()).unwrap_or_default();
+        let mut found = 0;
+        for (size, path) in layout::list_cosigned(dir)? {
+            let name =
+                path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+            let text = match crate::io::read_capped_text(&path, crate::io::SMALL_FILE_CAP) {
+                Ok(text) => text,
+                Err(e) => {
+                    let reason = crate::io::unsafe_reason(&e)
+                        .map_or_else(|| e.to_string(), ToString::to_string);
+                    self.fail(
+                        FailureKind::Checkpoint,
+                        None,
+                        None,
+                        format!("{name} is refused: {reason}"),
+                    );
+                    return Ok(false);
+                }
+            };
+            for witness in &witnesses {
+                match open_cosigned(&text, verifier, witness) {
+                    Ok(c) if c.checkpoint.origin == origin && c.checkpoint.size == size => {
+                        found += 1;
+                        self.targets.push(Target {
+                            size,
+                            root: c.checkpoint.root,
+                            source: format!("{name} (cosigned by {})", witness.name()),
+                            trusted: true,
+                        });
+                    }
+                    Ok(_) => {
+                        self.fail(
+                            FailureKind::Checkpoint,
+                            None,
+                            None,
+                            format!("{name} holds a checkpoint of another log or size"),
+                        );
+                        return Ok(false);
+                    }
+                    Err(ChainError::NoCosignature) => {}
+                    Err(e) => {
+                        self.fail(
+                            FailureKind::Checkpoint,
+                            None,
+                            None,
+                            format!("{name} does not verify: {e}"),
+                        );
+                        return Ok(false);
+                    }
+                }
+            }
+        }
+        if found == 0 {
+            self.fail(
+                FailureKind::Checkpoint,
+                None,
+                None,
+                "a witness key was given but no checkpoint in the log directory is cosigned by \
+                 it: the cosigned checkpoints were removed, or the log was never shipped"
+                    .to_owned(),
+            );
+            return Ok(false);
+        }
+        Ok(true)
     }
 
     /// Reads `seal.key` and checks that it derives from the verifier material: the key state on

@@ -43,7 +43,7 @@ pub const DEFAULT_SEAL_SLACK_EPOCHS: u64 = 10;
 const DAY_NANOS: i64 = 86_400 * 1_000_000_000;
 
 /// What to verify against.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct VerifyOptions {
     /// The verifier material exported when the log was created: the trust anchor. Without it,
     /// seals are checked for consistency only.
@@ -52,6 +52,10 @@ pub struct VerifyOptions {
     pub public_key: Option<String>,
     /// Signed checkpoints held elsewhere (copied off the host earlier, or from a witness).
     pub trusted_checkpoints: Vec<String>,
+    /// Witness public keys (C2SP tlog-cosignature v1 vkeys). With any, the checkpoints in
+    /// `cosigned-*.note` files that a witness cosigned are trusted checkpoints, and a log
+    /// directory holding none is a finding (they were removed, or the log was never shipped).
+    pub witness_keys: Vec<String>,
     /// The least retention a purge may claim, in days (default: the material's).
     pub min_retention_days: Option<u32>,
     /// How many epochs after a record's own epoch its seal may come (default

@@ -1,0 +1,490 @@
+//! Ingestion with witnessing: every shipment is checked against what the collector already holds
+//! for the log before anything is stored, in one transaction under a per-log lock.
+//!
+//! Checks, in order (the refusal reason in brackets; every refusal is also a `refusals` row):
+//!
+//! 1. the body parses (`malformed`, 400) and names an enrolled log (`unknown-log`, 404);
+//! 2. the checkpoint verifies with the key registered at enrolment and names the log
+//!    (`bad-signature`, 403), and covers the records shipped (`malformed`, 400);
+//! 3. the records start exactly where the collector's accepted history ends: a shipment that
+//!    starts earlier is a `replay` (409, nothing changes), one that starts later a `gap` (409);
+//!    both answers carry the collector's size so an honest shipper resumes there;
+//! 4. a checkpoint smaller than the largest one accepted is a `rollback` (422), and one whose
+//!    root differs from an accepted checkpoint of the same size a `fork` (422);
+//! 5. every record decodes, belongs to the log, has the next sequence number, and its chain hash
+//!    links to the previous record's (`chain`, 422);
+//! 6. the Merkle root after the records, computed from the stored frontier, passes through the
+//!    root of every accepted checkpoint it reaches (`fork`) and is consistent with the shipped
+//!    checkpoint by the shipped RFC 9162 proof (`fork`, 422).
+//!
+//! Only then are the records copied in (binary `COPY`), the new position and the checkpoint
+//! recorded, and, when the records reach the checkpoint's size, the checkpoint cosigned
+//! (C2SP tlog-cosignature v1). Nothing accepted is ever changed: the tables are append-only.
+
+use std::net::IpAddr;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use audit_chain::{
+    CompactTree, ConsistencyProof, Cosigner, Hash, NoteVerifier, chain_hash, genesis_chain_hash,
+    leaf_hash, open_checkpoint, verify_consistency,
+};
+use audit_events::{LogId, Record, Timestamp};
+use futures_util::pin_mut;
+use tokio_postgres::binary_copy::BinaryCopyInWriter;
+use tokio_postgres::types::{ToSql, Type};
+
+use crate::db::Db;
+use crate::error::CollectorError;
+use crate::shipment::Shipment;
+
+/// What the collector answered.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// The records were stored.
+    Accepted {
+        /// The collector's tree size for the log now.
+        size: u64,
+        /// The cosigned checkpoint (log signature and cosignature), when the records reached
+        /// the checkpoint's size.
+        cosigned: Option<String>,
+    },
+    /// The shipment was refused and the refusal recorded.
+    Refused(Refusal),
+}
+
+/// A refused shipment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refusal {
+    /// HTTP status.
+    pub status: u16,
+    /// Short reason: malformed, unknown-log, bad-signature, replay, gap, rollback, fork, chain.
+    pub reason: &'static str,
+    /// What exactly is wrong.
+    pub detail: String,
+    /// The collector's tree size for the log, when known (replay and gap answers).
+    pub size: Option<u64>,
+}
+
+/// The collector's accepted position in one log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Position {
+    /// Records held.
+    pub size: u64,
+    /// Merkle root at `size`.
+    pub root: Hash,
+    /// Chain hash of the last record held (the genesis value when none).
+    pub last_chain: Hash,
+    /// Merkle frontier at `size`.
+    pub frontier: Vec<Hash>,
+}
+
+fn refuse(status: u16, reason: &'static str, detail: impl Into<String>) -> Outcome {
+    Outcome::Refused(Refusal { status, reason, detail: detail.into(), size: None })
+}
+
+/// The position of `log_id` (as of the transaction or connection `client` sees).
+pub async fn position<C: tokio_postgres::GenericClient>(
+    client: &C,
+    log_id: &LogId,
+) -> Result<Position, CollectorError> {
+    let row = client
+        .query_opt(
+            "SELECT size, root, last_chain, frontier FROM positions WHERE log_id = $1
+             ORDER BY size DESC LIMIT 1",
+            &[&log_id.as_bytes().as_slice()],
+        )
+        .await?;
+    let Some(row) = row else {
+        return Ok(Position {
+            size: 0,
+            root: audit_chain::EMPTY_ROOT,
+            last_chain: genesis_chain_hash(log_id.as_bytes()),
+            frontier: Vec::new(),
+        });
+    };
+    let size: i64 = row.get(0);
+    let hash = |v: Vec<u8>| -> Result<Hash, CollectorError> {
+        v.try_into().map_err(|_| CollectorError::Invalid("a stored hash is not 32 bytes".into()))
+    };
+    let frontier_bytes: Vec<u8> = row.get(3);
+    if frontier_bytes.len() % 32 != 0 {
+        return Err(CollectorError::Invalid("a stored frontier is not whole hashes".into()));
+    }
+    let frontier =
+        frontier_bytes.chunks_exact(32).map(|c| hash(c.to_vec())).collect::<Result<_, _>>()?;
+    Ok(Position {
+        size: u64::try_from(size).unwrap_or(0),
+        root: hash(row.get(1))?,
+        last_chain: hash(row.get(2))?,
+        frontier,
+    })
+}
+
+/// Checks and stores one shipment (see the module docs).
+pub async fn ingest(db: &Db, witness: &Cosigner, body: &[u8]) -> Result<Outcome, CollectorError> {
+    let shipment = match Shipment::decode(body) {
+        Ok(s) => s,
+        Err(detail) => {
+            let outcome = refuse(400, "malformed", detail);
+            record_refusal(db, None, None, &outcome, None).await?;
+            return Ok(outcome);
+        }
+    };
+    let mut client = db.client().await?;
+    let tx = client.transaction().await?;
+    tx.batch_execute("SET LOCAL ROLE audit_ingest").await?;
+    let row = tx
+        .query_opt("SELECT log_id, public_key FROM logs WHERE origin = $1", &[&shipment.origin])
+        .await?;
+    let Some(row) = row else {
+        drop(tx);
+        let outcome = refuse(404, "unknown-log", "no log with this origin is enrolled");
+        record_refusal(db, None, Some(&shipment), &outcome, None).await?;
+        return Ok(outcome);
+    };
+    let id_bytes: Vec<u8> = row.get(0);
+    let log_id =
+        LogId(id_bytes.try_into().map_err(|_| CollectorError::Invalid("bad log id".into()))?);
+    let public_key: String = row.get(1);
+    let verifier = NoteVerifier::parse(&public_key)?;
+    let checkpoint = match open_checkpoint(&shipment.note, &verifier) {
+        Ok(cp) if cp.origin == shipment.origin => cp,
+        Ok(_) => {
+            drop(tx);
+            let outcome = refuse(403, "bad-signature", "the checkpoint names another log");
+            record_refusal(db, Some(&log_id), Some(&shipment), &outcome, None).await?;
+            return Ok(outcome);
+        }
+        Err(e) => {
+            drop(tx);
+            let outcome =
+                refuse(403, "bad-signature", format!("the checkpoint does not verify: {e}"));
+            record_refusal(db, Some(&log_id), Some(&shipment), &outcome, None).await?;
+            return Ok(outcome);
+        }
+    };
+    tx.execute("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", &[&shipment.origin])
+        .await?;
+    let decision = check(&tx, &log_id, &shipment, &checkpoint).await?;
+    let (tree, last_chain, records) = match decision {
+        Checked::Refused(outcome) => {
+            drop(tx);
+            record_refusal(db, Some(&log_id), Some(&shipment), &outcome, None).await?;
+            return Ok(outcome);
+        }
+        Checked::Ok { tree, last_chain, records } => (tree, last_chain, records),
+    };
+    let end = shipment.end();
+    if !records.is_empty() {
+        copy_records(&tx, &log_id, &shipment, &records).await?;
+        let frontier: Vec<u8> = tree.frontier().concat();
+        tx.execute(
+            "INSERT INTO positions (log_id, size, root, last_chain, frontier, checkpoint_size)
+             VALUES ($1, $2, $3, $4, $5, $6)",
+            &[
+                &log_id.as_bytes().as_slice(),
+                &to_i64(end)?,
+                &tree.root().as_slice(),
+                &last_chain.as_slice(),
+                &frontier,
+                &to_i64(checkpoint.size)?,
+            ],
+        )
+        .await?;
+    }
+    tx.execute(
+        "INSERT INTO checkpoints (log_id, size, root, note) VALUES ($1, $2, $3, $4)
+         ON CONFLICT DO NOTHING",
+        &[
+            &log_id.as_bytes().as_slice(),
+            &to_i64(checkpoint.size)?,
+            &checkpoint.root.as_slice(),
+            &shipment.note,
+        ],
+    )
+    .await?;
+    let mut cosigned = None;
+    if end == checkpoint.size {
+        let existing = tx
+            .query_opt(
+                "SELECT line FROM cosignatures WHERE log_id = $1 AND size = $2 AND witness = $3",
+                &[&log_id.as_bytes().as_slice(), &to_i64(end)?, &witness.name()],
+            )
+            .await?;
+        let line = match existing {
+            Some(row) => row.get::<_, String>(0),
+            None => {
+                let now =
+                    SystemTime::now().duration_since(UNIX_EPOCH).map_or(1, |d| d.as_secs().max(1));
+                let line = witness.cosign(&checkpoint, now)?;
+                tx.execute(
+                    "INSERT INTO cosignatures (log_id, size, witness, timestamp, line)
+                     VALUES ($1, $2, $3, $4, $5)",
+                    &[
+                        &log_id.as_bytes().as_slice(),
+                        &to_i64(end)?,
+                        &witness.name(),
+                        &to_i64(now)?,
+                        &line,
+                    ],
+                )
+                .await?;
+                line
+            }
+        };
+        cosigned = Some(format!("{}{line}", shipment.note));
+    }
+    tx.commit().await?;
+    Ok(Outcome::Accepted { size: end, cosigned })
+}
+
+/// A record checked and ready to store.
+struct Checked1 {
+    record: Record,
+    chain: Hash,
+}
+
+enum Checked {
+    Refused(Outcome),
+    Ok { tree: CompactTree, last_chain: Hash, records: Vec<Checked1> },
+}
+
+async fn check(
+    tx: &tokio_postgres::Transaction<'_>,
+    log_id: &LogId,
+    shipment: &Shipment,
+    checkpoint: &audit_chain::Checkpoint,
+) -> Result<Checked, CollectorError> {
+    let end = shipment.end();
+    if checkpoint.size < end {
+        return Ok(Checked::Refused(refuse(
+            400,
+            "malformed",
+            format!(
+                "the checkpoint (size {}) does not cover the records (up to {end})",
+                checkpoint.size
+            ),
+        )));
+    }
+    let pos = position(tx, log_id).await?;
+    let id = log_id.as_bytes().as_slice();
+    // An accepted checkpoint of the same size must have the same root.
+    if let Some(row) = tx
+        .query_opt(
+            "SELECT root FROM checkpoints WHERE log_id = $1 AND size = $2",
+            &[&id, &to_i64(checkpoint.size)?],
+        )
+        .await?
+        && row.get::<_, Vec<u8>>(0) != checkpoint.root
+    {
+        return Ok(Checked::Refused(refuse(
+            422,
+            "fork",
+            format!("the log signed two different roots for tree size {}", checkpoint.size),
+        )));
+    }
+    let newest: Option<i64> =
+        tx.query_one("SELECT max(size) FROM checkpoints WHERE log_id = $1", &[&id]).await?.get(0);
+    let newest = newest.map_or(0, |n| u64::try_from(n).unwrap_or(0));
+    if checkpoint.size < newest.max(pos.size) {
+        return Ok(Checked::Refused(refuse(
+            422,
+            "rollback",
+            format!(
+                "the checkpoint is for tree size {}, but a checkpoint of size {} was accepted: the \
+                 log was rolled back",
+                checkpoint.size,
+                newest.max(pos.size)
+            ),
+        )));
+    }
+    if shipment.first != pos.size {
+        let (reason, what) = if shipment.first < pos.size {
+            ("replay", "already holds")
+        } else {
+            ("gap", "holds only")
+        };
+        return Ok(Checked::Refused(Outcome::Refused(Refusal {
+            status: 409,
+            reason,
+            detail: format!(
+                "the shipment starts at record {} but the collector {what} records up to {}",
+                shipment.first, pos.size
+            ),
+            size: Some(pos.size),
+        })));
+    }
+    // Accepted checkpoints the new records reach: the tree must pass through their roots.
+    let reached: Vec<(u64, Vec<u8>)> = tx
+        .query(
+            "SELECT size, root FROM checkpoints WHERE log_id = $1 AND size > $2 AND size <= $3
+             ORDER BY size",
+            &[&id, &to_i64(pos.size)?, &to_i64(end)?],
+        )
+        .await?
+        .iter()
+        .map(|r| (u64::try_from(r.get::<_, i64>(0)).unwrap_or(0), r.get(1)))
+        .collect();
+    let mut reached = reached.into_iter().peekable();
+    let mut tree = CompactTree::from_frontier(pos.size, pos.frontier.clone())?;
+    let mut prev = pos.last_chain;
+    let mut records = Vec::with_capacity(shipment.frames.len());
+    for (i, frame) in shipment.frames.iter().enumerate() {
+        let seq = shipment.first + i as u64;
+        let chain_refusal = |detail: String| Ok(Checked::Refused(refuse(422, "chain", detail)));
+        let record = match Record::decode(&frame.bytes) {
+            Ok(r) => r,
+            Err(e) => return chain_refusal(format!("record {seq} does not decode: {e}")),
+        };
+        if record.log_id != *log_id || record.seq != seq {
+            return chain_refusal(format!("record {seq} names another log or sequence number"));
+        }
+        let leaf = leaf_hash(&frame.bytes);
+        let chain = chain_hash(&prev, &leaf);
+        if chain != frame.chain {
+            return chain_refusal(format!(
+                "record {seq} does not link to the record before it: the log was rewritten or \
+                 forged"
+            ));
+        }
+        prev = chain;
+        tree.try_push(leaf)?;
+        while let Some((size, root)) = reached.peek() {
+            if *size != tree.size() {
+                break;
+            }
+            if tree.root().as_slice() != root.as_slice() {
+                return Ok(Checked::Refused(refuse(
+                    422,
+                    "fork",
+                    format!(
+                        "the records do not match the checkpoint of size {size} accepted earlier"
+                    ),
+                )));
+            }
+            reached.next();
+        }
+        records.push(Checked1 { record, chain });
+    }
+    let proof =
+        ConsistencyProof { old_size: end, new_size: checkpoint.size, path: shipment.proof.clone() };
+    let root = tree.root();
+    if let Err(e) = verify_consistency(&proof, &root, &checkpoint.root) {
+        return Ok(Checked::Refused(refuse(
+            422,
+            "fork",
+            format!(
+                "the records are not consistent with the signed checkpoint of size {}: {e}",
+                checkpoint.size
+            ),
+        )));
+    }
+    Ok(Checked::Ok { tree, last_chain: prev, records })
+}
+
+async fn copy_records(
+    tx: &tokio_postgres::Transaction<'_>,
+    log_id: &LogId,
+    shipment: &Shipment,
+    records: &[Checked1],
+) -> Result<(), CollectorError> {
+    let sink = tx
+        .copy_in(
+            "COPY records (log_id, seq, time, kind, category, severity, actor, resources, ip,
+                           service_id, chain, bytes) FROM STDIN (FORMAT binary)",
+        )
+        .await?;
+    let writer = BinaryCopyInWriter::new(
+        sink,
+        &[
+            Type::BYTEA,
+            Type::INT8,
+            Type::TIMESTAMPTZ,
+            Type::TEXT,
+            Type::TEXT,
+            Type::TEXT,
+            Type::TEXT,
+            Type::TEXT_ARRAY,
+            Type::INET,
+            Type::TEXT,
+            Type::BYTEA,
+            Type::BYTEA,
+        ],
+    );
+    pin_mut!(writer);
+    let id = log_id.as_bytes().as_slice();
+    for (checked, frame) in records.iter().zip(&shipment.frames) {
+        let record = &checked.record;
+        let kind = record.kind();
+        let event = record.event();
+        let seq = to_i64(record.seq)?;
+        let time = system_time(record.time);
+        let category = kind.category().as_str();
+        let severity = record.severity().as_str();
+        let actor = event.and_then(|e| e.subject_id());
+        let resources: Vec<&str> = event.map(|e| e.resource_ids()).unwrap_or_default();
+        let ip: Option<IpAddr> = event.and_then(|e| e.ip());
+        let row: [&(dyn ToSql + Sync); 12] = [
+            &id,
+            &seq,
+            &time,
+            &kind.as_str(),
+            &category,
+            &severity,
+            &actor,
+            &resources,
+            &ip,
+            &record.service_id,
+            &checked.chain.as_slice(),
+            &frame.bytes,
+        ];
+        writer.as_mut().write(&row).await?;
+    }
+    writer.finish().await?;
+    Ok(())
+}
+
+/// The record time as a `SystemTime` (nanosecond timestamps before 1970 included).
+fn system_time(t: Timestamp) -> SystemTime {
+    if t.0 >= 0 {
+        UNIX_EPOCH + Duration::from_nanos(t.0.unsigned_abs())
+    } else {
+        UNIX_EPOCH.checked_sub(Duration::from_nanos(t.0.unsigned_abs())).unwrap_or(UNIX_EPOCH)
+    }
+}
+
+fn to_i64(n: u64) -> Result<i64, CollectorError> {
+    i64::try_from(n).map_err(|_| CollectorError::Invalid(format!("{n} is out of range")))
+}
+
+/// Records a refusal as evidence, in its own transaction.
+pub(crate) async fn record_refusal(
+    db: &Db,
+    log_id: Option<&LogId>,
+    shipment: Option<&Shipment>,
+    outcome: &Outcome,
+    _remote: Option<&str>,
+) -> Result<(), CollectorError> {
+    let Outcome::Refused(refusal) = outcome else { return Ok(()) };
+    let mut client = db.client().await?;
+    let tx = client.transaction().await?;
+    tx.batch_execute("SET LOCAL ROLE audit_ingest").await?;
+    let first = shipment.map(|s| to_i64(s.first)).transpose()?;
+    let count = shipment.map(|s| s.frames.len() as i64);
+    tx.execute(
+        "INSERT INTO refusals (log_id, origin, reason, detail, first_seq, count, checkpoint)
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        &[
+            &log_id.map(|l| l.as_bytes().to_vec()),
+            &shipment.map(|s| s.origin.clone()),
+            &refusal.reason,
+            &refusal.detail,
+            &first,
+            &count,
+            &shipment.map(|s| s.note.clone()),
+        ],
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}

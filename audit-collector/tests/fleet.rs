@@ -1,0 +1,387 @@
+//! The collector against a real PostgreSQL server that the test starts itself: shipping,
+//! crashes of the collector and the database, forks, rollbacks, and truncation caught through
+//! the stored cosignature.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use audit_chain::Cosigner;
+use audit_collector::client::CollectorClient;
+use audit_collector::cluster::TempCluster;
+use audit_collector::db::Db;
+use audit_collector::server::{self, AppState, Running};
+use audit_collector::ship::{self, ShipOptions};
+use audit_collector::tls::TlsIdentity;
+use audit_events::{AuditId, Body, Entry, EventKind, EventRecord, Timestamp};
+use audit_store::{LogConfig, LogWriter, VerifierMaterial, VerifyOptions, verify};
+
+/// 2026-11-22T00:00:00Z.
+const T0: i64 = 1_795_305_600_000_000_000;
+const SECOND: i64 = 1_000_000_000;
+
+fn at(seconds: i64) -> Timestamp {
+    Timestamp(T0 + seconds * SECOND)
+}
+
+fn config(service: &str) -> LogConfig {
+    let mut config = LogConfig::new(service);
+    config.seal_epoch = Duration::from_secs(60);
+    config
+}
+
+fn entries(count: usize, time: Timestamp, salt: u64) -> Vec<Entry> {
+    (0..count)
+        .map(|i| {
+            let mut id = [0u8; 16];
+            id[..8].copy_from_slice(&salt.to_be_bytes());
+            id[8..].copy_from_slice(&(i as u64).to_be_bytes());
+            let kind = EventKind::ALL[i % EventKind::ALL.len()];
+            Entry {
+                time,
+                audit_id: AuditId(id),
+                body: Body::Event(EventRecord::new(kind.example())),
+            }
+        })
+        .collect()
+}
+
+/// A closed log of `batches` batches of 100 events, 20 s apart.
+fn written_log(dir: &Path, service: &str, batches: i64) -> VerifierMaterial {
+    let (mut writer, material) = LogWriter::create(dir, config(service), at(0)).unwrap();
+    for b in 0..batches {
+        writer.append_batch(&entries(100, at(20 * b + 1), b as u64), at(20 * b + 1)).unwrap();
+    }
+    writer.close(at(20 * batches + 1)).unwrap();
+    material
+}
+
+fn append(dir: &Path, service: &str, from: i64, batches: i64, salt: u64) {
+    let mut writer = LogWriter::open(dir, config(service), at(from)).unwrap();
+    for b in 0..batches {
+        let t = at(from + 20 * b + 1);
+        writer.append_batch(&entries(100, t, salt + b as u64), t).unwrap();
+    }
+    writer.close(at(from + 20 * batches + 1)).unwrap();
+}
+
+fn public_key(dir: &Path) -> String {
+    audit_store::LogReader::open(dir).unwrap().meta().public_key.clone()
+}
+
+fn checkpoint_size(dir: &Path) -> u64 {
+    audit_store::latest_checkpoint(dir).unwrap().1.size
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        if entry.file_type().unwrap().is_file() {
+            std::fs::copy(entry.path(), to.join(entry.file_name())).unwrap();
+        }
+    }
+    std::fs::set_permissions(to, std::os::unix::fs::PermissionsExt::from_mode(0o700)).unwrap();
+}
+
+/// A PostgreSQL cluster, the fleet database and a collector serving HTTPS on loopback.
+struct Fleet {
+    runtime: tokio::runtime::Runtime,
+    cluster: TempCluster,
+    db: Db,
+    tls: TlsIdentity,
+    witness: Arc<Cosigner>,
+    server: Option<Running>,
+    addr: SocketAddr,
+}
+
+impl Fleet {
+    fn start() -> Self {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap();
+        let cluster = TempCluster::start().unwrap();
+        let db = Db::connect(&cluster.connection_string(), 4).unwrap();
+        runtime.block_on(async {
+            db.migrate().await.unwrap();
+            db.create_partitions().await.unwrap();
+        });
+        let tls = TlsIdentity::self_signed(&["127.0.0.1"]).unwrap();
+        let witness = Arc::new(Cosigner::from_seed("collector.test/witness", [42; 32]).unwrap());
+        let mut fleet = Self {
+            runtime,
+            cluster,
+            db,
+            tls,
+            witness,
+            server: None,
+            addr: "127.0.0.1:0".parse().unwrap(),
+        };
+        fleet.serve();
+        fleet
+    }
+
+    fn serve(&mut self) {
+        let state = AppState { db: self.db.clone(), witness: Arc::clone(&self.witness) };
+        let running = self.runtime.block_on(server::start(self.addr, &self.tls, state)).unwrap();
+        self.addr = running.addr;
+        self.server = Some(running);
+    }
+
+    fn stop_server(&mut self) {
+        if let Some(server) = self.server.take() {
+            self.runtime.block_on(server.stop());
+        }
+    }
+
+    fn client(&self) -> CollectorClient {
+        CollectorClient::new(&format!("https://{}", self.addr), self.tls.cert_pem.as_bytes(), None)
+            .unwrap()
+    }
+
+    fn enroll(&self, dir: &Path) {
+        self.runtime.block_on(self.db.enroll(&public_key(dir))).unwrap();
+    }
+
+    fn query(&self, sql: &str) -> Vec<tokio_postgres::Row> {
+        self.runtime.block_on(async {
+            let client = self.db.client().await.unwrap();
+            client.query(sql, &[]).await.unwrap()
+        })
+    }
+
+    fn refusals(&self) -> Vec<(String, String)> {
+        self.query("SELECT reason, detail FROM refusals ORDER BY id")
+            .iter()
+            .map(|r| (r.get(0), r.get(1)))
+            .collect()
+    }
+}
+
+fn ship_once(fleet: &Fleet, dir: &Path) -> Result<(), audit_collector::CollectorError> {
+    let options = ShipOptions {
+        dir: dir.to_owned(),
+        cosign_dir: dir.to_owned(),
+        batch_records: 250,
+        follow: false,
+    };
+    ship::run(&fleet.client(), &options, &Arc::new(AtomicBool::new(false)), &mut |_| {})
+}
+
+/// Waits (bounded) until `done` holds, checking it whenever the shipper reports.
+fn wait_until(what: &str, limit: Duration, mut done: impl FnMut() -> bool) {
+    let deadline = Instant::now() + limit;
+    while !done() {
+        assert!(Instant::now() < deadline, "timed out waiting until {what}");
+        std::thread::yield_now();
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn three_logs_survive_collector_and_database_crashes_exactly_once() {
+    let mut fleet = Fleet::start();
+    let tmp = tempfile::tempdir().unwrap();
+    let dirs: Vec<PathBuf> = (0..3).map(|i| tmp.path().join(format!("log{i}"))).collect();
+    for (i, dir) in dirs.iter().enumerate() {
+        written_log(dir, &format!("worker-{i}"), 30);
+        fleet.enroll(dir);
+    }
+    let stop = Arc::new(AtomicBool::new(false));
+    let shipped = Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let base = format!("https://{}", fleet.addr);
+    let shippers: Vec<_> = dirs
+        .iter()
+        .map(|dir| {
+            let client = CollectorClient::new(&base, fleet.tls.cert_pem.as_bytes(), None).unwrap();
+            let options = ShipOptions {
+                dir: dir.clone(),
+                cosign_dir: dir.clone(),
+                batch_records: 100,
+                follow: true,
+            };
+            let (stop, shipped) = (Arc::clone(&stop), Arc::clone(&shipped));
+            std::thread::spawn(move || {
+                ship::run(&client, &options, &stop, &mut |p| {
+                    shipped.fetch_add(1, Ordering::Relaxed);
+                    let _ = p;
+                })
+            })
+        })
+        .collect();
+    // Mid-stream: some shipments in, not all.
+    wait_until("some shipments are stored", Duration::from_secs(60), || {
+        shipped.load(Ordering::Relaxed) >= 3
+    });
+    fleet.stop_server();
+    fleet.cluster.crash().unwrap();
+    let before_restart: u64 = shipped.load(Ordering::Relaxed);
+    fleet.cluster.restart().unwrap();
+    fleet.serve();
+    // More records arrive while the shippers follow the logs.
+    append(&dirs[0], "worker-0", 10_000, 5, 1000);
+    let expected: Vec<u64> = dirs.iter().map(|d| checkpoint_size(d)).collect();
+    wait_until("every log is at the collector", Duration::from_secs(120), || {
+        fleet.runtime.block_on(async {
+            let Ok(client) = fleet.db.client().await else { return false };
+            let Ok(rows) = client
+                .query("SELECT l.origin, coalesce(max(p.size), 0) FROM logs l LEFT JOIN positions p USING (log_id) GROUP BY l.origin", &[])
+                .await
+            else {
+                return false;
+            };
+            let mut sizes: Vec<i64> = rows.iter().map(|r| r.get(1)).collect();
+            sizes.sort();
+            let mut want: Vec<i64> = expected.iter().map(|&s| s as i64).collect();
+            want.sort();
+            sizes == want
+        })
+    });
+    assert!(shipped.load(Ordering::Relaxed) > before_restart, "shipping went on after the restart");
+    stop.store(true, Ordering::Relaxed);
+    for shipper in shippers {
+        shipper.join().unwrap().unwrap();
+    }
+    // Every record exactly once, and byte for byte the log's.
+    for (dir, size) in dirs.iter().zip(&expected) {
+        let origin = audit_store::LogReader::open(dir).unwrap().meta().origin.clone();
+        let rows = fleet.query(&format!(
+            "SELECT count(*), count(DISTINCT seq), min(seq), max(seq) FROM records r JOIN logs l USING (log_id) WHERE l.origin = '{origin}'"
+        ));
+        let (count, distinct, min, max): (i64, i64, i64, i64) =
+            (rows[0].get(0), rows[0].get(1), rows[0].get(2), rows[0].get(3));
+        assert_eq!(
+            (count, distinct, min, max),
+            (*size as i64, *size as i64, 0, *size as i64 - 1),
+            "{origin}"
+        );
+        let stored = fleet.query(&format!(
+            "SELECT bytes FROM records r JOIN logs l USING (log_id) WHERE l.origin = '{origin}' ORDER BY seq"
+        ));
+        let reader = audit_store::LogReader::open(dir).unwrap();
+        for (row, record) in stored.iter().zip(reader.records()) {
+            assert_eq!(row.get::<_, Vec<u8>>(0), record.unwrap().bytes);
+        }
+        // The shipper wrote the cosigned checkpoint into the log directory.
+        assert!(dir.join(format!("cosigned-{size:020}.note")).is_file(), "{origin}");
+    }
+    // The database verifies: chain, roots, signatures and cosignatures.
+    let verdicts = fleet
+        .runtime
+        .block_on(audit_collector::fleet::verify(&fleet.db, &fleet.witness.verifier()))
+        .unwrap();
+    for log in verdicts["logs"].as_array().unwrap() {
+        assert_eq!(log["verdict"], "PASS", "{log}");
+    }
+    // The tables are append-only, even for the database owner.
+    let err = fleet.runtime.block_on(async {
+        let client = fleet.db.client().await.unwrap();
+        client.execute("UPDATE records SET kind = 'x' WHERE seq = 0", &[]).await.unwrap_err()
+    });
+    assert!(
+        err.to_string().contains("append-only") || format!("{err:?}").contains("append-only"),
+        "{err:?}"
+    );
+    assert!(
+        fleet.refusals().iter().all(|(reason, _)| reason == "replay"),
+        "{:?}",
+        fleet.refusals()
+    );
+}
+
+#[test]
+fn forks_and_rollbacks_are_refused_and_recorded() {
+    let fleet = Fleet::start();
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("log");
+    written_log(&dir, "orchestrator", 5);
+    let earlier = tmp.path().join("earlier");
+    copy_dir(&dir, &earlier);
+    append(&dir, "orchestrator", 1000, 3, 500);
+    fleet.enroll(&dir);
+    ship_once(&fleet, &dir).unwrap();
+    let shipped = checkpoint_size(&dir);
+
+    // A fork: the earlier state of the log, continued with other records, signed with the same
+    // key (an intruder holding the host has it).
+    let fork = tmp.path().join("fork");
+    copy_dir(&earlier, &fork);
+    append(&fork, "orchestrator", 1000, 6, 900);
+    assert!(checkpoint_size(&fork) > shipped);
+    let err = ship_once(&fleet, &fork).unwrap_err().to_string();
+    assert!(err.contains("422"), "{err}");
+    let refusals = fleet.refusals();
+    assert!(refusals.iter().any(|(r, _)| r == "chain" || r == "fork"), "{refusals:?}");
+
+    // A rollback: the log directory replaced by its earlier state.
+    let err = ship_once(&fleet, &earlier).unwrap_err().to_string();
+    assert!(err.contains("rolled back"), "{err}");
+    assert!(fleet.refusals().iter().any(|(r, _)| r == "rollback"), "{:?}", fleet.refusals());
+
+    // Nothing accepted changed.
+    let count: i64 = fleet.query("SELECT count(*) FROM records")[0].get(0);
+    assert_eq!(count as u64, shipped);
+    let verdicts = fleet
+        .runtime
+        .block_on(audit_collector::fleet::verify(&fleet.db, &fleet.witness.verifier()))
+        .unwrap();
+    assert_eq!(verdicts["logs"][0]["verdict"], "PASS", "{verdicts}");
+
+    // A shipment for a log nobody enrolled is refused too.
+    let stranger = tmp.path().join("stranger");
+    written_log(&stranger, "stranger", 1);
+    let err = ship_once(&fleet, &stranger).unwrap_err().to_string();
+    assert!(err.contains("404"), "{err}");
+}
+
+#[test]
+fn truncating_a_shipped_log_is_caught_through_the_cosignature() {
+    let fleet = Fleet::start();
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("log");
+    let material = written_log(&dir, "pool-manager", 5);
+    let earlier = tmp.path().join("earlier");
+    copy_dir(&dir, &earlier);
+    append(&dir, "pool-manager", 1000, 3, 500);
+    fleet.enroll(&dir);
+    ship_once(&fleet, &dir).unwrap();
+    let size = checkpoint_size(&dir);
+    let cosigned = format!("cosigned-{size:020}.note");
+    let options = VerifyOptions {
+        material: Some(material),
+        witness_keys: vec![fleet.witness.verifier().to_string()],
+        ..VerifyOptions::default()
+    };
+    let report = verify(&dir, &options).unwrap();
+    assert!(report.is_intact(), "{report:#?}");
+
+    // The intruder rolls the directory back to its earlier, valid state (its own checkpoints
+    // and seal key included), but the cosigned checkpoint the shipper wrote stays.
+    let truncated = tmp.path().join("truncated");
+    copy_dir(&earlier, &truncated);
+    std::fs::copy(dir.join(&cosigned), truncated.join(&cosigned)).unwrap();
+    let without_witness = VerifyOptions { witness_keys: Vec::new(), ..options.clone() };
+    assert!(
+        verify(&truncated, &without_witness).unwrap().is_intact(),
+        "the rollback is valid on its own"
+    );
+    let report = verify(&truncated, &options).unwrap();
+    assert!(!report.is_intact());
+    let failure = report.failure.unwrap();
+    assert!(
+        failure.reason.contains("rolled back") || failure.reason.contains("removed"),
+        "{failure:?}"
+    );
+
+    // Removing the cosigned checkpoint as well does not help: with a witness key, none at all
+    // is a finding.
+    std::fs::remove_file(truncated.join(&cosigned)).unwrap();
+    let report = verify(&truncated, &options).unwrap();
+    assert!(
+        report.failure.unwrap().reason.contains("no checkpoint in the log directory is cosigned")
+    );
+}
