@@ -94,6 +94,16 @@ pub(crate) enum Command {
     /// List the event kinds: dotted name, category, severity, lane and every field.
     #[command(after_help = EXIT_CODES)]
     Kinds(KindsArgs),
+    /// Run a fleet collector: set up its database and keys, serve, enroll logs, make auditor
+    /// tokens.
+    #[command(after_help = EXIT_CODES)]
+    Collector(CollectorArgs),
+    /// Ship a log to a collector, following it as it grows; resumes where the collector is.
+    #[command(after_help = EXIT_CODES)]
+    Ship(ShipArgs),
+    /// Ask a collector about the whole fleet: status, records, verification.
+    #[command(after_help = EXIT_CODES)]
+    Fleet(FleetArgs),
     /// Place a legal hold on a log, or lift it: a `legal_hold` record in the chain; while it is
     /// in force retention removes nothing, and verify reports any purge made under it.
     #[command(name = "legal-hold", after_help = EXIT_CODES)]
@@ -123,6 +133,11 @@ pub(crate) struct VerifyArgs {
     /// A signed checkpoint kept off the host; the log must be consistent with it (repeatable).
     #[arg(long, value_name = "FILE")]
     pub(crate) trusted_checkpoint: Vec<PathBuf>,
+    /// A collector's witness public key (`witness.vkey`, repeatable): the checkpoints it
+    /// cosigned (`cosigned-*.note` in the log directory) are trusted checkpoints, and finding
+    /// none is a failure.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) witness_key: Vec<PathBuf>,
     /// The least retention, in days, a retention purge may claim [default: the material's].
     #[arg(long, value_name = "N")]
     pub(crate) min_retention_days: Option<u32>,
@@ -335,6 +350,10 @@ pub(crate) struct DemoArgs {
     /// How long the simulated fleet runs, in seconds.
     #[arg(long, value_name = "SECONDS", default_value_t = 3, hide = true)]
     pub(crate) seconds: u64,
+    /// Fleet mode: start a throwaway PostgreSQL cluster and a collector, write three services'
+    /// logs in DIR, ship them with three shippers, and show what the collector witnessed.
+    #[arg(long)]
+    pub(crate) fleet: bool,
 }
 
 /// Output formats of `kinds`.
@@ -392,4 +411,174 @@ mod tests {
         let help = Cli::command().render_long_help().to_string();
         assert!(help.contains("Exit status:") && help.contains("3  I/O"), "{help}");
     }
+}
+
+/// `audit collector`.
+#[derive(Debug, Args)]
+pub(crate) struct CollectorArgs {
+    #[command(subcommand)]
+    pub(crate) command: CollectorCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum CollectorCommand {
+    /// Apply the database migrations and create the collector's witness key and a self-signed
+    /// TLS certificate in DIR.
+    Init {
+        /// libpq connection string of the fleet database (the owner's).
+        #[arg(long)]
+        database: String,
+        /// Directory for witness.key, witness.vkey, tls.crt and tls.key.
+        #[arg(long)]
+        dir: PathBuf,
+        /// The witness name in cosignatures (a schema-less URL naming the collector).
+        #[arg(long, default_value = "audit-collector.localhost/witness")]
+        name: String,
+    },
+    /// Serve HTTPS: ingestion for shippers, the read API for auditors.
+    Serve {
+        /// libpq connection string of the fleet database.
+        #[arg(long)]
+        database: String,
+        /// The directory `collector init` wrote.
+        #[arg(long)]
+        dir: PathBuf,
+        /// Address to listen on.
+        #[arg(long, default_value_t = crate::fleet::default_listen())]
+        listen: std::net::SocketAddr,
+    },
+    /// Register a log by its checkpoint public key (from its directory, or a key file).
+    Enroll {
+        /// libpq connection string of the fleet database.
+        #[arg(long)]
+        database: String,
+        /// A file holding the log's public key (`DIR.pub`, or the verifier material's
+        /// `public-key`).
+        #[arg(long, value_name = "FILE")]
+        public_key: Option<PathBuf>,
+        /// The log directory (its log.meta names the key; check it against the material).
+        #[arg(long, value_name = "DIR")]
+        log: Option<PathBuf>,
+    },
+    /// Create a read-API token for an auditor; printed once, only its SHA-256 is stored.
+    Token {
+        /// libpq connection string of the fleet database.
+        #[arg(long)]
+        database: String,
+        /// Who the token is for.
+        #[arg(long)]
+        name: String,
+    },
+}
+
+/// `audit ship`.
+#[derive(Debug, Args)]
+pub(crate) struct ShipArgs {
+    /// The log directory (read access is enough).
+    pub(crate) dir: PathBuf,
+    /// The collector, `https://host:port`.
+    #[arg(long)]
+    pub(crate) collector: String,
+    /// The collector's TLS certificate (or its CA), PEM.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) ca: PathBuf,
+    /// Where to write cosigned checkpoints [default: the log directory].
+    #[arg(long, value_name = "DIR")]
+    pub(crate) cosign_dir: Option<PathBuf>,
+    /// Records per shipment.
+    #[arg(long, default_value_t = 5000)]
+    pub(crate) batch: usize,
+    /// Ship what is checkpointed now and stop, instead of following the log.
+    #[arg(long)]
+    pub(crate) once: bool,
+}
+
+/// `audit fleet`.
+#[derive(Debug, Args)]
+pub(crate) struct FleetArgs {
+    /// The collector, `https://host:port`.
+    #[arg(long, global = true, default_value = "https://127.0.0.1:8443")]
+    pub(crate) collector: String,
+    /// The collector's TLS certificate (or its CA), PEM.
+    #[arg(long, value_name = "FILE", global = true, default_value = "tls.crt")]
+    pub(crate) ca: PathBuf,
+    /// A file holding an auditor token (`audit collector token`).
+    #[arg(long, value_name = "FILE", global = true, default_value = "auditor.token")]
+    pub(crate) token_file: PathBuf,
+    #[command(subcommand)]
+    pub(crate) command: FleetCommand,
+}
+
+/// Output formats of `fleet`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub(crate) enum FleetFormat {
+    /// Lines for people.
+    Text,
+    /// JSON.
+    Json,
+}
+
+// Parsed once per process: the size of the query variant's filters does not matter.
+#[allow(clippy::large_enum_variant)]
+#[derive(Debug, Subcommand)]
+pub(crate) enum FleetCommand {
+    /// Every log: records held, newest checkpoint and cosignature, refusals.
+    Status {
+        /// Output format.
+        #[arg(long, value_enum, default_value = "text")]
+        format: FleetFormat,
+    },
+    /// Search records across every log, oldest first (exit 1 when nothing matched).
+    Query {
+        #[command(flatten)]
+        filters: FleetFilters,
+        /// Most records to print.
+        #[arg(long, default_value_t = 100)]
+        limit: usize,
+        /// Output format.
+        #[arg(long, value_enum, default_value = "text")]
+        format: FleetFormat,
+    },
+    /// Recompute every log's chain and roots from the database and check them against the
+    /// signed and cosigned checkpoints (exit 1 when a log fails).
+    Verify {
+        /// Output format.
+        #[arg(long, value_enum, default_value = "text")]
+        format: FleetFormat,
+    },
+}
+
+/// Filters of `fleet query`.
+#[derive(Debug, Args)]
+pub(crate) struct FleetFilters {
+    /// Only this log (its origin).
+    #[arg(long)]
+    pub(crate) origin: Option<String>,
+    /// Only this service.
+    #[arg(long)]
+    pub(crate) service: Option<String>,
+    /// Only this kind.
+    #[arg(long)]
+    pub(crate) kind: Option<String>,
+    /// Only this category.
+    #[arg(long)]
+    pub(crate) category: Option<String>,
+    /// Only this severity.
+    #[arg(long)]
+    pub(crate) severity: Option<String>,
+    /// Only this actor.
+    #[arg(long)]
+    pub(crate) actor: Option<String>,
+    /// Only records naming this resource id.
+    #[arg(long)]
+    pub(crate) resource: Option<String>,
+    /// Only this client address.
+    #[arg(long)]
+    pub(crate) ip: Option<String>,
+    /// From this time (RFC 3339).
+    #[arg(long)]
+    pub(crate) since: Option<String>,
+    /// Until this time (RFC 3339).
+    #[arg(long)]
+    pub(crate) until: Option<String>,
 }

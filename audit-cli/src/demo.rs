@@ -35,6 +35,9 @@ use fleet::FleetSink;
 const MAX_SECONDS: u64 = 600;
 
 pub(crate) fn run(args: &DemoArgs, ctx: &mut Ctx<'_>) -> anyhow::Result<ExitStatus> {
+    if args.fleet {
+        return crate::fleet::demo(&args.dir, ctx);
+    }
     if args.seconds == 0 || args.seconds > MAX_SECONDS {
         return Err(usage(format!("--seconds must be 1 to {MAX_SECONDS}")));
     }

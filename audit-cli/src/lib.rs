@@ -24,6 +24,7 @@ mod demo;
 mod emit;
 mod error;
 mod export;
+mod fleet;
 mod init;
 mod keyfile;
 mod kinds;
@@ -136,5 +137,8 @@ fn dispatch(command: Command, ctx: &mut Ctx<'_>) -> anyhow::Result<ExitStatus> {
         Command::Demo(args) => demo::run(&args, ctx),
         Command::Kinds(args) => kinds::run(&args, ctx),
         Command::LegalHold(args) => legal_hold::run(&args, ctx),
+        Command::Collector(args) => fleet::run_collector(&args, ctx),
+        Command::Ship(args) => fleet::run_ship(&args, ctx),
+        Command::Fleet(args) => fleet::run_fleet(&args, ctx),
     }
 }

@@ -27,7 +27,10 @@ const PROGRESS_MIN_BYTES: u64 = 32 * 1024 * 1024;
 pub(crate) fn run(args: &VerifyArgs, ctx: &mut Ctx<'_>) -> anyhow::Result<ExitStatus> {
     let anchor = load_anchor(args.verification_key.as_deref(), args.require, "--verification-key")?;
     require_log(&args.dir)?;
-    let options = options(anchor.as_ref(), &args.trusted_checkpoint, args.min_retention_days)?;
+    let mut options = options(anchor.as_ref(), &args.trusted_checkpoint, args.min_retention_days)?;
+    for path in &args.witness_key {
+        options.witness_keys.push(read_text(path)?.trim().to_owned());
+    }
     let report = run_verify(&args.dir, &options, ctx.err_is_terminal && !args.json)?;
     if args.json {
         writeln!(ctx.out, "{}", json_pretty(&report_json(&report, anchor.as_ref())))?;

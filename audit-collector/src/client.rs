@@ -86,11 +86,12 @@ impl CollectorClient {
 
     /// Sends one shipment. Refusals other than 409 are [`CollectorError::Refused`].
     pub fn ship(&self, shipment: &Shipment) -> Result<ShipReply, CollectorError> {
+        let body = shipment.encode().map_err(CollectorError::Invalid)?;
         let mut response = self
             .agent
             .post(&format!("{}/v1/ship", self.base))
             .content_type("application/octet-stream")
-            .send(&shipment.encode()[..])
+            .send(&body[..])
             .map_err(|e| CollectorError::Transport(e.to_string()))?;
         let status = response.status().as_u16();
         let size = response

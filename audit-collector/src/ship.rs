@@ -12,8 +12,7 @@
 //! once from the log when it starts.
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Condvar, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use audit_chain::{MemoryTree, consistency_proof};
@@ -56,11 +55,46 @@ pub struct Progress {
     pub cosigned: Option<u64>,
 }
 
+/// Tells a following shipper to stop, waking it from a retry wait at once.
+#[derive(Debug, Default)]
+pub struct Stop {
+    set: Mutex<bool>,
+    changed: Condvar,
+}
+
+impl Stop {
+    /// A signal not yet set.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Sets the signal.
+    pub fn stop(&self) {
+        *self.set.lock().unwrap_or_else(PoisonError::into_inner) = true;
+        self.changed.notify_all();
+    }
+
+    /// Whether the signal is set.
+    pub fn is_set(&self) -> bool {
+        *self.set.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Waits up to `timeout` for the signal; returns whether it is set.
+    pub fn wait(&self, timeout: Duration) -> bool {
+        let guard = self.set.lock().unwrap_or_else(PoisonError::into_inner);
+        let (guard, _) = self
+            .changed
+            .wait_timeout_while(guard, timeout, |set| !*set)
+            .unwrap_or_else(PoisonError::into_inner);
+        *guard
+    }
+}
+
 /// Ships until everything checkpointed is shipped (or, following, until `stop` is set).
 pub fn run(
     client: &CollectorClient,
     options: &ShipOptions,
-    stop: &Arc<AtomicBool>,
+    stop: &Stop,
     progress: &mut dyn FnMut(&Progress),
 ) -> Result<(), CollectorError> {
     let mut reader = LogReader::open(&options.dir)?;
@@ -70,7 +104,7 @@ pub fn run(
     let mut waiter = if options.follow { Some(Waiter::new(&options.dir)?) } else { None };
     let mut backoff = Duration::from_millis(100);
     let mut cosigned = None;
-    while !stop.load(Ordering::Relaxed) {
+    while !stop.is_set() {
         let attempt = ship_once(
             client,
             options,
@@ -84,7 +118,10 @@ pub fn run(
         match attempt {
             Ok(()) => backoff = Duration::from_millis(100),
             Err(e) if retryable(&e) => {
-                std::thread::sleep(backoff);
+                // The collector is away: wait (or stop), then try again from its position.
+                if stop.wait(backoff) {
+                    break;
+                }
                 backoff = (backoff * 2).min(MAX_BACKOFF);
                 continue;
             }
@@ -268,17 +305,16 @@ impl Waiter {
     }
 
     /// Returns after a change in the directory, after `idle`, or soon after `stop` is set.
-    fn wait(&mut self, idle: Duration, stop: &AtomicBool) -> Result<(), CollectorError> {
+    fn wait(&mut self, idle: Duration, stop: &Stop) -> Result<(), CollectorError> {
         use futures_util::StreamExt as _;
         let deadline = Instant::now() + idle;
-        while !stop.load(Ordering::Relaxed) && Instant::now() < deadline {
+        while !stop.is_set() && Instant::now() < deadline {
             // Short slices so that `stop` is seen promptly; the event itself wakes at once.
             let slice =
                 Duration::from_millis(200).min(deadline.saturating_duration_since(Instant::now()));
             let stream = &mut self.stream;
-            let next = self
-                .runtime
-                .block_on(async { tokio::time::timeout(slice, stream.next()).await });
+            let next =
+                self.runtime.block_on(async { tokio::time::timeout(slice, stream.next()).await });
             match next {
                 Ok(Some(Ok(event))) => {
                     let name = event.name.as_ref().and_then(|n| n.to_str()).unwrap_or("");

@@ -63,8 +63,24 @@ impl Shipment {
         self.first.saturating_add(self.frames.len() as u64)
     }
 
-    /// The wire form.
-    pub fn encode(&self) -> Vec<u8> {
+    /// The wire form; fails when a part exceeds what [`Shipment::decode`] accepts.
+    pub fn encode(&self) -> Result<Vec<u8>, String> {
+        let origin_len = u16::try_from(self.origin.len())
+            .ok()
+            .filter(|&n| n > 0 && usize::from(n) <= MAX_ORIGIN)
+            .ok_or("origin length out of range")?;
+        let count = u32::try_from(self.frames.len())
+            .ok()
+            .filter(|&n| n <= MAX_RECORDS)
+            .ok_or("too many records for one shipment")?;
+        let note_len = u32::try_from(self.note.len())
+            .ok()
+            .filter(|&n| n > 0 && n as usize <= MAX_NOTE)
+            .ok_or("checkpoint length out of range")?;
+        let proof_len = u8::try_from(self.proof.len())
+            .ok()
+            .filter(|&n| usize::from(n) <= MAX_PROOF)
+            .ok_or("too many proof hashes")?;
         let frames: usize = self.frames.iter().map(|f| 4 + f.bytes.len() + 32).sum();
         let mut out = Vec::with_capacity(
             8 + 2
@@ -78,22 +94,26 @@ impl Shipment {
                 + frames,
         );
         out.extend_from_slice(MAGIC);
-        out.extend_from_slice(&(self.origin.len() as u16).to_le_bytes());
+        out.extend_from_slice(&origin_len.to_le_bytes());
         out.extend_from_slice(self.origin.as_bytes());
         out.extend_from_slice(&self.first.to_le_bytes());
-        out.extend_from_slice(&(self.frames.len() as u32).to_le_bytes());
-        out.extend_from_slice(&(self.note.len() as u32).to_le_bytes());
+        out.extend_from_slice(&count.to_le_bytes());
+        out.extend_from_slice(&note_len.to_le_bytes());
         out.extend_from_slice(self.note.as_bytes());
-        out.push(self.proof.len() as u8);
+        out.push(proof_len);
         for hash in &self.proof {
             out.extend_from_slice(hash);
         }
         for frame in &self.frames {
-            out.extend_from_slice(&(frame.bytes.len() as u32).to_le_bytes());
+            let len = u32::try_from(frame.bytes.len())
+                .ok()
+                .filter(|&n| n > 0 && n as usize <= MAX_PAYLOAD)
+                .ok_or("record payload length out of range")?;
+            out.extend_from_slice(&len.to_le_bytes());
             out.extend_from_slice(&frame.bytes);
             out.extend_from_slice(&frame.chain);
         }
-        out
+        Ok(out)
     }
 
     /// Parses a shipment strictly; the error says what is wrong, in fixed words and numbers.
@@ -200,7 +220,7 @@ mod tests {
     #[test]
     fn round_trips_and_refuses_every_truncation_and_trailing_byte() {
         let s = sample();
-        let wire = s.encode();
+        let wire = s.encode().unwrap();
         assert_eq!(Shipment::decode(&wire).unwrap(), s);
         for cut in 0..wire.len() {
             assert!(Shipment::decode(&wire[..cut]).is_err(), "cut at {cut}");
@@ -212,7 +232,7 @@ mod tests {
 
     #[test]
     fn refuses_oversized_counts_without_allocating_them() {
-        let mut wire = sample().encode();
+        let mut wire = sample().encode().unwrap();
         // count field: after magic, origin length and origin, first.
         let at = 8 + 2 + "audit/svc/00".len() + 8;
         wire[at..at + 4].copy_from_slice(&u32::MAX.to_le_bytes());

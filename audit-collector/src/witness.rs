@@ -107,7 +107,7 @@ pub async fn position<C: tokio_postgres::GenericClient>(
         v.try_into().map_err(|_| CollectorError::Invalid("a stored hash is not 32 bytes".into()))
     };
     let frontier_bytes: Vec<u8> = row.get(3);
-    if frontier_bytes.len() % 32 != 0 {
+    if !frontier_bytes.len().is_multiple_of(32) {
         return Err(CollectorError::Invalid("a stored frontier is not whole hashes".into()));
     }
     let frontier =

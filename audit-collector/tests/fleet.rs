@@ -1,11 +1,12 @@
 //! The collector against a real PostgreSQL server that the test starts itself: shipping,
 //! crashes of the collector and the database, forks, rollbacks, and truncation caught through
 //! the stored cosignature.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use audit_chain::Cosigner;
@@ -13,7 +14,7 @@ use audit_collector::client::CollectorClient;
 use audit_collector::cluster::TempCluster;
 use audit_collector::db::Db;
 use audit_collector::server::{self, AppState, Running};
-use audit_collector::ship::{self, ShipOptions};
+use audit_collector::ship::{self, Progress, ShipOptions, Stop};
 use audit_collector::tls::TlsIdentity;
 use audit_events::{AuditId, Body, Entry, EventKind, EventRecord, Timestamp};
 use audit_store::{LogConfig, LogWriter, VerifierMaterial, VerifyOptions, verify};
@@ -169,16 +170,23 @@ fn ship_once(fleet: &Fleet, dir: &Path) -> Result<(), audit_collector::Collector
         batch_records: 250,
         follow: false,
     };
-    ship::run(&fleet.client(), &options, &Arc::new(AtomicBool::new(false)), &mut |_| {})
+    ship::run(&fleet.client(), &options, &Stop::new(), &mut |_| {})
 }
 
-/// Waits (bounded) until `done` holds, checking it whenever the shipper reports.
-fn wait_until(what: &str, limit: Duration, mut done: impl FnMut() -> bool) {
-    let deadline = Instant::now() + limit;
-    while !done() {
-        assert!(Instant::now() < deadline, "timed out waiting until {what}");
-        std::thread::yield_now();
-        std::thread::sleep(Duration::from_millis(20));
+/// Reads shipper reports (log index, progress) until `done` holds for them; bounded.
+fn wait_for(
+    what: &str,
+    reports: &mpsc::Receiver<(usize, Progress)>,
+    latest: &mut [Option<Progress>],
+    mut done: impl FnMut(&[Option<Progress>]) -> bool,
+) {
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while !done(latest) {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match reports.recv_timeout(left) {
+            Ok((i, p)) => latest[i] = Some(p),
+            Err(e) => panic!("no report while waiting until {what}: {e}"),
+        }
     }
 }
 
@@ -191,12 +199,13 @@ fn three_logs_survive_collector_and_database_crashes_exactly_once() {
         written_log(dir, &format!("worker-{i}"), 30);
         fleet.enroll(dir);
     }
-    let stop = Arc::new(AtomicBool::new(false));
-    let shipped = Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let stop = Arc::new(Stop::new());
+    let (tx, reports) = mpsc::channel();
     let base = format!("https://{}", fleet.addr);
     let shippers: Vec<_> = dirs
         .iter()
-        .map(|dir| {
+        .enumerate()
+        .map(|(i, dir)| {
             let client = CollectorClient::new(&base, fleet.tls.cert_pem.as_bytes(), None).unwrap();
             let options = ShipOptions {
                 dir: dir.clone(),
@@ -204,45 +213,34 @@ fn three_logs_survive_collector_and_database_crashes_exactly_once() {
                 batch_records: 100,
                 follow: true,
             };
-            let (stop, shipped) = (Arc::clone(&stop), Arc::clone(&shipped));
+            let (stop, tx) = (Arc::clone(&stop), tx.clone());
             std::thread::spawn(move || {
                 ship::run(&client, &options, &stop, &mut |p| {
-                    shipped.fetch_add(1, Ordering::Relaxed);
-                    let _ = p;
+                    let _ = tx.send((i, p.clone()));
                 })
             })
         })
         .collect();
-    // Mid-stream: some shipments in, not all.
-    wait_until("some shipments are stored", Duration::from_secs(60), || {
-        shipped.load(Ordering::Relaxed) >= 3
+    let mut latest: Vec<Option<Progress>> = vec![None; dirs.len()];
+    // Mid-stream: every shipper has stored something, none has finished.
+    wait_for("every shipper has stored a shipment", &reports, &mut latest, |l| {
+        l.iter().all(Option::is_some)
     });
+    assert!(
+        latest.iter().flatten().any(|p| p.lag > 0),
+        "the crash must come mid-stream: {latest:?}"
+    );
     fleet.stop_server();
     fleet.cluster.crash().unwrap();
-    let before_restart: u64 = shipped.load(Ordering::Relaxed);
     fleet.cluster.restart().unwrap();
     fleet.serve();
     // More records arrive while the shippers follow the logs.
     append(&dirs[0], "worker-0", 10_000, 5, 1000);
     let expected: Vec<u64> = dirs.iter().map(|d| checkpoint_size(d)).collect();
-    wait_until("every log is at the collector", Duration::from_secs(120), || {
-        fleet.runtime.block_on(async {
-            let Ok(client) = fleet.db.client().await else { return false };
-            let Ok(rows) = client
-                .query("SELECT l.origin, coalesce(max(p.size), 0) FROM logs l LEFT JOIN positions p USING (log_id) GROUP BY l.origin", &[])
-                .await
-            else {
-                return false;
-            };
-            let mut sizes: Vec<i64> = rows.iter().map(|r| r.get(1)).collect();
-            sizes.sort();
-            let mut want: Vec<i64> = expected.iter().map(|&s| s as i64).collect();
-            want.sort();
-            sizes == want
-        })
+    wait_for("every log is at the collector", &reports, &mut latest, |l| {
+        l.iter().zip(&expected).all(|(p, &size)| p.as_ref().is_some_and(|p| p.shipped == size))
     });
-    assert!(shipped.load(Ordering::Relaxed) > before_restart, "shipping went on after the restart");
-    stop.store(true, Ordering::Relaxed);
+    stop.stop();
     for shipper in shippers {
         shipper.join().unwrap().unwrap();
     }

@@ -1,0 +1,438 @@
+//! Fleet mode on the command line: `audit collector init|serve|enroll|token`, `audit ship`, and
+//! `audit fleet status|query|verify` against a collector's read API.
+//!
+//! Files of a collector directory (`collector init --dir`): `witness.key` (the cosigning private
+//! key, mode 0600), `witness.vkey` (its public key, for `audit verify --witness-key`),
+//! `tls.crt` and `tls.key` (a self-signed certificate for the names given; shippers and
+//! auditors pass `tls.crt` as `--ca`). An operator may put a certificate from their own CA in
+//! place of the self-signed one.
+
+use std::io::Write as _;
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::Arc;
+
+use anyhow::{Context as _, bail};
+use audit_chain::Cosigner;
+use audit_collector::client::CollectorClient;
+use audit_collector::db::Db;
+use audit_collector::server::{self, AppState};
+use audit_collector::ship::{self, ShipOptions, Stop};
+use audit_collector::tls::TlsIdentity;
+use serde_json::Value;
+
+use crate::Ctx;
+use crate::cli::{CollectorArgs, CollectorCommand, FleetArgs, FleetCommand, FleetFormat, ShipArgs};
+use crate::error::ExitStatus;
+use crate::keyfile::read_text;
+use crate::output::json_pretty;
+
+const WITNESS_KEY: &str = "witness.key";
+const WITNESS_VKEY: &str = "witness.vkey";
+const TLS_CERT: &str = "tls.crt";
+const TLS_KEY: &str = "tls.key";
+
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")
+}
+
+fn write_private(path: &Path, text: &str) -> anyhow::Result<()> {
+    use std::os::unix::fs::OpenOptionsExt as _;
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+        .with_context(|| format!("creating {}", path.display()))?;
+    file.write_all(text.as_bytes()).with_context(|| format!("writing {}", path.display()))?;
+    file.sync_all().with_context(|| format!("syncing {}", path.display()))?;
+    Ok(())
+}
+
+pub(crate) fn run_collector(args: &CollectorArgs, ctx: &mut Ctx<'_>) -> anyhow::Result<ExitStatus> {
+    let rt = runtime()?;
+    match &args.command {
+        CollectorCommand::Init { database, dir, name } => {
+            let db = Db::connect(database, 2)?;
+            let applied = rt.block_on(db.migrate())?;
+            let partitions = rt.block_on(db.create_partitions())?;
+            std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+            let mut seed = [0u8; 32];
+            getrandom::fill(&mut seed).map_err(|e| anyhow::anyhow!("no randomness: {e}"))?;
+            let witness = Cosigner::from_seed(&args_name(name), seed)?;
+            write_private(
+                &dir.join(WITNESS_KEY),
+                &format!("{}\n", &*witness.to_private_key_string()),
+            )?;
+            std::fs::write(dir.join(WITNESS_VKEY), format!("{}\n", witness.verifier()))?;
+            let hosts = ["127.0.0.1", "localhost"];
+            let tls = TlsIdentity::self_signed(&hosts)?;
+            std::fs::write(dir.join(TLS_CERT), &tls.cert_pem)?;
+            write_private(&dir.join(TLS_KEY), &tls.key_pem)?;
+            writeln!(
+                ctx.out,
+                "migrations applied: {applied:?}; monthly partitions created: {partitions}\n\
+                 witness key: {} (public: {})\nTLS certificate: {} (for {})",
+                dir.join(WITNESS_KEY).display(),
+                witness.verifier(),
+                dir.join(TLS_CERT).display(),
+                hosts.join(", ")
+            )?;
+        }
+        CollectorCommand::Serve { database, dir, listen } => {
+            let witness =
+                Cosigner::from_private_key_string(read_text(&dir.join(WITNESS_KEY))?.trim())?;
+            let tls = TlsIdentity {
+                cert_pem: read_text(&dir.join(TLS_CERT))?,
+                key_pem: zeroize::Zeroizing::new(read_text(&dir.join(TLS_KEY))?),
+            };
+            let db = Db::connect(database, 8)?;
+            rt.block_on(async {
+                db.migrate().await?;
+                db.create_partitions().await?;
+                let state = AppState { db, witness: Arc::new(witness) };
+                let running = server::start(*listen, &tls, state).await?;
+                eprintln_flush(ctx, &format!("collector listening on https://{}", running.addr))?;
+                running.wait().await?;
+                anyhow::Ok(())
+            })?;
+        }
+        CollectorCommand::Enroll { database, public_key, log } => {
+            let key = match (public_key, log) {
+                (Some(k), None) => read_text(k)?.trim().to_owned(),
+                (None, Some(dir)) => audit_store::LogReader::open(dir)?.meta().public_key.clone(),
+                _ => bail!("give exactly one of --public-key and --log"),
+            };
+            let db = Db::connect(database, 1)?;
+            let enrolled = rt.block_on(db.enroll(&key))?;
+            writeln!(ctx.out, "enrolled {} (service {})", enrolled.origin, enrolled.service_id)?;
+        }
+        CollectorCommand::Token { database, name } => {
+            let db = Db::connect(database, 1)?;
+            let token = rt.block_on(db.add_auditor_token(name))?;
+            writeln!(ctx.out, "{token}")?;
+        }
+    }
+    Ok(ExitStatus::Success)
+}
+
+fn args_name(name: &str) -> String {
+    name.to_owned()
+}
+
+fn eprintln_flush(ctx: &mut Ctx<'_>, line: &str) -> anyhow::Result<()> {
+    writeln!(ctx.err, "{line}")?;
+    ctx.err.flush()?;
+    Ok(())
+}
+
+pub(crate) fn run_ship(args: &ShipArgs, ctx: &mut Ctx<'_>) -> anyhow::Result<ExitStatus> {
+    let ca = read_text(&args.ca)?;
+    let client = CollectorClient::new(&args.collector, ca.as_bytes(), None)?;
+    let options = ShipOptions {
+        dir: args.dir.clone(),
+        cosign_dir: args.cosign_dir.clone().unwrap_or_else(|| args.dir.clone()),
+        batch_records: args.batch,
+        follow: !args.once,
+    };
+    let stop = Stop::new();
+    let err = &mut *ctx.err;
+    ship::run(&client, &options, &stop, &mut |p| {
+        let _ = writeln!(
+            err,
+            "shipped {} of {} checkpointed records (lag {}){}",
+            p.shipped,
+            p.checkpoint,
+            p.lag,
+            p.cosigned.map(|s| format!(", cosigned at {s}")).unwrap_or_default()
+        );
+    })?;
+    Ok(ExitStatus::Success)
+}
+
+pub(crate) fn run_fleet(args: &FleetArgs, ctx: &mut Ctx<'_>) -> anyhow::Result<ExitStatus> {
+    let ca = read_text(&args.ca)?;
+    let token = read_text(&args.token_file)?.trim().to_owned();
+    let client = CollectorClient::new(&args.collector, ca.as_bytes(), Some(token))?;
+    match &args.command {
+        FleetCommand::Status { format } => {
+            let value = client.fleet("/v1/fleet/status")?;
+            match format {
+                FleetFormat::Json => writeln!(ctx.out, "{}", json_pretty(&value))?,
+                FleetFormat::Text => {
+                    for log in value["logs"].as_array().into_iter().flatten() {
+                        writeln!(
+                            ctx.out,
+                            "{}  size={}  checkpoint={}  cosigned={}  refusals={}{}",
+                            text(&log["origin"]),
+                            log["size"],
+                            log["checkpoint_size"],
+                            log["cosigned_size"],
+                            log["refusals"],
+                            log["last_refusal"]
+                                .as_str()
+                                .map(|r| format!("  last: {}", safe(r, 200)))
+                                .unwrap_or_default()
+                        )?;
+                    }
+                }
+            }
+            Ok(ExitStatus::Success)
+        }
+        FleetCommand::Query { filters, limit, format } => {
+            let mut query: Vec<(&str, String)> = Vec::new();
+            for (key, value) in [
+                ("origin", &filters.origin),
+                ("service", &filters.service),
+                ("kind", &filters.kind),
+                ("category", &filters.category),
+                ("severity", &filters.severity),
+                ("actor", &filters.actor),
+                ("resource", &filters.resource),
+                ("ip", &filters.ip),
+                ("since", &filters.since),
+                ("until", &filters.until),
+            ] {
+                if let Some(v) = value {
+                    query.push((key, v.clone()));
+                }
+            }
+            let mut printed = 0usize;
+            let mut after: Option<String> = None;
+            let mut all = Vec::new();
+            loop {
+                let page_size = (*limit - printed).min(1000);
+                let mut q = query.clone();
+                q.push(("limit", page_size.to_string()));
+                if let Some(a) = &after {
+                    q.push(("after", a.clone()));
+                }
+                let value = client.fleet(&format!("/v1/fleet/records?{}", encode_query(&q)))?;
+                for record in value["records"].as_array().into_iter().flatten() {
+                    printed += 1;
+                    match format {
+                        FleetFormat::Json => all.push(record.clone()),
+                        FleetFormat::Text => writeln!(ctx.out, "{}", record_line(record))?,
+                    }
+                }
+                after = value["next"].as_str().map(str::to_owned);
+                if after.is_none() || printed >= *limit {
+                    break;
+                }
+            }
+            if *format == FleetFormat::Json {
+                writeln!(ctx.out, "{}", json_pretty(&Value::Array(all)))?;
+            }
+            Ok(if printed == 0 { ExitStatus::Finding } else { ExitStatus::Success })
+        }
+        FleetCommand::Verify { format } => {
+            let value = client.fleet("/v1/fleet/verify")?;
+            let mut failed = false;
+            for log in value["logs"].as_array().into_iter().flatten() {
+                failed |= log["verdict"] != "PASS";
+                if *format == FleetFormat::Text {
+                    writeln!(
+                        ctx.out,
+                        "{}  {}  records={} checkpoints={} cosigned={}",
+                        log["verdict"].as_str().unwrap_or("?"),
+                        text(&log["origin"]),
+                        log["records"],
+                        log["checkpoints"],
+                        log["cosigned_size"]
+                    )?;
+                    for problem in log["problems"].as_array().into_iter().flatten() {
+                        writeln!(ctx.out, "  {}", text(problem))?;
+                    }
+                }
+            }
+            if *format == FleetFormat::Json {
+                writeln!(ctx.out, "{}", json_pretty(&value))?;
+            }
+            Ok(if failed { ExitStatus::Finding } else { ExitStatus::Success })
+        }
+    }
+}
+
+/// A JSON string value, escaped for the terminal.
+fn text(v: &Value) -> String {
+    safe(v.as_str().unwrap_or(""), 1000)
+}
+
+/// Text from the collector, escaped (control characters, bidi overrides) and cut for the
+/// terminal.
+fn safe(s: &str, max: usize) -> String {
+    let escaped = input_validation::escape_for_log(s);
+    input_validation::truncate_escaped(&escaped, max).to_owned()
+}
+
+fn record_line(record: &Value) -> String {
+    format!(
+        "{} {} #{} {} {} {}",
+        text(&record["time"]),
+        text(&record["origin"]),
+        record["seq"],
+        text(&record["kind"]),
+        text(&record["severity"]),
+        safe(&record["event"].to_string(), 300)
+    )
+}
+
+fn encode_query(pairs: &[(&str, String)]) -> String {
+    pairs.iter().map(|(k, v)| format!("{k}={}", percent(v))).collect::<Vec<_>>().join("&")
+}
+
+fn percent(v: &str) -> String {
+    let mut out = String::new();
+    for b in v.bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// The listen address default.
+pub(crate) fn default_listen() -> SocketAddr {
+    SocketAddr::from(([127, 0, 0, 1], 8443))
+}
+
+/// The services of the fleet demo and how many events each writes.
+const DEMO_SERVICES: [(&str, usize); 3] =
+    [("orchestrator", 400), ("pool-manager", 250), ("gpu-worker-0", 600)];
+
+/// `audit demo --fleet DIR`: a throwaway PostgreSQL cluster, a collector on loopback, three
+/// services' logs in DIR shipped by three shippers, then the collector's status and
+/// verification, and each local log verified with the witness key. The cluster is removed at
+/// the end; the logs, their verifier material and the cosigned checkpoints stay in DIR.
+pub(crate) fn demo(dir: &Path, ctx: &mut Ctx<'_>) -> anyhow::Result<ExitStatus> {
+    use audit_events::{AuditId, Body, Entry, EventKind, EventRecord, Timestamp};
+    if std::fs::read_dir(dir).is_ok_and(|mut entries| entries.next().is_some()) {
+        bail!("{} is not empty: the fleet demo needs a new or empty directory", dir.display());
+    }
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    writeln!(ctx.out, "starting a throwaway PostgreSQL cluster...")?;
+    let cluster = audit_collector::cluster::TempCluster::start()?;
+    let rt = runtime()?;
+    let db = Db::connect(&cluster.connection_string(), 8)?;
+    rt.block_on(async {
+        db.migrate().await?;
+        db.create_partitions().await?;
+        anyhow::Ok(())
+    })?;
+    let mut seed = [0u8; 32];
+    getrandom::fill(&mut seed).map_err(|e| anyhow::anyhow!("no randomness: {e}"))?;
+    let witness = Arc::new(Cosigner::from_seed("audit-collector.localhost/witness", seed)?);
+    std::fs::write(dir.join(WITNESS_VKEY), format!("{}\n", witness.verifier()))?;
+    let tls = TlsIdentity::self_signed(&["127.0.0.1"])?;
+    std::fs::write(dir.join(TLS_CERT), &tls.cert_pem)?;
+    let state = AppState { db: db.clone(), witness: Arc::clone(&witness) };
+    let running = rt.block_on(server::start("127.0.0.1:0".parse()?, &tls, state))?;
+    let url = format!("https://{}", running.addr);
+    writeln!(ctx.out, "collector listening on {url} (witness {})", witness.name())?;
+
+    let now = Timestamp::now();
+    let mut logs = Vec::new();
+    for (index, (service, events)) in (0u64..).zip(DEMO_SERVICES) {
+        let log_dir = dir.join(service);
+        let mut config = audit_store::LogConfig::new(service);
+        config.seal_epoch = std::time::Duration::from_secs(60);
+        let (mut writer, material) = audit_store::LogWriter::create(&log_dir, config, now)?;
+        let material_path = dir.join(format!("{service}.material"));
+        write_private(&material_path, &material.to_text())?;
+        let entries: Vec<Entry> = (0..events)
+            .map(|i| {
+                let mut id = [0u8; 16];
+                id[..8].copy_from_slice(&index.to_be_bytes());
+                id[8..].copy_from_slice(&(i as u64).to_be_bytes());
+                let kind = EventKind::ALL[i % EventKind::ALL.len()];
+                Entry {
+                    time: now,
+                    audit_id: AuditId(id),
+                    body: Body::Event(EventRecord::new(kind.example())),
+                }
+            })
+            .collect();
+        for chunk in entries.chunks(100) {
+            writer.append_batch(chunk, now)?;
+        }
+        writer.close(now)?;
+        rt.block_on(db.enroll(&audit_store::LogReader::open(&log_dir)?.meta().public_key))?;
+        logs.push((service, log_dir, material));
+    }
+    writeln!(
+        ctx.out,
+        "wrote and enrolled {} logs; shipping with {} shippers...",
+        logs.len(),
+        logs.len()
+    )?;
+    let shippers: Vec<_> = logs
+        .iter()
+        .map(|(_, log_dir, _)| {
+            let client = CollectorClient::new(&url, tls.cert_pem.as_bytes(), None);
+            let options = ShipOptions {
+                dir: log_dir.clone(),
+                cosign_dir: log_dir.clone(),
+                batch_records: 200,
+                follow: false,
+            };
+            std::thread::spawn(move || -> Result<(), audit_collector::CollectorError> {
+                ship::run(&client?, &options, &Stop::new(), &mut |_| {})
+            })
+        })
+        .collect();
+    for shipper in shippers {
+        shipper.join().map_err(|_| anyhow::anyhow!("a shipper panicked"))??;
+    }
+    let status = rt.block_on(audit_collector::fleet::status(&db))?;
+    writeln!(ctx.out, "\ncollector status:")?;
+    for log in status["logs"].as_array().into_iter().flatten() {
+        writeln!(
+            ctx.out,
+            "  {}  records={}  cosigned at size {}  refusals={}",
+            text(&log["origin"]),
+            log["size"],
+            log["cosigned_size"],
+            log["refusals"]
+        )?;
+    }
+    let verdicts = rt.block_on(audit_collector::fleet::verify(&db, &witness.verifier()))?;
+    writeln!(ctx.out, "\nfleet verify (chain and roots recomputed from PostgreSQL):")?;
+    let mut failed = false;
+    for log in verdicts["logs"].as_array().into_iter().flatten() {
+        failed |= log["verdict"] != "PASS";
+        writeln!(
+            ctx.out,
+            "  {}  {}",
+            log["verdict"].as_str().unwrap_or("?"),
+            text(&log["origin"])
+        )?;
+    }
+    writeln!(ctx.out, "\nlocal verify with the verifier material and the witness key:")?;
+    for (service, log_dir, material) in &logs {
+        let options = audit_store::VerifyOptions {
+            material: Some(material.clone()),
+            witness_keys: vec![witness.verifier().to_string()],
+            ..audit_store::VerifyOptions::default()
+        };
+        let report = audit_store::verify(log_dir, &options)?;
+        failed |= !report.is_intact();
+        writeln!(ctx.out, "  {}  {service}", report.verdict().word())?;
+    }
+    rt.block_on(running.stop());
+    drop(cluster);
+    writeln!(
+        ctx.out,
+        "\nthe cluster is gone; the logs, {{service}}.material, witness.vkey and tls.crt stay in {}.\n\
+         try: audit verify {}/orchestrator --verification-key {}/orchestrator.material --witness-key {}/{WITNESS_VKEY}",
+        dir.display(),
+        dir.display(),
+        dir.display(),
+        dir.display()
+    )?;
+    Ok(if failed { ExitStatus::Finding } else { ExitStatus::Success })
+}
