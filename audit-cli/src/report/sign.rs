@@ -79,11 +79,10 @@ pub(crate) fn check_digest_line(text: &str) -> Result<String, String> {
         return Err(format!("no `{MARKER}` line: not a report written by `audit report`"));
     };
     let after = &line[line.find(MARKER).map_or(0, |i| i + MARKER.len())..];
-    let claimed: String = after
-        .trim_start_matches(|c: char| !c.is_ascii_hexdigit())
-        .chars()
-        .take_while(char::is_ascii_hexdigit)
-        .collect();
+    let claimed = after
+        .split(|c: char| !c.is_ascii_hexdigit())
+        .find(|run| run.len() == 64)
+        .unwrap_or_default();
     if claimed.len() != 64 {
         return Err(format!("the `{MARKER}` line holds no SHA-256"));
     }
