@@ -213,8 +213,9 @@ mod tests {
         ] {
             let text = with_digest_line(body, format);
             assert!(check_digest_line(&text).is_ok(), "{text}");
-            let edited = text.replacen('x', "y", 1).replacen("1\n", "2\n", 1);
-            let edited = edited.replacen("text", "texT", 1);
+            let edited = text.replacen("text", "texT", 1).replacen("<p>x", "<p>y", 1);
+            let edited = edited.replacen("\"a\": 1", "\"a\": 2", 1);
+            assert_ne!(edited, text);
             assert!(check_digest_line(&edited).is_err(), "{edited}");
         }
         let json = with_digest_line("{\n  \"a\": 1\n}".to_owned(), ReportFormat::Json);

@@ -8,7 +8,7 @@
 use std::io::Read as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use crate::support::written_log;
 
@@ -75,18 +75,17 @@ fn open(page: &Path, profile: &Path, extra: &[String]) -> BrowserRun {
         let _ = stderr.read_to_string(&mut text);
         text
     });
-    let started = Instant::now();
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        if started.elapsed() > BROWSER_TIMEOUT {
-            let _ = child.kill();
-            let _ = child.wait();
+    let pid = child.id();
+    let (done, finished) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = done.send(child.wait());
+    });
+    let status = match finished.recv_timeout(BROWSER_TIMEOUT) {
+        Ok(status) => status.expect("waiting for chromium"),
+        Err(_) => {
+            let _ = Command::new("kill").args(["-KILL", &pid.to_string()]).status();
             panic!("chromium did not finish within {BROWSER_TIMEOUT:?}; killed");
         }
-        // Polling for the exit, not waiting for a race: the deadline is what matters.
-        std::thread::sleep(Duration::from_millis(50));
     };
     let run = BrowserRun { dom: out.join().unwrap(), log: err.join().unwrap() };
     assert!(status.success(), "chromium exited with {status}:\n{}", run.log);
