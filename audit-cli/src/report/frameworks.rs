@@ -364,8 +364,8 @@ fn security_events(
     let security =
         r.categories[Category::ALL.iter().position(|c| *c == Category::Security).unwrap_or(0)];
     s.para(format!(
-        "{} records: {} events of the security category and {} failed seal verifications of \
-         model shards (seal.verification_failed, category vram), which are listed here because \
+        "{} records: {} events of the security category plus {} seal.verification_failed \
+         events (category vram: a model shard that failed verification), listed here because \
          they show data that did not match its expected digest.",
         r.incidents_total, security, r.seal_failures
     ));
@@ -673,10 +673,10 @@ fn retention(r: &Report, id: &'static str, controls: &'static [&'static str]) ->
             "NOT YET TESTABLE",
             Tone::Unproven,
             format!(
-                "the organisation's policy keeps records {} days ({}); the log is {age} days \
+                "the organisation's policy keeps records {} ({}); the log is {age} days \
                  old, so no record has reached the end of its retention and whether records are \
                  kept as long as the policy says cannot be tested before {}.",
-                p.days,
+                days_text(p.days),
                 p.source,
                 Timestamp(
                     r.created_at.0.0.saturating_add(i64::from(p.days).saturating_mul(DAY_NANOS))
@@ -687,9 +687,9 @@ fn retention(r: &Report, id: &'static str, controls: &'static [&'static str]) ->
             "CONSISTENT WITH POLICY",
             Tone::Good,
             format!(
-                "the organisation's policy keeps records {} days ({}); the log is {age} days \
+                "the organisation's policy keeps records {} ({}); the log is {age} days \
                  old, and every purge on record ({}) kept records at least that long.",
-                p.days,
+                days_text(p.days),
                 p.source,
                 r.purges.len()
             ),
@@ -781,6 +781,15 @@ fn retention(r: &Report, id: &'static str, controls: &'static [&'static str]) ->
         "Copies of the log kept elsewhere (backups, exports): their own retention records.",
     ]);
     s
+}
+
+/// A retention period in words; the largest value means no purge ever becomes due.
+fn days_text(days: u32) -> String {
+    if days == u32::MAX {
+        "indefinitely (no purge ever becomes due)".to_owned()
+    } else {
+        format!("{days} days")
+    }
 }
 
 fn clock(r: &Report, id: &'static str, controls: &'static [&'static str]) -> Section {

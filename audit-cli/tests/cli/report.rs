@@ -107,7 +107,7 @@ fn sections_hold_the_populations_and_explain_their_counts() {
     // 16 security events and 2 failed seal verifications, and the report says why 18.
     assert!(
         security.contains(
-            "18 records: 16 events of the security category and 2 failed seal verifications"
+            "18 records: 16 events of the security category plus 2 seal.verification_failed"
         ),
         "{security}"
     );
