@@ -6,8 +6,8 @@
 //! permission changes, changes), security events and the action recorded with them, data
 //! subject requests and how long each took, access to personal data by processor, privileged
 //! activity, the clock as the records show it, the integrity evidence and the retention
-//! policy. Docs/COMPLIANCE.md says which control each section serves and what the log cannot
-//! show.
+//! policy. `docs/COMPLIANCE.md` says which control each section serves and what the log
+//! cannot show.
 //!
 //! The report is evidence itself. It names the signed checkpoint it was computed from and
 //! counts only the records that checkpoint covers; it states the query; its last line carries
