@@ -87,12 +87,22 @@ pub(crate) struct Item {
     pub(crate) action: Option<String>,
 }
 
-/// Failed sign-ins of one actor from one address.
+/// How many records of one key (an actor and address, a processor), and the first and last.
 #[derive(Default)]
-pub(crate) struct AuthFailures {
+pub(crate) struct Tally {
     pub(crate) count: u64,
     pub(crate) first_seq: u64,
     pub(crate) last_seq: u64,
+}
+
+impl Tally {
+    fn add(&mut self, seq: u64) {
+        if self.count == 0 {
+            self.first_seq = seq;
+        }
+        self.count += 1;
+        self.last_seq = seq;
+    }
 }
 
 /// A retention purge on record.
@@ -125,10 +135,8 @@ pub(crate) struct Request {
 /// Access to personal data by one processor (`provider_id`).
 #[derive(Default)]
 pub(crate) struct ProcessorUse {
-    pub(crate) events: u64,
+    pub(crate) tally: Tally,
     pub(crate) subjects: BTreeSet<String>,
-    pub(crate) first_seq: u64,
-    pub(crate) last_seq: u64,
 }
 
 /// The latest signed checkpoint, and what checked its signature.
@@ -199,7 +207,7 @@ pub(crate) struct Report {
     pub(crate) incidents: Vec<Item>,
     pub(crate) incidents_total: u64,
     pub(crate) seal_failures: u64,
-    pub(crate) auth_failures: BTreeMap<(String, String), AuthFailures>,
+    pub(crate) auth_failures: BTreeMap<(String, String), Tally>,
     pub(crate) auth_failures_total: u64,
     pub(crate) sign_ins: u64,
     pub(crate) access: Vec<Item>,
@@ -753,11 +761,7 @@ impl Report {
                     "(other)".to_owned()
                 };
                 let entry = self.processors.entry(key).or_default();
-                if entry.events == 0 {
-                    entry.first_seq = record.seq;
-                }
-                entry.events += 1;
-                entry.last_seq = record.seq;
+                entry.tally.add(record.seq);
                 if entry.subjects.len() < MAX_KEYS {
                     entry.subjects.insert(subject);
                 }
@@ -799,12 +803,7 @@ impl Report {
             if !self.auth_failures.contains_key(&key) && self.auth_failures.len() >= MAX_KEYS {
                 key = ("(other)".to_owned(), "(other)".to_owned());
             }
-            let entry = self.auth_failures.entry(key).or_default();
-            if entry.count == 0 {
-                entry.first_seq = record.seq;
-            }
-            entry.count += 1;
-            entry.last_seq = record.seq;
+            self.auth_failures.entry(key).or_default().add(record.seq);
         }
         Ok(())
     }

@@ -563,10 +563,10 @@ fn processors(r: &Report) -> Section {
         };
         t.push(vec![
             name,
-            Cell::Num(u.events),
+            Cell::Num(u.tally.count),
             Cell::Num(u.subjects.len() as u64),
-            Cell::Num(u.first_seq),
-            Cell::Num(u.last_seq),
+            Cell::Num(u.tally.first_seq),
+            Cell::Num(u.tally.last_seq),
         ]);
     }
     s.table(t);

@@ -7,16 +7,21 @@ use audit_events::{Body, Entry, EventKind, KindCount, SystemRecord};
 use serde_json::Value;
 
 use crate::support::{
-    Fixture, T0, at, config, entries, hostile_log, new_log, segments, written_log,
+    Fixture, Run, T0, at, config, entries, hostile_log, new_log, segments, written_log,
 };
 
 const FRAMEWORKS: [&str; 5] = ["soc2", "gdpr", "iso27001", "hipaa", "pci-dss"];
 
 fn json_report(fixture: &Fixture, framework: &str, extra: &[&str]) -> (i32, Value) {
-    let mut args = vec!["report", "{dir}", "--framework", framework, "--format", "json"];
-    args.extend_from_slice(extra);
-    let run = fixture.audit(&args);
+    let run = report(fixture, framework, "json", extra);
     (run.code, serde_json::from_str(&run.stdout).unwrap())
+}
+
+/// `audit report DIR --framework F --format FMT EXTRA...`.
+fn report(fixture: &Fixture, framework: &str, format: &str, extra: &[&str]) -> Run {
+    let mut args = vec!["report", "{dir}", "--framework", framework, "--format", format];
+    args.extend_from_slice(extra);
+    fixture.audit(&args)
 }
 
 fn section_ids(report: &Value) -> Vec<String> {
@@ -178,10 +183,8 @@ fn no_framework_is_said_to_require_a_retention_period() {
     for framework in FRAMEWORKS {
         for format in ["md", "json", "html"] {
             for extra in [&[][..], &["--verification-key", key][..]] {
-                let mut args =
-                    vec!["report", "{dir}", "--framework", framework, "--format", format];
-                args.extend_from_slice(extra);
-                let out = fixture.audit(&args).expect(0).stdout.to_lowercase();
+                let out = report(&fixture, framework, format, extra).expect(0).stdout;
+                let out = out.to_lowercase();
                 assert!(!out.contains("requires"), "{framework} {format}: 'requires' in\n{out}");
                 assert!(!out.contains("compliant"), "{framework} {format}: 'compliant' in\n{out}");
             }
@@ -330,20 +333,7 @@ fn a_signed_report_checks_and_any_change_is_found() {
     for format in ["md", "html", "json"] {
         let out = fixture.path(&format!("report.{format}"));
         let out = out.to_str().unwrap();
-        let run = fixture
-            .audit(&[
-                "report",
-                "{dir}",
-                "--framework",
-                "gdpr",
-                "--format",
-                format,
-                "-o",
-                out,
-                "--sign",
-                &key,
-            ])
-            .expect(0);
+        let run = report(&fixture, "gdpr", format, &["-o", out, "--sign", &key]).expect(0);
         assert!(run.stdout.is_empty(), "the report went to the file");
         let secret = std::fs::read_to_string(&key).unwrap();
         assert!(!run.stderr.contains(secret.trim()), "the private key was printed");
@@ -397,18 +387,7 @@ fn a_pseudonymised_report_shows_no_subject_identifier_nor_the_key() {
     let plain = fixture.audit(&["report", "{dir}", "--framework", "gdpr"]).expect(0).stdout;
     assert!(plain.contains("mallory"), "the fixture names mallory");
     for format in ["md", "json", "html"] {
-        let run = fixture
-            .audit(&[
-                "report",
-                "{dir}",
-                "--framework",
-                "gdpr",
-                "--format",
-                format,
-                "--pseudonymise",
-                key,
-            ])
-            .expect(0);
+        let run = report(&fixture, "gdpr", format, &["--pseudonymise", key]).expect(0);
         let out = &run.stdout;
         assert!(out.contains("ps-"), "{out}");
         for id in ["mallory", "alice", "cust-42", "203.0.113.7", secret] {
