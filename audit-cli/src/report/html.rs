@@ -25,7 +25,7 @@ const COLOURS: [&str; 7] =
 const STYLE: &str = "body{font-family:system-ui,sans-serif;margin:2em auto;max-width:60em;\
 color:#222;line-height:1.4}table{border-collapse:collapse;margin:.5em 0 1.5em}\
 th,td{border:1px solid #ccc;padding:.25em .5em;text-align:left;vertical-align:top;\
-font-size:.9em}th{background:#f3f3f3}td.n{text-align:right}\
+font-size:.9em;overflow-wrap:anywhere}th{background:#f3f3f3}td.n{text-align:right}\
 .status{font-weight:bold;border:2px solid;padding:0 .3em}.good{color:#1a7f37}\
 .bad{color:#c0392b}.unproven{color:#9a6700}code{font-size:.9em;word-break:break-all}\
 .controls{font-size:.9em;color:#444}.limits{border-left:3px solid #999;padding-left:.8em}\

@@ -102,6 +102,27 @@ fn each_framework_has_its_own_sections_on_the_same_log() {
 }
 
 #[test]
+fn every_control_a_report_cites_is_in_docs_compliance() {
+    let doc = include_str!("../../../docs/COMPLIANCE.md");
+    let fixture = written_log(3);
+    let mut cited = 0;
+    for framework in FRAMEWORKS {
+        let (_, r) = json_report(&fixture, framework, &[]);
+        for section in r["sections"].as_array().unwrap() {
+            for control in section["controls"].as_array().unwrap() {
+                let control = control.as_str().unwrap();
+                cited += 1;
+                assert!(
+                    doc.contains(&format!("\n| {control} ")),
+                    "{framework} cites {control}, which docs/COMPLIANCE.md does not list"
+                );
+            }
+        }
+    }
+    assert!(cited > 20, "{cited} citations");
+}
+
+#[test]
 fn sections_hold_the_populations_and_explain_their_counts() {
     let fixture = written_log(10);
     let key = fixture.material_file.to_str().unwrap();
