@@ -56,7 +56,7 @@ pub(crate) const MAX_LISTED: usize = 500;
 /// Distinct keys (actor and address pairs, processors, actors) counted separately; more are
 /// pooled as `(other)`.
 const MAX_KEYS: usize = 1000;
-/// Open data subject requests tracked for pairing with their fulfilment; more are counted.
+/// Data subject requests tracked for pairing with their fulfilment; more are counted only.
 const MAX_OPEN_REQUESTS: usize = 100_000;
 /// Longest `details` text shown for one listed record, in bytes.
 const MAX_DETAILS_BYTES: usize = 300;
@@ -225,7 +225,7 @@ pub(crate) struct Report {
     pub(crate) gdpr_total: u64,
     pub(crate) requests: Vec<Request>,
     pub(crate) requests_total: u64,
-    /// Open requests per subject, indices into `requests` (listed ones only).
+    /// Open requests per subject, indices into `requests`.
     open_requests: BTreeMap<String, Vec<usize>>,
     pub(crate) exports: Vec<Item>,
     pub(crate) exports_total: u64,
@@ -812,7 +812,7 @@ impl Report {
     /// subject answers it.
     fn add_request(&mut self, record: &Record, customer_id: &str) {
         self.requests_total += 1;
-        if self.requests.len() >= MAX_LISTED {
+        if self.requests.len() >= MAX_OPEN_REQUESTS {
             return;
         }
         let subject = self.who(customer_id);
@@ -822,13 +822,7 @@ impl Report {
             subject,
             fulfilled: None,
         });
-        let open: usize = self.open_requests.values().map(Vec::len).sum();
-        if open < MAX_OPEN_REQUESTS {
-            self.open_requests
-                .entry(customer_id.to_owned())
-                .or_default()
-                .push(self.requests.len() - 1);
-        }
+        self.open_requests.entry(customer_id.to_owned()).or_default().push(self.requests.len() - 1);
     }
 
     /// An export answers the oldest open request of the same subject.

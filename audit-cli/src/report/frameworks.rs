@@ -493,13 +493,23 @@ fn requests(r: &Report) -> Section {
         ]);
     }
     t.total = r.requests_total;
+    let untracked = r.requests_total - r.requests.len() as u64;
     s.para(format!(
         "{} access requests (compliance.gdpr_data_access_request): {on_time} answered within one \
          month of receipt, {late} answered later, {open_ok} without an export so far but within \
          one month, {overdue} without an export after one month. A request counts as answered \
          by the first data export (compliance.gdpr_data_export) for the same subject at or \
-         after it; {} exports in all.",
-        r.requests_total, r.exports_total
+         after it; {} exports in all.{}",
+        r.requests_total,
+        r.exports_total,
+        if untracked > 0 {
+            format!(
+                " {untracked} requests after the first {} were counted, not paired.",
+                r.requests.len()
+            )
+        } else {
+            String::new()
+        }
     ));
     s.table(t);
     s.para(
@@ -552,7 +562,13 @@ fn processors(r: &Report) -> Section {
         r.personal_data_access
     ));
     let mut t = Table::new(
-        &["processor", "accesses", "distinct subjects", "first seq", "last seq"],
+        &[
+            "processor",
+            "accesses",
+            "distinct subjects (counted up to 1000)",
+            "first seq",
+            "last seq",
+        ],
         "None in this period.",
     );
     for (processor, u) in &r.processors {
