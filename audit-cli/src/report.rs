@@ -296,6 +296,11 @@ pub(crate) fn run(args: &ReportArgs, ctx: &mut Ctx<'_>) -> anyhow::Result<ExitSt
     let since = args.since.as_deref().map(|t| parse_time(t, ctx.now)).transpose()?;
     let until = args.until.as_deref().map(|t| parse_time(t, ctx.now)).transpose()?;
     let anchor = load_anchor(args.verification_key.as_deref(), args.require, "--verification-key")?;
+    for (flag, path) in [("--output", &args.output), ("--populations", &args.populations)] {
+        if let Some(path) = path {
+            refuse_inside_log(&args.dir, path, flag)?;
+        }
+    }
     let signer = args.sign.as_deref().map(sign::load_signer).transpose()?;
     let pseudo = args.pseudonymise.as_deref().map(Pseudonymiser::load).transpose()?;
     let mut populations = args.populations.as_deref().map(Populations::create).transpose()?;
@@ -342,6 +347,27 @@ pub(crate) fn run(args: &ReportArgs, ctx: &mut Ctx<'_>) -> anyhow::Result<ExitSt
         return Ok(ExitStatus::Finding);
     }
     exit_status(report.verdict, args.require, ctx.err)
+}
+
+/// Reading commands never write into the log directory: a report, its signature or its
+/// populations there would be taken for part of the log.
+fn refuse_inside_log(dir: &Path, path: &Path, flag: &str) -> anyhow::Result<()> {
+    let Ok(log) = dir.canonicalize() else { return Ok(()) };
+    let mut ancestor = Some(path);
+    while let Some(p) = ancestor {
+        if let Ok(real) = p.canonicalize() {
+            if real.starts_with(&log) {
+                return Err(crate::error::usage(format!(
+                    "{flag} {}: refusing to write into the log directory {}",
+                    path.display(),
+                    dir.display()
+                )));
+            }
+            return Ok(());
+        }
+        ancestor = p.parent().filter(|p| !p.as_os_str().is_empty());
+    }
+    Ok(())
 }
 
 /// The options that decide what the report says, as a command line.

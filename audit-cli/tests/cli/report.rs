@@ -390,6 +390,25 @@ fn a_signed_report_checks_and_any_change_is_found() {
     fixture.audit(&["report", "{dir}", "--framework", "soc2", "-o", out, "--sign", &key]).expect(0);
     crate::support::audit(&["report-check", out, "--public-key", other_pub.to_str().unwrap()])
         .expect(1);
+    // Nothing is written into the log directory.
+    let inside = fixture.dir.join("report.md");
+    let run = fixture
+        .audit(&["report", "{dir}", "--framework", "soc2", "-o", inside.to_str().unwrap()])
+        .expect(2);
+    assert!(run.stderr.contains("refusing to write into the log directory"), "{}", run.stderr);
+    assert!(!inside.exists());
+    let inside = fixture.dir.join("populations");
+    fixture
+        .audit(&[
+            "report",
+            "{dir}",
+            "--framework",
+            "soc2",
+            "--populations",
+            inside.to_str().unwrap(),
+        ])
+        .expect(2);
+    assert!(!inside.exists());
     // --sign without --output, or with a file that is not a key, is a usage error.
     fixture.audit(&["report", "{dir}", "--framework", "soc2", "--sign", &key]).expect(2);
     let run = fixture
