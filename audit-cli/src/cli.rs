@@ -63,9 +63,14 @@ pub(crate) enum Command {
     /// Search records by actor, kind, category, severity, resource and time.
     #[command(after_help = EXIT_CODES)]
     Query(QueryArgs),
-    /// A compliance report (SOC 2, GDPR, ISO/IEC 27001) for a period, integrity included.
+    /// A compliance report (SOC 2, GDPR, ISO/IEC 27001, HIPAA, PCI DSS) for a period,
+    /// integrity included; optionally signed.
     #[command(after_help = VERDICTS_AND_EXIT_CODES)]
     Report(ReportArgs),
+    /// Check a report written by `report --output`: its embedded SHA-256 and, with
+    /// --public-key, the signature `report --sign` wrote beside it.
+    #[command(name = "report-check", after_help = EXIT_CODES)]
+    ReportCheck(ReportCheckArgs),
     /// Show the last records, and with -f follow new ones as they become durable.
     #[command(after_help = EXIT_CODES)]
     Tail(TailArgs),
@@ -212,12 +217,16 @@ pub(crate) struct QueryArgs {
 /// The compliance framework a report is written for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub(crate) enum Framework {
-    /// SOC 2 (Trust Services Criteria).
+    /// SOC 2 (AICPA Trust Services Criteria, 2017, points of focus revised 2022).
     Soc2,
-    /// The EU General Data Protection Regulation.
+    /// The EU General Data Protection Regulation (Regulation (EU) 2016/679).
     Gdpr,
-    /// ISO/IEC 27001.
+    /// ISO/IEC 27001:2022 Annex A.
     Iso27001,
+    /// HIPAA Security Rule, audit controls (45 CFR 164.312(b)).
+    Hipaa,
+    /// PCI DSS v4.0, requirement 10.
+    PciDss,
 }
 
 /// Output formats of `report`.
@@ -250,8 +259,37 @@ pub(crate) struct ReportArgs {
     /// Verifier material or public key for the integrity check (as for verify).
     #[arg(long, value_name = "FILE")]
     pub(crate) verification_key: Option<PathBuf>,
+    /// Write the report to this file instead of standard output (needed by --sign).
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub(crate) output: Option<PathBuf>,
+    /// Sign the report with this signed-note private key (`PRIVATE+KEY+...`, the form of a
+    /// log's signing.key) and write the signature to <OUTPUT>.sig.
+    #[arg(long, value_name = "KEYFILE", requires = "output")]
+    pub(crate) sign: Option<PathBuf>,
+    /// Replace subject identifiers (user ids, customer ids, requesters, addresses, sessions)
+    /// by keyed digests (HMAC-SHA256) under the secret in this file (at least 16 bytes).
+    #[arg(long, value_name = "KEYFILE")]
+    pub(crate) pseudonymise: Option<PathBuf>,
+    /// Write each complete population the report samples from (sign-ins, access decisions,
+    /// tokens, permission changes, changes, data subject requests) as CSV files into this
+    /// directory (created if missing; existing files of the same names are replaced).
+    #[arg(long, value_name = "DIR")]
+    pub(crate) populations: Option<PathBuf>,
     #[command(flatten)]
     pub(crate) require: Require,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ReportCheckArgs {
+    /// The report file.
+    pub(crate) report: PathBuf,
+    /// The public key of the report's signer (one line: name+keyid+base64); the signature is
+    /// read from <REPORT>.sig.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) public_key: Option<PathBuf>,
+    /// The signature file [default: <REPORT>.sig].
+    #[arg(long, value_name = "FILE", requires = "public_key")]
+    pub(crate) signature: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

@@ -139,13 +139,15 @@ pub(crate) fn run(args: &DemoArgs, ctx: &mut Ctx<'_>) -> anyhow::Result<ExitStat
         .collect();
     writeln!(
         ctx.out,
-        "\nReport: {} records ({} events): {}.\nSecurity incidents {}, authentication \
-         failures {}, GDPR requests and erasures {}, events dropped {}, writer restarts {}, \
-         crash recoveries {}.",
+        "\nReport: {} records ({} events): {}.\nSecurity events {} ({} of the security category, {} \
+         seal.verification_failed), authentication failures {}, GDPR requests and erasures \
+         {}, events dropped {}, writer restarts {}, crash recoveries {}.",
         report.records,
         report.events,
         categories.join(", "),
         report.incidents_total,
+        report.incidents_total - report.seal_failures,
+        report.seal_failures,
         report.auth_failures_total,
         report.gdpr_total,
         report.dropped_total,
@@ -162,7 +164,7 @@ pub(crate) fn run(args: &DemoArgs, ctx: &mut Ctx<'_>) -> anyhow::Result<ExitStat
         ctx.out,
         "\nTry next:\n  audit verify {d} --verification-key {m}\n  audit query {d} --category \
          security --severity high\n  audit query {d} --kind seal.verification_failed --format \
-         json\n  audit report {d} --framework soc2 --format html > report.html\n  audit tail \
+         json\n  audit report {d} --framework soc2 --format html -o report.html\n  audit tail \
          {d} -n 5\n  audit prove {d} --seq {seq} > proof.json\n  audit verify-proof proof.json \
          --public-key {m}\n  audit checkpoint {d} > held.note",
         d = shown_dir,

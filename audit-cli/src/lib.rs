@@ -127,6 +127,7 @@ fn dispatch(command: Command, ctx: &mut Ctx<'_>) -> anyhow::Result<ExitStatus> {
         Command::Verify(args) => verify::run(&args, ctx),
         Command::Query(args) => query::run(&args, ctx),
         Command::Report(args) => report::run(&args, ctx),
+        Command::ReportCheck(args) => report::sign::run_check(&args, ctx),
         Command::Tail(args) => tail::run(&args, ctx),
         Command::Export(args) => export::run(&args, ctx),
         Command::Checkpoint(args) => checkpoint::run_checkpoint(&args, ctx),

@@ -80,7 +80,12 @@ pub(crate) fn subject(record: &Record) -> String {
 /// The record's fields (event or system record) flattened to `key=value` pairs, values
 /// display-safe and quoted where they hold spaces or separators.
 pub(crate) fn details(record: &Record) -> String {
-    let fields = match &record.body {
+    details_with(record, &|_| {})
+}
+
+/// [`details`], after `edit` has changed the record's fields (to pseudonymise identifiers).
+pub(crate) fn details_with(record: &Record, edit: &dyn Fn(&mut Value)) -> String {
+    let mut fields = match &record.body {
         Body::Event(e) => audit_events::event_to_fields(&e.event).ok(),
         Body::System(_) => record
             .to_json_value(None, None)
@@ -88,8 +93,9 @@ pub(crate) fn details(record: &Record) -> String {
             .and_then(|mut v| v.get_mut("system").map(Value::take)),
     };
     let mut pairs = Vec::new();
-    if let Some(fields) = fields {
-        flatten("", &fields, &mut pairs);
+    if let Some(fields) = &mut fields {
+        edit(fields);
+        flatten("", fields, &mut pairs);
     }
     if let Body::Event(e) = &record.body {
         for (name, list) in [("escaped", &e.escaped), ("truncated", &e.truncated)] {

@@ -13,11 +13,14 @@ Feature: Honest verdicts
     Then `audit verify` without the verifier material says CHAINED and never PASS
     And `audit verify --require-anchor` without the verifier material exits 1
     And `audit verify` with the verifier material says PASS
+    And `audit report` without the verifier material says NOT PROVEN and never PASS, for every framework
+    And `audit report` with the verifier material says PASS
 
   Scenario: a whole log rewritten without the keys, checkpoints removed, is never PASS
     When the whole log is rewritten from scratch with consistent hashes and seals under a key of the intruder's own
     And every checkpoint file is removed from the log directory
     Then `audit verify` without the verifier material says CHAINED and never PASS
+    And `audit report` without the verifier material says NOT PROVEN and never PASS, for every framework
     And `audit verify` with the verifier material exits 1 with a "seal" failure where the tampering starts
 
   Scenario: verifier material of another log is a usage error naming both logs

@@ -1,15 +1,16 @@
 //! The report as one self-contained HTML file: inline CSS and an inline SVG bar chart of
 //! events per day by category; no script, no external resource. Every string taken from the
-//! log is made display-safe and then HTML-escaped.
+//! log is made display-safe and then HTML-escaped. Printed, each section starts a page, table
+//! headers repeat, and no meaning rests on colour alone: every status is a word, and the
+//! chart is followed by a table of the same counts per category.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
-use audit_events::Category;
-use audit_store::Verdict;
 use input_validation::display_safe;
 
-use super::{EVENT_CATEGORIES, Item, MAX_LISTED, Report, day_label};
+use super::doc::{Block, Cell, Doc, Table};
+use super::{EVENT_CATEGORIES, MAX_LISTED, day_label};
 
 /// At most this many bars; longer periods are grouped into buckets of several days.
 const MAX_BARS: i64 = 92;
@@ -24,11 +25,15 @@ const COLOURS: [&str; 7] =
 const STYLE: &str = "body{font-family:system-ui,sans-serif;margin:2em auto;max-width:60em;\
 color:#222;line-height:1.4}table{border-collapse:collapse;margin:.5em 0 1.5em}\
 th,td{border:1px solid #ccc;padding:.25em .5em;text-align:left;vertical-align:top;\
-font-size:.9em}th{background:#f3f3f3}td.n{text-align:right}.pass{color:#1a7f37;\
-font-weight:bold}.fail{color:#c0392b;font-weight:bold}.unproven{color:#9a6700;\
-font-weight:bold}code{font-size:.9em}\
+font-size:.9em;overflow-wrap:anywhere}th{background:#f3f3f3}td.n{text-align:right}\
+.status{font-weight:bold;border:2px solid;padding:0 .3em}.good{color:#1a7f37}\
+.bad{color:#c0392b}.unproven{color:#9a6700}code{font-size:.9em;word-break:break-all}\
+.controls{font-size:.9em;color:#444}.limits{border-left:3px solid #999;padding-left:.8em}\
 .legend span{display:inline-block;margin-right:1em;font-size:.85em}\
-.legend i{display:inline-block;width:.8em;height:.8em;margin-right:.3em}";
+.legend i{display:inline-block;width:.8em;height:.8em;margin-right:.3em;border:1px solid #444}\
+@media print{body{margin:0;max-width:none;font-size:10pt}section{break-before:page}\
+section:first-of-type{break-before:auto}h2,h3{break-after:avoid}tr,svg,.status{break-inside:avoid}\
+thead{display:table-header-group}a{color:inherit}}";
 
 /// Display-safe, then HTML-escaped for text and attribute values.
 pub(crate) fn h(text: &str) -> String {
@@ -47,32 +52,40 @@ pub(crate) fn h(text: &str) -> String {
     out
 }
 
-fn items(o: &mut String, items: &[Item], total: u64) {
-    if items.is_empty() {
-        o.push_str("<p>None in this period.</p>\n");
+fn cell(c: &Cell) -> (String, bool) {
+    match c {
+        Cell::Own(s) | Cell::Log(s) => (h(s), false),
+        Cell::Num(n) => (n.to_string(), true),
+    }
+}
+
+fn table(o: &mut String, t: &Table) {
+    if t.rows.is_empty() {
+        let _ = writeln!(o, "<p>{}</p>", h(t.empty));
         return;
     }
-    o.push_str(
-        "<table><tr><th>seq</th><th>time</th><th>kind</th><th>severity</th><th>subject</th>\
-         <th>details</th></tr>\n",
-    );
-    for i in items {
-        let _ = writeln!(
-            o,
-            "<tr><td class=n>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td><code>{}</code></td></tr>",
-            i.seq,
-            i.time,
-            i.kind,
-            i.severity,
-            h(&i.subject),
-            h(&i.details)
-        );
+    o.push_str("<table><thead><tr>");
+    for c in &t.columns {
+        let _ = write!(o, "<th>{}</th>", h(c));
     }
-    o.push_str("</table>\n");
-    let listed = u64::try_from(items.len()).unwrap_or(u64::MAX);
-    if total > listed {
+    o.push_str("</tr></thead><tbody>\n");
+    for row in &t.rows {
+        o.push_str("<tr>");
+        for c in row {
+            let (text, number) = cell(c);
+            if number {
+                let _ = write!(o, "<td class=n>{text}</td>");
+            } else {
+                let _ = write!(o, "<td>{text}</td>");
+            }
+        }
+        o.push_str("</tr>\n");
+    }
+    o.push_str("</tbody></table>\n");
+    let listed = u64::try_from(t.rows.len()).unwrap_or(u64::MAX);
+    if t.total > listed {
         let _ =
-            writeln!(o, "<p>{} more not listed (at most {MAX_LISTED} are).</p>", total - listed);
+            writeln!(o, "<p>{} more not listed (at most {MAX_LISTED} are).</p>", t.total - listed);
     }
 }
 
@@ -155,163 +168,69 @@ fn chart(o: &mut String, per_day: &BTreeMap<i64, [u64; 7]>) {
     for (c, colour) in EVENT_CATEGORIES.iter().zip(COLOURS) {
         let _ = write!(o, "<span><i style=\"background:{colour}\"></i>{}</span>", c.as_str());
     }
-    o.push_str("</div>\n");
+    o.push_str("</div>\n<table class=chart-data><thead><tr><th>category (colour)</th>");
+    o.push_str("<th>events in the chart</th></tr></thead><tbody>");
+    for (i, (c, colour)) in EVENT_CATEGORIES.iter().zip(COLOURS).enumerate() {
+        let total: u64 = per_day.values().map(|counts| counts[i]).sum();
+        let _ = write!(
+            o,
+            "<tr><td><i style=\"display:inline-block;width:.8em;height:.8em;margin-right:.3em;\
+             background:{colour}\"></i>{}</td><td class=n>{total}</td></tr>",
+            c.as_str()
+        );
+    }
+    o.push_str("</tbody></table>\n");
 }
 
-/// Renders the whole report.
-pub(crate) fn render(r: &Report) -> String {
+/// Renders the report, up to (not including) its digest line and closing tags.
+pub(crate) fn render(doc: &Doc) -> String {
     let mut o = String::new();
-    let title = format!("{} audit log report", r.framework_name());
+    let title = h(&doc.title);
     let _ = writeln!(
         o,
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
          <meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'\">\
-         <title>{title}</title><style>{STYLE}</style></head><body>\n<h1>{title}</h1>\n<p>{}</p>",
-        r.framework_scope()
+         <title>{title}</title><style>{STYLE}</style></head><body>\n<header><h1>{title}</h1>\n<p>{}</p>",
+        h(&doc.scope)
     );
-    let period = format!(
-        "{} to {}",
-        r.since.map_or_else(|| "start of log".to_owned(), |t| t.to_string()),
-        r.until.map_or_else(|| "end of log".to_owned(), |t| t.to_string())
-    );
-    let found = match (r.first, r.last) {
-        (Some((fs, ft)), Some((ls, lt))) => format!(
-            "{} records ({} events), seq {fs} at {ft} to seq {ls} at {lt}",
-            r.records, r.events
-        ),
-        _ => "no records".to_owned(),
-    };
-    let _ = writeln!(
-        o,
-        "<table><tr><th>Log directory</th><td>{}</td></tr><tr><th>Log id</th><td>{}</td></tr>\
-         <tr><th>Service</th><td>{}</td></tr><tr><th>Generated</th><td>{}</td></tr>\
-         <tr><th>Period requested</th><td>{period}</td></tr><tr><th>Found in period</th><td>{found}</td></tr></table>",
-        h(&r.dir),
-        h(&r.log_id),
-        h(&r.service_id),
-        r.generated_at
-    );
-
-    o.push_str("<h2>Integrity</h2>\n");
-    let class = match r.verdict {
-        Verdict::Pass => "pass",
-        Verdict::Fail => "fail",
-        _ => "unproven",
-    };
-    let _ = writeln!(
-        o,
-        "<p><span class={class}>{}</span>: {}.</p>",
-        r.verdict.word(),
-        h(&r.conclusion)
-    );
-    let _ = write!(
-        o,
-        "<ul><li>Checked with: {}</li><li>{}</li>",
-        r.checked_with,
-        h(&r.integrity_summary)
-    );
-    if let Some(failure) = &r.integrity_failure {
-        let _ = write!(o, "<li>First failure: {}</li>", h(failure));
+    o.push_str("<table id=facts><tbody>");
+    for (label, value) in &doc.facts {
+        let _ = write!(o, "<tr><th>{}</th><td>{}</td></tr>", h(label), cell(value).0);
     }
-    if let Some(error) = &r.read_error {
-        let _ = write!(
-            o,
-            "<li>The log could not be read to the end; counts stop there: {}</li>",
-            h(error)
-        );
-    }
-    for w in &r.integrity_warnings {
-        let _ = write!(o, "<li>Warning: {}</li>", h(w));
-    }
-    o.push_str("</ul>\n<h2>Events per day by category</h2>\n");
-    chart(&mut o, &r.per_day);
-
-    o.push_str("<h2>Events by category</h2>\n<table><tr><th>category</th><th>records</th></tr>");
-    for (c, n) in Category::ALL.iter().zip(r.categories) {
-        let _ = write!(o, "<tr><td>{}</td><td class=n>{n}</td></tr>", c.as_str());
-    }
-    o.push_str("</table>\n<h2>Events by kind</h2>\n<table><tr><th>kind</th><th>records</th></tr>");
-    for (k, n) in &r.kinds {
-        let _ = write!(o, "<tr><td>{k}</td><td class=n>{n}</td></tr>");
-    }
-    o.push_str("</table>\n");
-
-    let _ = writeln!(o, "<h2>Security incidents ({})</h2>", r.incidents_total);
-    items(&mut o, &r.incidents, r.incidents_total);
-
-    let _ =
-        writeln!(o, "<h2>Authentication failures by actor and IP ({})</h2>", r.auth_failures_total);
-    if r.auth_failures.is_empty() {
-        o.push_str("<p>None in this period.</p>\n");
-    } else {
-        o.push_str("<table><tr><th>actor</th><th>ip</th><th>failures</th><th>first seq</th><th>last seq</th></tr>\n");
-        for ((actor, ip), f) in &r.auth_failures {
-            let _ = writeln!(
-                o,
-                "<tr><td>{}</td><td>{}</td><td class=n>{}</td><td class=n>{}</td><td class=n>{}</td></tr>",
-                h(actor),
-                h(ip),
-                f.count,
-                f.first_seq,
-                f.last_seq
-            );
+    o.push_str("</tbody></table></header>\n<main>\n");
+    for s in &doc.sections {
+        let _ = writeln!(o, "<section id=\"{}\"><h2>{}</h2>", s.id, h(&s.title));
+        if !s.controls.is_empty() {
+            let _ = writeln!(o, "<p class=controls>Controls: {}</p>", h(&s.controls.join(", ")));
         }
-        o.push_str("</table>\n");
-    }
-
-    let _ = writeln!(o, "<h2>GDPR requests and erasures ({})</h2>", r.gdpr_total);
-    items(&mut o, &r.gdpr, r.gdpr_total);
-
-    let class = if r.retention_ok() { "pass" } else { "fail" };
-    let _ = writeln!(o, "<h2>Retention</h2>\n<p class={class}>{}</p>", h(&r.retention_status()));
-    if !r.purges.is_empty() {
-        o.push_str("<ul>");
-        for p in &r.purges {
-            let _ = write!(
-                o,
-                "<li>seq {} at {}: records {}..{} removed, {}-day retention</li>",
-                p.seq, p.time, p.first_seq, p.last_seq, p.retention_days
-            );
+        for b in &s.blocks {
+            match b {
+                Block::Para(text) => {
+                    let _ = writeln!(o, "<p>{}</p>", h(text));
+                }
+                Block::Status { word, tone, text } => {
+                    let _ = writeln!(
+                        o,
+                        "<p><span class=\"status {}\">{}</span>: {}</p>",
+                        tone.class(),
+                        h(word),
+                        h(text)
+                    );
+                }
+                Block::Table(t) => table(&mut o, t),
+                Block::Chart(per_day) => chart(&mut o, per_day),
+                Block::Limits(limits) => {
+                    o.push_str("<div class=limits><h3>What this log cannot show</h3><ul>");
+                    for l in limits {
+                        let _ = write!(o, "<li>{}</li>", h(l));
+                    }
+                    o.push_str("</ul></div>\n");
+                }
+            }
         }
-        o.push_str("</ul>\n");
+        o.push_str("</section>\n");
     }
-
-    let _ = write!(
-        o,
-        "<h2>Dropped events, restarts and recoveries</h2>\n<ul><li>Events dropped: {}",
-        r.dropped_total
-    );
-    if !r.drops.is_empty() {
-        o.push_str("<ul>");
-        for d in &r.drops {
-            let by: Vec<String> = d.by_kind.iter().map(|(k, n)| format!("{} {n}", h(k))).collect();
-            let _ =
-                write!(o, "<li>seq {} at {}: {} ({})</li>", d.seq, d.time, d.total, by.join(", "));
-        }
-        o.push_str("</ul>");
-    }
-    let _ = write!(o, "</li><li>Writer restarts: {}", r.restarts.len());
-    if !r.restarts.is_empty() {
-        o.push_str("<ul>");
-        for (seq, t, clean) in &r.restarts {
-            let how = if *clean { "after a clean close" } else { "after an unclean stop" };
-            let _ = write!(o, "<li>seq {seq} at {t}, {how}</li>");
-        }
-        o.push_str("</ul>");
-    }
-    let _ = write!(o, "</li><li>Crash recoveries: {}", r.recoveries.len());
-    if !r.recoveries.is_empty() {
-        o.push_str("<ul>");
-        for (seq, t, segment, bytes) in &r.recoveries {
-            let _ = write!(
-                o,
-                "<li>seq {seq} at {t}: {bytes} torn bytes discarded from {}</li>",
-                h(segment)
-            );
-        }
-        o.push_str("</ul>");
-    }
-    o.push_str("</li></ul>\n</body></html>\n");
+    o.push_str("</main>\n");
     o
 }
 

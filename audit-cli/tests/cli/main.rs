@@ -14,6 +14,7 @@ mod legal_hold;
 mod proofs;
 mod query;
 mod report;
+mod report_browser;
 mod support;
 mod tail;
 mod usage;

@@ -49,6 +49,34 @@ fn material_says_pass(world: &mut AttackWorld) {
     assert_eq!(verdict_of(&run), "PASS", "{}", run.stdout);
 }
 
+/// `audit report` of the log for one framework, with extra arguments.
+fn report(world: &AttackWorld, framework: &str, extra: &[OsString]) -> CliRun {
+    let mut args: Vec<OsString> =
+        vec!["report".into(), world.log.clone().into(), "--framework".into(), framework.into()];
+    args.extend(extra.iter().cloned());
+    world.audit(args)
+}
+
+#[then(
+    "`audit report` without the verifier material says NOT PROVEN and never PASS, for every \
+     framework"
+)]
+fn report_not_proven(world: &mut AttackWorld) {
+    for framework in ["soc2", "gdpr", "iso27001", "hipaa", "pci-dss"] {
+        let run = report(world, framework, &[]);
+        assert_eq!(run.code, 0, "{}\n{}", run.command, run.all_output());
+        assert!(run.stdout.contains("**NOT PROVEN**"), "{framework}: {}", run.stdout);
+        assert!(!run.stdout.contains("PASS"), "{framework}: {}", run.stdout);
+    }
+}
+
+#[then("`audit report` with the verifier material says PASS")]
+fn report_pass(world: &mut AttackWorld) {
+    let run = report(world, "soc2", &["--verification-key".into(), world.material_file().into()]);
+    assert_eq!(run.code, 0, "{}\n{}", run.command, run.all_output());
+    assert!(run.stdout.contains("**PASS**: the log is intact"), "{}", run.stdout);
+}
+
 #[when("every checkpoint file is removed from the log directory")]
 fn remove_checkpoints(world: &mut AttackWorld) {
     for file in files_of(&world.log) {
