@@ -19,9 +19,11 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("audit-store", &["audit-events", "audit-chain"]),
     ("audit-logger", &["audit-store", "audit-events", "input-validation"]),
     ("vram-residency", &["audit-logger", "audit-events", "input-validation"]),
+    ("audit-collector", &["audit-store", "audit-events", "audit-chain"]),
     (
         "audit-cli",
         &[
+            "audit-collector",
             "audit-store",
             "audit-events",
             "audit-chain",
