@@ -259,7 +259,10 @@ pub(crate) fn run_consistency(
         }
     };
     match check_consistency(args, &old, &verifier)? {
-        Ok(new) => {
+        Ok((new, bundle)) => {
+            if let Some(path) = &args.proof_out {
+                write_witness_request(path, old.size, &bundle)?;
+            }
             let key = if key_given { "the key given" } else { "the key in log.meta" };
             writeln!(
                 ctx.out,
@@ -280,11 +283,29 @@ pub(crate) fn run_consistency(
     }
 }
 
+/// Writes the body of a C2SP tlog-witness `add-checkpoint` request: `old <size>`, the proof
+/// hashes one per line in base64, an empty line, then the checkpoint note.
+fn write_witness_request(
+    path: &std::path::Path,
+    old_size: u64,
+    bundle: &audit_store::ConsistencyBundle,
+) -> anyhow::Result<()> {
+    use base64::Engine as _;
+    let mut body = format!("old {old_size}\n");
+    for hash in &bundle.proof.path {
+        body.push_str(&base64::engine::general_purpose::STANDARD.encode(hash));
+        body.push('\n');
+    }
+    body.push('\n');
+    body.push_str(&bundle.checkpoint);
+    std::fs::write(path, body).with_context(|| format!("writing {}", path.display()))
+}
+
 fn check_consistency(
     args: &ConsistencyArgs,
     old: &Checkpoint,
     verifier: &NoteVerifier,
-) -> anyhow::Result<Result<u64, Fail>> {
+) -> anyhow::Result<Result<(u64, audit_store::ConsistencyBundle), Fail>> {
     let bundle = match consistency_proof(&args.dir, old.size, None) {
         Ok(bundle) => bundle,
         Err(StoreError::OutOfRange { size, .. }) => {
@@ -322,7 +343,7 @@ fn check_consistency(
             new.size
         ))));
     }
-    Ok(Ok(new.size))
+    Ok(Ok((new.size, bundle)))
 }
 
 #[cfg(test)]

@@ -366,6 +366,10 @@ pub(crate) struct ConsistencyArgs {
     /// consistency but not who signed]. With material, verify checks every seal MAC too.
     #[arg(long, value_name = "FILE")]
     pub(crate) public_key: Option<PathBuf>,
+    /// Also write, when the log is consistent, a C2SP tlog-witness `add-checkpoint` request
+    /// body (old size, proof, latest checkpoint) to FILE, for any witness to cosign.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) proof_out: Option<PathBuf>,
     #[command(flatten)]
     pub(crate) require: Require,
 }

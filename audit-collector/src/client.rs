@@ -112,6 +112,28 @@ impl CollectorClient {
         }
     }
 
+    /// A C2SP tlog-witness `add-checkpoint` request (`body` as `audit consistency --proof-out`
+    /// writes it): the status, the content type and the body of the answer.
+    pub fn add_checkpoint(&self, body: &[u8]) -> Result<(u16, String, String), CollectorError> {
+        let mut response = self
+            .agent
+            .post(&format!("{}/add-checkpoint", self.base))
+            .send(body)
+            .map_err(|e| CollectorError::Transport(e.to_string()))?;
+        let status = response.status().as_u16();
+        let content_type = response
+            .headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned();
+        let body = response
+            .body_mut()
+            .read_to_string()
+            .map_err(|e| CollectorError::Transport(e.to_string()))?;
+        Ok((status, content_type, body))
+    }
+
     /// A read-API GET (`/v1/fleet/...`) with the auditor token; the JSON answer.
     pub fn fleet(&self, path_and_query: &str) -> Result<Value, CollectorError> {
         let (status, body) = self.get(path_and_query, true)?;

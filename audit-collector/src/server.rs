@@ -7,6 +7,8 @@
 //!   as [`crate::witness`] lists them, with `audit-size` on 409.
 //! - `GET /v1/logs/<log id hex>/position`: the collector's size, root and newest cosigned
 //!   checkpoint for one log, so a shipper resumes where the collector is.
+//! - `POST /add-checkpoint`: C2SP tlog-witness, so a log (or `audit consistency --proof-out`)
+//!   can be witnessed without shipping its records ([`witness::add_checkpoint`]).
 //!
 //! Read API (auditor tokens only, `Authorization: Bearer <token>`; its queries run as the
 //! database role `audit_reader`, which can only read):
@@ -44,6 +46,7 @@ pub struct AppState {
 pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/v1/ship", post(ship))
+        .route("/add-checkpoint", post(add_checkpoint))
         .route("/v1/logs/{log_id}/position", get(position))
         .route("/v1/fleet/status", get(status))
         .route("/v1/fleet/records", get(records))
@@ -120,6 +123,26 @@ async fn ship(State(state): State<AppState>, body: Bytes) -> Response {
                 response.headers_mut().insert("audit-size", value);
             }
             response
+        }
+        Err(e) => unavailable(&e),
+    }
+}
+
+/// C2SP tlog-witness `add-checkpoint`: the answer body is the cosignature line alone.
+async fn add_checkpoint(State(state): State<AppState>, body: Bytes) -> Response {
+    match witness::add_checkpoint(&state.db, &state.witness, &body).await {
+        Ok(Outcome::Accepted { cosigned, .. }) => {
+            text(StatusCode::OK, cosigned.unwrap_or_default())
+        }
+        Ok(Outcome::Refused(r)) if r.status == 409 => (
+            StatusCode::CONFLICT,
+            [(header::CONTENT_TYPE, "text/x.tlog.size")],
+            format!("{}\n", r.size.unwrap_or(0)),
+        )
+            .into_response(),
+        Ok(Outcome::Refused(r)) => {
+            let status = StatusCode::from_u16(r.status).unwrap_or(StatusCode::BAD_REQUEST);
+            text(status, format!("{}: {}\n", r.reason, r.detail))
         }
         Err(e) => unavailable(&e),
     }

@@ -488,3 +488,162 @@ pub(crate) async fn record_refusal(
     tx.commit().await?;
     Ok(())
 }
+
+/// A C2SP tlog-witness `add-checkpoint` request body, parsed: the old size, the consistency
+/// proof, the checkpoint note.
+fn parse_add_checkpoint(body: &[u8]) -> Result<(u64, Vec<Hash>, String), String> {
+    use base64::Engine as _;
+    let text = std::str::from_utf8(body).map_err(|_| "the body is not UTF-8".to_owned())?;
+    let (head, note) = text.split_once("\n\n").ok_or("no empty line before the checkpoint")?;
+    let mut lines = head.split('\n');
+    let old = lines
+        .next()
+        .and_then(|l| l.strip_prefix("old "))
+        .filter(|n| *n == "0" || !n.starts_with('0'))
+        .and_then(|n| n.parse::<u64>().ok())
+        .ok_or("the first line is not `old <size>`")?;
+    let mut proof = Vec::new();
+    for line in lines {
+        if proof.len() == 63 {
+            return Err("more than 63 proof lines".into());
+        }
+        let raw = base64::engine::general_purpose::STANDARD
+            .decode(line)
+            .map_err(|_| "a proof line is not base64".to_owned())?;
+        proof.push(
+            <Hash>::try_from(raw.as_slice())
+                .map_err(|_| "a proof line is not a hash".to_owned())?,
+        );
+    }
+    Ok((old, proof, note.to_owned()))
+}
+
+/// C2SP tlog-witness `add-checkpoint` (c2sp.org/tlog-witness): cosigns a checkpoint of an
+/// enrolled log that is consistent with the newest one this collector accepted for it (cosigned,
+/// or proven by shipped records: the specification's "latest cosigned checkpoint"), without
+/// records. Status codes as the specification defines them: 404 unknown origin, 403 no valid
+/// signature from the enrolled key, 400 old size above the checkpoint's, 409 (with
+/// `text/x.tlog.size`) when the old size is not the newest cosigned size, 422 when the proof
+/// does not verify; 200 with the cosignature line. The checkpoint and cosignature are stored;
+/// later shipments must pass through its root. Refusals of a signed checkpoint are recorded.
+pub async fn add_checkpoint(
+    db: &Db,
+    witness: &Cosigner,
+    body: &[u8],
+) -> Result<Outcome, CollectorError> {
+    let (old, proof, note) = match parse_add_checkpoint(body) {
+        Ok(parsed) => parsed,
+        Err(detail) => return Ok(refuse(400, "malformed", detail)),
+    };
+    let origin = note.split('\n').next().unwrap_or_default().to_owned();
+    let mut client = db.client().await?;
+    let tx = client.transaction().await?;
+    tx.batch_execute("SET LOCAL ROLE audit_ingest").await?;
+    let Some(row) =
+        tx.query_opt("SELECT log_id, public_key FROM logs WHERE origin = $1", &[&origin]).await?
+    else {
+        return Ok(refuse(404, "unknown-log", "no log with this origin is enrolled"));
+    };
+    let id_bytes: Vec<u8> = row.get(0);
+    let log_id =
+        LogId(id_bytes.try_into().map_err(|_| CollectorError::Invalid("bad log id".into()))?);
+    let verifier = NoteVerifier::parse(&row.get::<_, String>(1))?;
+    let checkpoint = match open_checkpoint(&note, &verifier) {
+        Ok(cp) if cp.origin == origin => cp,
+        _ => return Ok(refuse(403, "bad-signature", "no valid signature from the enrolled key")),
+    };
+    if old > checkpoint.size {
+        return Ok(refuse(400, "malformed", "the old size is above the checkpoint's size"));
+    }
+    tx.execute("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", &[&origin]).await?;
+    let id = log_id.as_bytes().as_slice();
+    // The newest checkpoint accepted: cosigned here, or proven by shipped records (records
+    // never go past the newest accepted checkpoint, so the new one is checked against them too).
+    let newest = tx
+        .query_opt(
+            "SELECT size, root FROM checkpoints WHERE log_id = $1 ORDER BY size DESC LIMIT 1",
+            &[&id],
+        )
+        .await?
+        .map(|r| (u64::try_from(r.get::<_, i64>(0)).unwrap_or(0), r.get::<_, Vec<u8>>(1)));
+    let (newest_size, newest_root) = newest.unwrap_or((0, audit_chain::EMPTY_ROOT.to_vec()));
+    let shipment = Shipment {
+        origin: origin.clone(),
+        first: old,
+        note: note.clone(),
+        proof: proof.clone(),
+        frames: Vec::new(),
+    };
+    if old != newest_size {
+        let outcome = Outcome::Refused(Refusal {
+            status: 409,
+            reason: "replay",
+            detail: format!("the old size is {old} but the newest accepted size is {newest_size}"),
+            size: Some(newest_size),
+        });
+        drop(tx);
+        record_refusal(db, Some(&log_id), Some(&shipment), &outcome, None).await?;
+        return Ok(outcome);
+    }
+    let old_root: Hash = newest_root
+        .try_into()
+        .map_err(|_| CollectorError::Invalid("a stored root is not 32 bytes".into()))?;
+    let consistent = (old != 0 || proof.is_empty())
+        && (checkpoint.size != 0 || checkpoint.root == audit_chain::EMPTY_ROOT)
+        && verify_consistency(
+            &ConsistencyProof { old_size: old, new_size: checkpoint.size, path: proof },
+            &old_root,
+            &checkpoint.root,
+        )
+        .is_ok();
+    // An accepted checkpoint of the same size must have the same root.
+    let same_size = tx
+        .query_opt(
+            "SELECT root FROM checkpoints WHERE log_id = $1 AND size = $2",
+            &[&id, &to_i64(checkpoint.size)?],
+        )
+        .await?
+        .map(|r| r.get::<_, Vec<u8>>(0));
+    if !consistent || same_size.is_some_and(|root| root != checkpoint.root) {
+        let outcome = refuse(
+            422,
+            "fork",
+            format!(
+                "the checkpoint of size {} is not consistent with the newest cosigned one (size {old})",
+                checkpoint.size
+            ),
+        );
+        drop(tx);
+        record_refusal(db, Some(&log_id), Some(&shipment), &outcome, None).await?;
+        return Ok(outcome);
+    }
+    tx.execute(
+        "INSERT INTO checkpoints (log_id, size, root, note) VALUES ($1, $2, $3, $4)
+         ON CONFLICT DO NOTHING",
+        &[&id, &to_i64(checkpoint.size)?, &checkpoint.root.as_slice(), &note],
+    )
+    .await?;
+    let existing = tx
+        .query_opt(
+            "SELECT line FROM cosignatures WHERE log_id = $1 AND size = $2 AND witness = $3",
+            &[&id, &to_i64(checkpoint.size)?, &witness.name()],
+        )
+        .await?;
+    let line = match existing {
+        Some(row) => row.get::<_, String>(0),
+        None => {
+            let now =
+                SystemTime::now().duration_since(UNIX_EPOCH).map_or(1, |d| d.as_secs().max(1));
+            let line = witness.cosign(&checkpoint, now)?;
+            tx.execute(
+                "INSERT INTO cosignatures (log_id, size, witness, timestamp, line)
+                 VALUES ($1, $2, $3, $4, $5)",
+                &[&id, &to_i64(checkpoint.size)?, &witness.name(), &to_i64(now)?, &line],
+            )
+            .await?;
+            line
+        }
+    };
+    tx.commit().await?;
+    Ok(Outcome::Accepted { size: checkpoint.size, cosigned: Some(line) })
+}

@@ -356,6 +356,10 @@ fn truncating_a_shipped_log_is_caught_through_the_cosignature() {
     };
     let report = verify(&dir, &options).unwrap();
     assert!(report.is_intact(), "{report:#?}");
+    // The writer reopens a directory holding a cosigned checkpoint, and the log grows past it.
+    append(&dir, "pool-manager", 5000, 1, 800);
+    let report = verify(&dir, &options).unwrap();
+    assert!(report.is_intact(), "{report:#?}");
 
     // The intruder rolls the directory back to its earlier, valid state (its own checkpoints
     // and seal key included), but the cosigned checkpoint the shipper wrote stays.
@@ -382,4 +386,90 @@ fn truncating_a_shipped_log_is_caught_through_the_cosignature() {
     assert!(
         report.failure.unwrap().reason.contains("no checkpoint in the log directory is cosigned")
     );
+}
+
+/// The body `audit consistency --proof-out` writes, from the log's checkpoint of size `old`.
+fn witness_request(dir: &Path, old: u64) -> String {
+    use base64::Engine as _;
+    let bundle = audit_store::consistency_proof(dir, old, None).unwrap();
+    let mut body = format!("old {old}\n");
+    for hash in &bundle.proof.path {
+        body.push_str(&base64::engine::general_purpose::STANDARD.encode(hash));
+        body.push('\n');
+    }
+    body.push('\n');
+    body.push_str(&bundle.checkpoint);
+    body
+}
+
+#[test]
+fn the_collector_speaks_c2sp_tlog_witness_add_checkpoint() {
+    let fleet = Fleet::start();
+    let client = fleet.client();
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("log");
+    written_log(&dir, "gpu-worker", 3);
+    let earlier = tmp.path().join("earlier");
+    copy_dir(&dir, &earlier);
+    let first = checkpoint_size(&dir);
+    let log = audit_chain::NoteVerifier::parse(&public_key(&dir)).unwrap();
+
+    // Unknown origin: 404.
+    let (status, _, _) = client.add_checkpoint(witness_request(&dir, 0).as_bytes()).unwrap();
+    assert_eq!(status, 404);
+    fleet.enroll(&dir);
+
+    // The first checkpoint, from size 0 with an empty proof: cosigned.
+    let (status, _, line) = client.add_checkpoint(witness_request(&dir, 0).as_bytes()).unwrap();
+    assert_eq!(status, 200, "{line}");
+    let note = std::fs::read_to_string(dir.join("checkpoint")).unwrap();
+    let cosigned =
+        audit_chain::open_cosigned(&format!("{note}{line}"), &log, &fleet.witness.verifier())
+            .unwrap();
+    assert_eq!(cosigned.checkpoint.size, first);
+
+    // The log grows: a consistency proof from the cosigned size.
+    append(&dir, "gpu-worker", 1000, 2, 300);
+    let second = checkpoint_size(&dir);
+    let (status, _, line) = client.add_checkpoint(witness_request(&dir, first).as_bytes()).unwrap();
+    assert_eq!(status, 200, "{line}");
+    assert!(line.starts_with("\u{2014} collector.test/witness "), "{line}");
+
+    // A stale old size: 409 with the witness's size.
+    let (status, content_type, body) =
+        client.add_checkpoint(witness_request(&dir, first).as_bytes()).unwrap();
+    assert_eq!(
+        (status, content_type.as_str(), body.as_str()),
+        (409, "text/x.tlog.size", format!("{second}\n").as_str())
+    );
+
+    // Old size above the checkpoint's: 400.
+    let mut body = witness_request(&dir, first);
+    body = body.replacen(&format!("old {first}"), &format!("old {}", second + 1), 1);
+    assert_eq!(client.add_checkpoint(body.as_bytes()).unwrap().0, 400);
+
+    // A fork signed with the log's key: the earlier state continued otherwise. Its proof is
+    // from its own tree, so it does not verify against what was cosigned: 422, recorded.
+    let fork = tmp.path().join("fork");
+    copy_dir(&earlier, &fork);
+    append(&fork, "gpu-worker", 1000, 4, 700);
+    let (status, _, body) = client
+        .add_checkpoint(witness_request(&fork, second.min(checkpoint_size(&fork))).as_bytes())
+        .unwrap();
+    assert_eq!(status, 422, "{body}");
+    assert!(fleet.refusals().iter().any(|(r, _)| r == "fork"), "{:?}", fleet.refusals());
+
+    // A checkpoint whose signature is not the log's: 403.
+    let mut forged = witness_request(&dir, second).into_bytes();
+    let at = forged.iter().rposition(|&b| b == b' ').unwrap() + 10;
+    forged[at] = if forged[at] == b'A' { b'B' } else { b'A' };
+    assert_eq!(client.add_checkpoint(&forged).unwrap().0, 403);
+
+    // Shipping the records afterwards works, and passes through the witnessed roots.
+    ship_once(&fleet, &dir).unwrap();
+    let verdicts = fleet
+        .runtime
+        .block_on(audit_collector::fleet::verify(&fleet.db, &fleet.witness.verifier()))
+        .unwrap();
+    assert_eq!(verdicts["logs"][0]["verdict"], "PASS", "{verdicts}");
 }

@@ -6,6 +6,7 @@
 mod demo;
 mod emit;
 mod export;
+mod fleet;
 mod hostile;
 mod hostile_files;
 mod init;

@@ -1,0 +1,166 @@
+//! Fleet mode through the real binary: `audit demo --fleet`, and an operator's session with
+//! `audit collector init|serve|enroll|token`, `audit ship`, `audit fleet status|query|verify`,
+//! `audit verify --witness-key` and `audit consistency --proof-out`, against a PostgreSQL
+//! cluster the test starts itself.
+
+use std::io::BufRead as _;
+use std::process::{Child, Command, Stdio};
+
+use audit_collector::client::CollectorClient;
+use audit_collector::cluster::TempCluster;
+
+use crate::support::{assert_inert, audit, written_log};
+
+/// Kills the collector process when the test ends, however it ends.
+struct Server(Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[test]
+fn the_fleet_demo_ships_three_logs_that_verify_with_the_witness_key() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("fleet");
+    let d = dir.to_str().unwrap();
+    let run = audit(&["demo", "--fleet", d]).expect(0);
+    assert_inert("demo --fleet", &run.stdout);
+    for service in ["orchestrator", "pool-manager", "gpu-worker-0"] {
+        assert!(run.stdout.contains(&format!("PASS  audit/{service}/")), "{}", run.stdout);
+        assert!(run.stdout.contains(&format!("PASS  {service}")), "{}", run.stdout);
+    }
+    let log = format!("{d}/orchestrator");
+    let material = format!("{d}/orchestrator.material");
+    let witness = format!("{d}/witness.vkey");
+    let args = [
+        "verify",
+        log.as_str(),
+        "--verification-key",
+        material.as_str(),
+        "--witness-key",
+        witness.as_str(),
+    ];
+    let run = audit(&args).expect(0);
+    assert!(
+        run.stdout.contains("cosigned by audit-collector.localhost/witness")
+            || run.stdout.contains("PASS"),
+        "{}",
+        run.stdout
+    );
+    // Without the cosigned checkpoint, a witness key makes verification fail.
+    for entry in std::fs::read_dir(&log).unwrap() {
+        let path = entry.unwrap().path();
+        if path.file_name().unwrap().to_str().unwrap().starts_with("cosigned-") {
+            std::fs::remove_file(path).unwrap();
+        }
+    }
+    let run = audit(&args).expect(1);
+    assert!(
+        run.stdout.contains("no checkpoint in the log directory is cosigned"),
+        "{}",
+        run.stdout
+    );
+}
+
+#[test]
+fn an_operator_runs_a_collector_ships_a_log_and_audits_the_fleet() {
+    let cluster = TempCluster::start().unwrap();
+    let db = cluster.connection_string();
+    let tmp = tempfile::tempdir().unwrap();
+    let c = tmp.path().join("collector");
+    let cdir = c.to_str().unwrap();
+    let run = audit(&["collector", "init", "--database", &db, "--dir", cdir]).expect(0);
+    assert!(run.stdout.contains("migrations applied: [1]"), "{}", run.stdout);
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let listen = format!("127.0.0.1:{port}");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_audit"))
+        .args(["collector", "serve", "--database", &db, "--dir", cdir, "--listen", &listen])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // The collector says where it listens once it does (or exits, closing the pipe).
+    let mut line = String::new();
+    std::io::BufReader::new(child.stderr.take().unwrap()).read_line(&mut line).unwrap();
+    let _server = Server(child);
+    assert!(line.contains(&format!("https://{listen}")), "{line}");
+    let url = format!("https://{listen}");
+    let ca = format!("{cdir}/tls.crt");
+
+    let fixture = written_log(20);
+    let log = fixture.dir.to_str().unwrap();
+    // Not enrolled yet: refused.
+    let run = audit(&["ship", log, "--collector", &url, "--ca", &ca, "--once"]).expect(3);
+    assert!(run.stderr.contains("404"), "{}", run.stderr);
+    audit(&["collector", "enroll", "--database", &db, "--log", log]).expect(0);
+    let run = audit(&["ship", log, "--collector", &url, "--ca", &ca, "--once", "--batch", "50"])
+        .expect(0);
+    assert!(run.stderr.contains("lag 0"), "{}", run.stderr);
+
+    let token =
+        audit(&["collector", "token", "--database", &db, "--name", "auditor-1"]).expect(0).stdout;
+    let token_file = tmp.path().join("auditor.token");
+    std::fs::write(&token_file, &token).unwrap();
+    let t = token_file.to_str().unwrap();
+    let fleet = |args: &[&str]| {
+        let mut all = vec!["fleet"];
+        all.extend_from_slice(args);
+        all.extend_from_slice(&["--collector", &url, "--ca", &ca, "--token-file", t]);
+        audit(&all)
+    };
+    let size = audit_store::latest_checkpoint(&fixture.dir).unwrap().1.size;
+    let status: serde_json::Value =
+        serde_json::from_str(&fleet(&["status", "--format", "json"]).expect(0).stdout).unwrap();
+    assert_eq!(status["logs"][0]["size"], size);
+    assert_eq!(status["logs"][0]["cosigned_size"], size);
+    let found: serde_json::Value = serde_json::from_str(
+        &fleet(&["query", "--kind", "auth.failure", "--format", "json"]).expect(0).stdout,
+    )
+    .unwrap();
+    let found = found.as_array().unwrap();
+    assert!(!found.is_empty() && found.iter().all(|r| r["kind"] == "auth.failure"), "{found:?}");
+    fleet(&["query", "--kind", "no.such.kind"]).expect(1);
+    let run = fleet(&["verify"]).expect(0);
+    assert!(run.stdout.starts_with("PASS  audit/svc-test/"), "{}", run.stdout);
+    // Ingestion credentials are not auditor credentials: a wrong token is refused.
+    std::fs::write(&token_file, "audtok_0000").unwrap();
+    let run = fleet(&["status"]).expect(3);
+    assert!(run.stderr.contains("403"), "{}", run.stderr);
+
+    // The cosigned checkpoint came back into the log directory.
+    let witness = format!("{cdir}/witness.vkey");
+    let material = fixture.material_file.to_str().unwrap();
+    audit(&["verify", log, "--verification-key", material, "--witness-key", &witness]).expect(0);
+
+    // A witness request by hand: `consistency --proof-out`, then C2SP add-checkpoint.
+    let old = fixture.path("old.checkpoint");
+    std::fs::copy(fixture.dir.join("checkpoint"), &old).unwrap();
+    let mut writer = fixture.open(crate::support::at(5000));
+    writer
+        .append_batch(
+            &crate::support::entries(30, crate::support::at(5001)),
+            crate::support::at(5001),
+        )
+        .unwrap();
+    writer.close(crate::support::at(5002)).unwrap();
+    let request = fixture.path("witness.request");
+    audit(&[
+        "consistency",
+        log,
+        "--old",
+        old.to_str().unwrap(),
+        "--proof-out",
+        request.to_str().unwrap(),
+    ])
+    .expect(0);
+    let body = std::fs::read(&request).unwrap();
+    assert!(body.starts_with(format!("old {size}\n").as_bytes()));
+    let client = CollectorClient::new(&url, std::fs::read(&ca).unwrap().as_slice(), None).unwrap();
+    let (status, _, line) = client.add_checkpoint(&body).unwrap();
+    assert_eq!(status, 200, "{line}");
+    assert!(line.starts_with("\u{2014} audit-collector.localhost/witness "), "{line}");
+}
