@@ -502,6 +502,22 @@ pub(crate) enum CollectorCommand {
         #[arg(long, value_name = "DIR")]
         log: Option<PathBuf>,
     },
+    /// Remove a log's records older than a time, through the database's purge function: a
+    /// chained purge record first, then a whole prefix of the log up to an accepted position.
+    Purge {
+        /// libpq connection string of the fleet database (the owner's).
+        #[arg(long)]
+        database: String,
+        /// The log's origin (`audit/<service id>/<log id>`).
+        #[arg(long)]
+        origin: String,
+        /// Purge records older than this time (RFC 3339).
+        #[arg(long)]
+        before: String,
+        /// Why (the retention policy and its source); kept in the purge record.
+        #[arg(long)]
+        reason: String,
+    },
     /// Create a read-API token for an auditor; printed once, only its SHA-256 is stored.
     Token {
         /// libpq connection string of the fleet database.

@@ -110,6 +110,11 @@ pub(crate) fn run_collector(args: &CollectorArgs, ctx: &mut Ctx<'_>) -> anyhow::
             let enrolled = rt.block_on(db.enroll(&key))?;
             writeln!(ctx.out, "enrolled {} (service {})", enrolled.origin, enrolled.service_id)?;
         }
+        CollectorCommand::Purge { database, origin, before, reason } => {
+            let db = Db::connect(database, 1)?;
+            let removed = rt.block_on(db.purge(origin, before, reason))?;
+            writeln!(ctx.out, "purged {removed} records of {}", safe(origin, 300))?;
+        }
         CollectorCommand::Token { database, name } => {
             let db = Db::connect(database, 1)?;
             let token = rt.block_on(db.add_auditor_token(name))?;

@@ -12,8 +12,10 @@ use crate::error::CollectorError;
 
 /// The migrations, in order: (version, name, SQL). Applied once each, in one transaction each,
 /// and recorded in `schema_migrations`.
-const MIGRATIONS: &[(i32, &str, &str)] =
-    &[(1, "fleet", include_str!("../migrations/0001_fleet.sql"))];
+const MIGRATIONS: &[(i32, &str, &str)] = &[
+    (1, "fleet", include_str!("../migrations/0001_fleet.sql")),
+    (2, "purge", include_str!("../migrations/0002_purge.sql")),
+];
 
 /// A pool of connections to the fleet database.
 #[derive(Clone)]
@@ -142,6 +144,37 @@ impl Db {
             }
         }
         Ok(enrolled)
+    }
+
+    /// Purges the records of the log `origin` older than `cutoff` (RFC 3339), up to the largest
+    /// accepted position before the first younger record, through `audit_purge`: the chained
+    /// purge row first, then the records. Returns how many records were removed.
+    pub async fn purge(
+        &self,
+        origin: &str,
+        cutoff: &str,
+        reason: &str,
+    ) -> Result<i64, CollectorError> {
+        let cutoff = audit_events::Timestamp::parse_rfc3339(cutoff)
+            .map_err(|_| CollectorError::Invalid(format!("{cutoff:?} is not an RFC 3339 time")))?;
+        let mut client = self.client().await?;
+        let tx = client.transaction().await?;
+        let row = tx.query_opt("SELECT log_id FROM logs WHERE origin = $1", &[&origin]).await?;
+        let Some(row) = row else {
+            return Err(CollectorError::Invalid(format!(
+                "no log with origin {origin:?} is enrolled"
+            )));
+        };
+        let log_id: Vec<u8> = row.get(0);
+        let removed: i64 = tx
+            .query_one(
+                "SELECT audit_purge($1, to_timestamp($2::float8 / 1e9), $3)",
+                &[&log_id, &(cutoff.0 as f64), &reason],
+            )
+            .await?
+            .get(0);
+        tx.commit().await?;
+        Ok(removed)
     }
 
     /// Every enrolled log.

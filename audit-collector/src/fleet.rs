@@ -268,6 +268,60 @@ pub async fn verify(db: &Db, witness: &CosignatureVerifier) -> Result<Value, Col
         let mut prev = genesis_chain_hash(enrolled.log_id.as_bytes());
         let mut next_cp = 0;
         let mut cosigned = 0u64;
+        // A purge removed a prefix: resume from the position it recorded, after checking the
+        // purge rows' chain and that the position is one the collector accepted.
+        let purge = tx
+            .query_opt(
+                "SELECT p.up_to, p.root, p.last_chain, p.frontier,
+                        (SELECT bool_and(q.hash = audit_purge_hash(q.prev_hash, q.log_id, q.up_to,
+                                 q.root, q.last_chain, q.cutoff, q.reason)
+                             AND q.prev_hash = coalesce(
+                                 (SELECT r.hash FROM purges r WHERE r.log_id = q.log_id
+                                  AND r.up_to < q.up_to ORDER BY r.up_to DESC LIMIT 1),
+                                 '\\x0000000000000000000000000000000000000000000000000000000000000000'::bytea))
+                         FROM purges q WHERE q.log_id = p.log_id),
+                        EXISTS (SELECT 1 FROM positions s WHERE s.log_id = p.log_id
+                                AND s.size = p.up_to AND s.root = p.root
+                                AND s.last_chain = p.last_chain AND s.frontier = p.frontier)
+                 FROM purges p WHERE p.log_id = $1 ORDER BY p.up_to DESC LIMIT 1",
+                &[&id],
+            )
+            .await?;
+        let mut purged_to = 0u64;
+        if let Some(row) = purge {
+            let up_to = u64::try_from(row.get::<_, i64>(0)).unwrap_or(0);
+            let chained: Option<bool> = row.get(4);
+            let accepted: bool = row.get(5);
+            if chained != Some(true) {
+                problems.push("the purge records' hash chain does not verify".to_owned());
+            }
+            if !accepted {
+                problems.push(format!(
+                    "the purge up to {up_to} names a position the collector never accepted"
+                ));
+            }
+            let frontier_bytes: Vec<u8> = row.get(3);
+            let frontier: Vec<audit_chain::Hash> = frontier_bytes
+                .chunks_exact(32)
+                .filter_map(|c| <audit_chain::Hash>::try_from(c).ok())
+                .collect();
+            match (
+                <audit_chain::Hash>::try_from(row.get::<_, Vec<u8>>(2).as_slice()),
+                CompactTree::from_frontier(up_to, frontier),
+            ) {
+                (Ok(chain), Ok(resumed)) => {
+                    prev = chain;
+                    tree = resumed;
+                    purged_to = up_to;
+                }
+                _ => problems
+                    .push("the purge record's frontier or chain hash is malformed".to_owned()),
+            }
+            // Checkpoints inside the purged prefix cannot be recomputed; one at its end can.
+            while checkpoints.get(next_cp).is_some_and(|(size, _, _)| (*size as u64) < up_to) {
+                next_cp += 1;
+            }
+        }
         let mut check_cps = |tree: &CompactTree, problems: &mut Vec<String>, cosigned: &mut u64| {
             while let Some((size, note, line)) = checkpoints.get(next_cp) {
                 if *size as u64 != tree.size() {
@@ -291,7 +345,8 @@ pub async fn verify(db: &Db, witness: &CosignatureVerifier) -> Result<Value, Col
                 next_cp += 1;
             }
         };
-        let mut from = 0i64;
+        check_cps(&tree, &mut problems, &mut cosigned);
+        let mut from = i64::try_from(purged_to).unwrap_or(i64::MAX);
         loop {
             let rows = tx
                 .query(
@@ -331,7 +386,8 @@ pub async fn verify(db: &Db, witness: &CosignatureVerifier) -> Result<Value, Col
         verdicts.push(json!({
             "origin": enrolled.origin,
             "verdict": if problems.is_empty() { "PASS" } else { "FAIL" },
-            "records": tree.size(),
+            "records": tree.size() - purged_to,
+            "purged_before": purged_to,
             "checkpoints": checkpoints.len(),
             "cosigned_size": cosigned,
             "problems": problems,

@@ -473,3 +473,88 @@ fn the_collector_speaks_c2sp_tlog_witness_add_checkpoint() {
         .unwrap();
     assert_eq!(verdicts["logs"][0]["verdict"], "PASS", "{verdicts}");
 }
+
+#[test]
+fn purges_remove_a_prefix_through_the_chained_purge_function_only() {
+    let fleet = Fleet::start();
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("log");
+    written_log(&dir, "orchestrator", 10);
+    fleet.enroll(&dir);
+    // Small shipments, so that accepted positions fall inside the log.
+    let options = ShipOptions {
+        dir: dir.clone(),
+        cosign_dir: dir.clone(),
+        batch_records: 150,
+        follow: false,
+    };
+    ship::run(&fleet.client(), &options, &Stop::new(), &mut |_| {}).unwrap();
+    let origin = audit_store::LogReader::open(&dir).unwrap().meta().origin.clone();
+    let total: i64 = fleet.query("SELECT count(*) FROM records")[0].get(0);
+
+    // Deleting directly is refused, even for the owner.
+    let err = fleet.runtime.block_on(async {
+        let client = fleet.db.client().await.unwrap();
+        client.execute("DELETE FROM records WHERE seq < 10", &[]).await.unwrap_err()
+    });
+    assert!(format!("{err:?}").contains("append-only"), "{err:?}");
+
+    // Records before 100 s after T0 (batches 0..=4 are at 1, 21, ..., 81 s) are purged up to
+    // the last accepted position before the first younger record.
+    let cutoff = at(100).to_rfc3339();
+    let removed = fleet
+        .runtime
+        .block_on(fleet.db.purge(&origin, &cutoff, "retention: 100 s test policy"))
+        .unwrap();
+    assert!(removed > 0 && removed <= 5 * 100 + 10, "{removed}");
+    let left: i64 = fleet.query("SELECT count(*) FROM records")[0].get(0);
+    assert_eq!(left, total - removed);
+    let min: i64 = fleet.query("SELECT min(seq) FROM records")[0].get(0);
+    assert_eq!(min, removed);
+    // Nothing younger than the cutoff went.
+    let young_gone: i64 = fleet.query(&format!(
+        "SELECT count(*) FROM records WHERE time >= to_timestamp({}::float8)",
+        T0 / SECOND + 100
+    ))[0]
+        .get(0);
+    let young_total = (0..10).filter(|b| 20 * b + 1 >= 100).count() as i64 * 100;
+    assert!(young_gone >= young_total, "{young_gone} < {young_total}");
+
+    // The rest still verifies from the purge's recorded position; a second purge chains on.
+    let verdicts = fleet
+        .runtime
+        .block_on(audit_collector::fleet::verify(&fleet.db, &fleet.witness.verifier()))
+        .unwrap();
+    assert_eq!(verdicts["logs"][0]["verdict"], "PASS", "{verdicts}");
+    assert_eq!(verdicts["logs"][0]["purged_before"], removed);
+    let again = fleet
+        .runtime
+        .block_on(fleet.db.purge(&origin, &at(150).to_rfc3339(), "retention"))
+        .unwrap();
+    assert!(again > 0);
+    let verdicts = fleet
+        .runtime
+        .block_on(audit_collector::fleet::verify(&fleet.db, &fleet.witness.verifier()))
+        .unwrap();
+    assert_eq!(verdicts["logs"][0]["verdict"], "PASS", "{verdicts}");
+    let purges = fleet.query("SELECT count(*) FROM purges")[0].get::<_, i64>(0);
+    assert_eq!(purges, 2);
+
+    // An edited purge row is found (the owner disables the trigger to do it).
+    fleet.runtime.block_on(async {
+        let client = fleet.db.client().await.unwrap();
+        client
+            .batch_execute(
+                "ALTER TABLE purges DISABLE TRIGGER purges_append_only;
+                 UPDATE purges SET reason = 'nothing to see' WHERE up_to = (SELECT min(up_to) FROM purges);
+                 ALTER TABLE purges ENABLE TRIGGER purges_append_only;",
+            )
+            .await
+            .unwrap();
+    });
+    let verdicts = fleet
+        .runtime
+        .block_on(audit_collector::fleet::verify(&fleet.db, &fleet.witness.verifier()))
+        .unwrap();
+    assert_eq!(verdicts["logs"][0]["verdict"], "FAIL", "{verdicts}");
+}
