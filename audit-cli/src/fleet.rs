@@ -306,16 +306,17 @@ pub(crate) fn default_listen() -> SocketAddr {
     SocketAddr::from(([127, 0, 0, 1], 8443))
 }
 
-/// The services of the fleet demo and how many events each writes.
+/// The services of the fleet demo and how many events each writes (over three seconds).
 const DEMO_SERVICES: [(&str, usize); 3] =
     [("orchestrator", 400), ("pool-manager", 250), ("gpu-worker-0", 600)];
 
 /// `audit demo --fleet DIR`: a throwaway PostgreSQL cluster, a collector on loopback, three
-/// services' logs in DIR shipped by three shippers, then the collector's status and
-/// verification, and each local log verified with the witness key. The cluster is removed at
+/// services writing their logs in DIR through the logger for three seconds while three
+/// shippers follow them, then the collector's status and verification, and each local log
+/// verified with the witness key. The cluster is removed at
 /// the end; the logs, their verifier material and the cosigned checkpoints stay in DIR.
 pub(crate) fn demo(dir: &Path, ctx: &mut Ctx<'_>) -> anyhow::Result<ExitStatus> {
-    use audit_events::{AuditId, Body, Entry, EventKind, EventRecord, Timestamp};
+    use audit_events::EventKind;
     if std::fs::read_dir(dir).is_ok_and(|mut entries| entries.next().is_some()) {
         bail!("{} is not empty: the fleet demo needs a new or empty directory", dir.display());
     }
@@ -340,59 +341,92 @@ pub(crate) fn demo(dir: &Path, ctx: &mut Ctx<'_>) -> anyhow::Result<ExitStatus> 
     let url = format!("https://{}", running.addr);
     writeln!(ctx.out, "collector listening on {url} (witness {})", witness.name())?;
 
-    let now = Timestamp::now();
+    // Each service writes through its own logger (one-second seal epochs, so checkpoints come
+    // every second) while its shipper follows the directory.
+    let mut loggers = Vec::new();
     let mut logs = Vec::new();
-    for (index, (service, events)) in (0u64..).zip(DEMO_SERVICES) {
+    for (service, _) in DEMO_SERVICES {
         let log_dir = dir.join(service);
-        let mut config = audit_store::LogConfig::new(service);
-        config.seal_epoch = std::time::Duration::from_secs(60);
-        let (mut writer, material) = audit_store::LogWriter::create(&log_dir, config, now)?;
-        let material_path = dir.join(format!("{service}.material"));
-        write_private(&material_path, &material.to_text())?;
-        let entries: Vec<Entry> = (0..events)
-            .map(|i| {
-                let mut id = [0u8; 16];
-                id[..8].copy_from_slice(&index.to_be_bytes());
-                id[8..].copy_from_slice(&(i as u64).to_be_bytes());
-                let kind = EventKind::ALL[i % EventKind::ALL.len()];
-                Entry {
-                    time: now,
-                    audit_id: AuditId(id),
-                    body: Body::Event(EventRecord::new(kind.example())),
-                }
-            })
-            .collect();
-        for chunk in entries.chunks(100) {
-            writer.append_batch(chunk, now)?;
-        }
-        writer.close(now)?;
+        let mut config = audit_logger::AuditConfig::local(service, &log_dir);
+        config.seal_epoch = std::time::Duration::from_secs(1);
+        let mut logger = audit_logger::AuditLogger::new(config)
+            .with_context(|| format!("creating the log in {}", log_dir.display()))?;
+        let material = logger
+            .take_verifier_material()
+            .ok_or_else(|| anyhow::anyhow!("the logger opened an existing log"))?;
+        write_private(&dir.join(format!("{service}.material")), &material.to_text())?;
         rt.block_on(db.enroll(&audit_store::LogReader::open(&log_dir)?.meta().public_key))?;
+        loggers.push(logger);
         logs.push((service, log_dir, material));
     }
-    writeln!(
-        ctx.out,
-        "wrote and enrolled {} logs; shipping with {} shippers...",
-        logs.len(),
-        logs.len()
-    )?;
+    writeln!(ctx.out, "three services write their logs; three shippers follow them...")?;
+    let stop = Arc::new(Stop::new());
+    let (reports, progress) = std::sync::mpsc::channel();
     let shippers: Vec<_> = logs
         .iter()
-        .map(|(_, log_dir, _)| {
+        .enumerate()
+        .map(|(i, (_, log_dir, _))| {
             let client = CollectorClient::new(&url, tls.cert_pem.as_bytes(), None);
             let options = ShipOptions {
                 dir: log_dir.clone(),
                 cosign_dir: log_dir.clone(),
                 batch_records: 200,
-                follow: false,
+                follow: true,
             };
+            let (stop, reports) = (Arc::clone(&stop), reports.clone());
             std::thread::spawn(move || -> Result<(), audit_collector::CollectorError> {
-                ship::run(&client?, &options, &Stop::new(), &mut |_| {})
+                ship::run(&client?, &options, &stop, &mut |p| {
+                    let _ = reports.send((i, p.shipped));
+                })
             })
         })
         .collect();
+    let started = std::time::Instant::now();
+    let mut n = 0usize;
+    for second in 0..3u32 {
+        for ((logger, (_, events)), round) in loggers.iter().zip(DEMO_SERVICES).zip(0usize..) {
+            for _ in 0..events / 3 {
+                let kind = EventKind::ALL[(n + round) % EventKind::ALL.len()];
+                n += 1;
+                logger.emit(kind.example())?;
+            }
+            logger.flush()?;
+        }
+        // Pace the writers at one round per second without sleeping: wait on the shippers'
+        // reports until the second is over.
+        let due = started + std::time::Duration::from_secs(u64::from(second) + 1);
+        while let Some(left) = due.checked_duration_since(std::time::Instant::now()) {
+            let _ = progress.recv_timeout(left);
+        }
+    }
+    let mut sizes = Vec::new();
+    for logger in loggers {
+        logger.shutdown().context("shutting a logger down")?;
+    }
+    for (_, log_dir, _) in &logs {
+        sizes.push(audit_store::latest_checkpoint(log_dir)?.1.size);
+    }
+    // Until every shipper has shipped its log's final checkpoint (bounded).
+    let mut shipped = vec![0u64; logs.len()];
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while shipped != sizes {
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        match progress.recv_timeout(left) {
+            Ok((i, size)) => shipped[i] = size,
+            Err(_) => {
+                bail!("the shippers did not catch up within a minute: {shipped:?} of {sizes:?}")
+            }
+        }
+    }
+    stop.stop();
     for shipper in shippers {
         shipper.join().map_err(|_| anyhow::anyhow!("a shipper panicked"))??;
     }
+    writeln!(
+        ctx.out,
+        "every log is at the collector: {} records in all",
+        sizes.iter().sum::<u64>()
+    )?;
     let status = rt.block_on(audit_collector::fleet::status(&db))?;
     writeln!(ctx.out, "\ncollector status:")?;
     for log in status["logs"].as_array().into_iter().flatten() {
