@@ -574,6 +574,8 @@ pub(crate) enum FleetFormat {
     Text,
     /// JSON.
     Json,
+    /// One JSON object per line (records of `fleet query`, logs of `status` and `verify`).
+    Jsonl,
 }
 
 // Parsed once per process: the size of the query variant's filters does not matter.

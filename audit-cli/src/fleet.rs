@@ -167,6 +167,11 @@ pub(crate) fn run_fleet(args: &FleetArgs, ctx: &mut Ctx<'_>) -> anyhow::Result<E
             let value = client.fleet("/v1/fleet/status")?;
             match format {
                 FleetFormat::Json => writeln!(ctx.out, "{}", json_pretty(&value))?,
+                FleetFormat::Jsonl => {
+                    for log in value["logs"].as_array().into_iter().flatten() {
+                        writeln!(ctx.out, "{log}")?;
+                    }
+                }
                 FleetFormat::Text => {
                     for log in value["logs"].as_array().into_iter().flatten() {
                         writeln!(
@@ -220,6 +225,7 @@ pub(crate) fn run_fleet(args: &FleetArgs, ctx: &mut Ctx<'_>) -> anyhow::Result<E
                     printed += 1;
                     match format {
                         FleetFormat::Json => all.push(record.clone()),
+                        FleetFormat::Jsonl => writeln!(ctx.out, "{record}")?,
                         FleetFormat::Text => writeln!(ctx.out, "{}", record_line(record))?,
                     }
                 }
@@ -238,6 +244,9 @@ pub(crate) fn run_fleet(args: &FleetArgs, ctx: &mut Ctx<'_>) -> anyhow::Result<E
             let mut failed = false;
             for log in value["logs"].as_array().into_iter().flatten() {
                 failed |= log["verdict"] != "PASS";
+                if *format == FleetFormat::Jsonl {
+                    writeln!(ctx.out, "{log}")?;
+                }
                 if *format == FleetFormat::Text {
                     writeln!(
                         ctx.out,

@@ -73,7 +73,7 @@ fn an_operator_runs_a_collector_ships_a_log_and_audits_the_fleet() {
     let c = tmp.path().join("collector");
     let cdir = c.to_str().unwrap();
     let run = audit(&["collector", "init", "--database", &db, "--dir", cdir]).expect(0);
-    assert!(run.stdout.contains("migrations applied: [1]"), "{}", run.stdout);
+    assert!(run.stdout.contains("migrations applied: [1, 2]"), "{}", run.stdout);
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let listen = format!("127.0.0.1:{port}");
     let mut child = Command::new(env!("CARGO_BIN_EXE_audit"))
@@ -123,6 +123,14 @@ fn an_operator_runs_a_collector_ships_a_log_and_audits_the_fleet() {
     .unwrap();
     let found = found.as_array().unwrap();
     assert!(!found.is_empty() && found.iter().all(|r| r["kind"] == "auth.failure"), "{found:?}");
+    let lines = fleet(&["query", "--severity", "HIGH", "--format", "jsonl", "--limit", "3"])
+        .expect(0)
+        .stdout;
+    assert_eq!(lines.lines().count(), 3, "{lines}");
+    for line in lines.lines() {
+        let record: serde_json::Value = serde_json::from_str(line).unwrap();
+        assert_eq!(record["severity"], "high");
+    }
     fleet(&["query", "--kind", "no.such.kind"]).expect(1);
     let run = fleet(&["verify"]).expect(0);
     assert!(run.stdout.starts_with("PASS  audit/svc-test/"), "{}", run.stdout);
