@@ -129,6 +129,9 @@ impl Shipment {
         let origin = std::str::from_utf8(r.take(origin_len)?)
             .map_err(|_| "origin is not UTF-8".to_owned())?
             .to_owned();
+        if origin.chars().any(char::is_control) {
+            return Err("origin holds a control character".into());
+        }
         let first = r.u64()?;
         let count = r.u32()?;
         if count > MAX_RECORDS {
@@ -141,6 +144,9 @@ impl Shipment {
         let note = std::str::from_utf8(r.take(note_len)?)
             .map_err(|_| "checkpoint is not UTF-8".to_owned())?
             .to_owned();
+        if note.chars().any(|c| c.is_control() && c != '\n') {
+            return Err("checkpoint holds a control character other than newline".into());
+        }
         let proof_len = usize::from(r.take(1)?[0]);
         if proof_len > MAX_PROOF {
             return Err(format!("{proof_len} proof hashes (at most {MAX_PROOF})"));
@@ -149,8 +155,9 @@ impl Shipment {
         for _ in 0..proof_len {
             proof.push(r.hash()?);
         }
-        if first.checked_add(u64::from(count)).is_none() {
-            return Err("sequence numbers overflow".into());
+        // The database stores sequence numbers and sizes as bigint.
+        if first.checked_add(u64::from(count)).is_none_or(|end| i64::try_from(end).is_err()) {
+            return Err("sequence numbers beyond 2^63 - 1".into());
         }
         let mut frames = Vec::with_capacity(count as usize);
         for i in 0..count {

@@ -11,8 +11,8 @@
 //!    both answers carry the collector's size so an honest shipper resumes there;
 //! 4. a checkpoint smaller than the largest one accepted is a `rollback` (422), and one whose
 //!    root differs from an accepted checkpoint of the same size a `fork` (422);
-//! 5. every record decodes, belongs to the log, has the next sequence number, and its chain hash
-//!    links to the previous record's (`chain`, 422);
+//! 5. every record decodes, belongs to the log and its enrolled service, has the next sequence
+//!    number, and its chain hash links to the previous record's (`chain`, 422);
 //! 6. the Merkle root after the records, computed from the stored frontier, passes through the
 //!    root of every accepted checkpoint it reaches (`fork`) and is consistent with the shipped
 //!    checkpoint by the shipped RFC 9162 proof (`fork`, 422).
@@ -130,53 +130,61 @@ pub async fn ingest(db: &Db, witness: &Cosigner, body: &[u8]) -> Result<Outcome,
             return Ok(outcome);
         }
     };
+    // The refusal is recorded only after `decide` has given its connection back: waiting for a
+    // second connection while holding one would let concurrent refusals exhaust the pool.
+    let (outcome, log_id) = decide(db, witness, &shipment).await?;
+    record_refusal(db, log_id.as_ref(), Some(&shipment), &outcome, None).await?;
+    Ok(outcome)
+}
+
+/// Checks a decoded shipment and stores it when accepted; a refusal is returned, not recorded.
+async fn decide(
+    db: &Db,
+    witness: &Cosigner,
+    shipment: &Shipment,
+) -> Result<(Outcome, Option<LogId>), CollectorError> {
     let mut client = db.client().await?;
     let tx = client.transaction().await?;
     tx.batch_execute("SET LOCAL ROLE audit_ingest").await?;
     let row = tx
-        .query_opt("SELECT log_id, public_key FROM logs WHERE origin = $1", &[&shipment.origin])
+        .query_opt(
+            "SELECT log_id, public_key, service_id FROM logs WHERE origin = $1",
+            &[&shipment.origin],
+        )
         .await?;
     let Some(row) = row else {
-        drop(tx);
-        let outcome = refuse(404, "unknown-log", "no log with this origin is enrolled");
-        record_refusal(db, None, Some(&shipment), &outcome, None).await?;
-        return Ok(outcome);
+        return Ok((refuse(404, "unknown-log", "no log with this origin is enrolled"), None));
     };
     let id_bytes: Vec<u8> = row.get(0);
     let log_id =
         LogId(id_bytes.try_into().map_err(|_| CollectorError::Invalid("bad log id".into()))?);
     let public_key: String = row.get(1);
+    let service_id: String = row.get(2);
     let verifier = NoteVerifier::parse(&public_key)?;
     let checkpoint = match open_checkpoint(&shipment.note, &verifier) {
         Ok(cp) if cp.origin == shipment.origin => cp,
         Ok(_) => {
-            drop(tx);
-            let outcome = refuse(403, "bad-signature", "the checkpoint names another log");
-            record_refusal(db, Some(&log_id), Some(&shipment), &outcome, None).await?;
-            return Ok(outcome);
+            return Ok((
+                refuse(403, "bad-signature", "the checkpoint names another log"),
+                Some(log_id),
+            ));
         }
         Err(e) => {
-            drop(tx);
             let outcome =
                 refuse(403, "bad-signature", format!("the checkpoint does not verify: {e}"));
-            record_refusal(db, Some(&log_id), Some(&shipment), &outcome, None).await?;
-            return Ok(outcome);
+            return Ok((outcome, Some(log_id)));
         }
     };
     tx.execute("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", &[&shipment.origin])
         .await?;
-    let decision = check(&tx, &log_id, &shipment, &checkpoint).await?;
+    let decision = check(&tx, &log_id, &service_id, shipment, &checkpoint).await?;
     let (tree, last_chain, records) = match decision {
-        Checked::Refused(outcome) => {
-            drop(tx);
-            record_refusal(db, Some(&log_id), Some(&shipment), &outcome, None).await?;
-            return Ok(outcome);
-        }
+        Checked::Refused(outcome) => return Ok((outcome, Some(log_id))),
         Checked::Ok { tree, last_chain, records } => (tree, last_chain, records),
     };
     let end = shipment.end();
     if !records.is_empty() {
-        copy_records(&tx, &log_id, &shipment, &records).await?;
+        copy_records(&tx, &log_id, shipment, &records).await?;
         let frontier: Vec<u8> = tree.frontier().concat();
         tx.execute(
             "INSERT INTO positions (log_id, size, root, last_chain, frontier, checkpoint_size)
@@ -235,7 +243,7 @@ pub async fn ingest(db: &Db, witness: &Cosigner, body: &[u8]) -> Result<Outcome,
         cosigned = Some(format!("{}{line}", shipment.note));
     }
     tx.commit().await?;
-    Ok(Outcome::Accepted { size: end, cosigned })
+    Ok((Outcome::Accepted { size: end, cosigned }, None))
 }
 
 /// A record checked and ready to store.
@@ -252,10 +260,21 @@ enum Checked {
 async fn check(
     tx: &tokio_postgres::Transaction<'_>,
     log_id: &LogId,
+    service_id: &str,
     shipment: &Shipment,
     checkpoint: &audit_chain::Checkpoint,
 ) -> Result<Checked, CollectorError> {
     let end = shipment.end();
+    if i64::try_from(checkpoint.size).is_err() {
+        return Ok(Checked::Refused(refuse(
+            400,
+            "malformed",
+            format!(
+                "the checkpoint's size {} is beyond any log the collector can store",
+                checkpoint.size
+            ),
+        )));
+    }
     if checkpoint.size < end {
         return Ok(Checked::Refused(refuse(
             400,
@@ -338,6 +357,9 @@ async fn check(
         };
         if record.log_id != *log_id || record.seq != seq {
             return chain_refusal(format!("record {seq} names another log or sequence number"));
+        }
+        if record.service_id != service_id {
+            return chain_refusal(format!("record {seq} names another service"));
         }
         let leaf = leaf_hash(&frame.bytes);
         let chain = chain_hash(&prev, &leaf);
@@ -469,7 +491,8 @@ pub(crate) async fn record_refusal(
     let mut client = db.client().await?;
     let tx = client.transaction().await?;
     tx.batch_execute("SET LOCAL ROLE audit_ingest").await?;
-    let first = shipment.map(|s| to_i64(s.first)).transpose()?;
+    // Out of range only for a shipment the decoder let through by mistake: keep the evidence.
+    let first = shipment.and_then(|s| i64::try_from(s.first).ok());
     let count = shipment.map(|s| s.frames.len() as i64);
     tx.execute(
         "INSERT INTO refusals (log_id, origin, reason, detail, first_seq, count, checkpoint)

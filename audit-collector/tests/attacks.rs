@@ -1,0 +1,480 @@
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+//! Attacks on the collector: an intruder who holds a service host (its log directory and its
+//! checkpoint signing key) and anyone who can reach the collector's port. Each test states what
+//! the attacker wants and asserts that the collector denies it and keeps evidence.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use audit_chain::{
+    Checkpoint, Cosigner, Hash, MemoryTree, NoteSigner, chain_hash, consistency_proof,
+    genesis_chain_hash, leaf_hash, sign_checkpoint,
+};
+use audit_collector::CollectorError;
+use audit_collector::client::CollectorClient;
+use audit_collector::cluster::TempCluster;
+use audit_collector::db::Db;
+use audit_collector::server::{self, AppState, Running};
+use audit_collector::shipment::{Frame, Shipment};
+use audit_collector::tls::TlsIdentity;
+use audit_collector::witness::{self, Outcome, Refusal};
+use audit_events::{AuditId, Body, EventKind, EventRecord, LogId, Record, Timestamp};
+
+/// 2026-11-22T00:00:00Z.
+const T0: i64 = 1_795_305_600_000_000_000;
+
+/// A PostgreSQL cluster, the fleet database and a collector serving HTTPS on loopback.
+struct Fleet {
+    runtime: tokio::runtime::Runtime,
+    _cluster: TempCluster,
+    db: Db,
+    tls: TlsIdentity,
+    witness: Arc<Cosigner>,
+    server: Option<Running>,
+    addr: SocketAddr,
+}
+
+impl Fleet {
+    fn start() -> Self {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap();
+        let cluster = TempCluster::start().unwrap();
+        let db = Db::connect(&cluster.connection_string(), 4).unwrap();
+        runtime.block_on(async {
+            db.migrate().await.unwrap();
+            db.create_partitions().await.unwrap();
+        });
+        let tls = TlsIdentity::self_signed(&["127.0.0.1"]).unwrap();
+        let witness = Arc::new(Cosigner::from_seed("collector.test/witness", [42; 32]).unwrap());
+        let state = AppState { db: db.clone(), witness: Arc::clone(&witness) };
+        let running =
+            runtime.block_on(server::start("127.0.0.1:0".parse().unwrap(), &tls, state)).unwrap();
+        let addr = running.addr;
+        Self { runtime, _cluster: cluster, db, tls, witness, server: Some(running), addr }
+    }
+
+    fn client(&self, token: Option<String>) -> CollectorClient {
+        CollectorClient::new(&format!("https://{}", self.addr), self.tls.cert_pem.as_bytes(), token)
+            .unwrap()
+    }
+
+    fn enroll(&self, forger: &Forger) {
+        self.runtime.block_on(self.db.enroll(&forger.signer.verifier_key())).unwrap();
+    }
+
+    fn ingest(&self, body: &[u8]) -> Result<Outcome, CollectorError> {
+        self.runtime.block_on(witness::ingest(&self.db, &self.witness, body))
+    }
+
+    fn query(&self, sql: &str) -> Vec<tokio_postgres::Row> {
+        self.runtime.block_on(async {
+            let client = self.db.client().await.unwrap();
+            client.query(sql, &[]).await.unwrap()
+        })
+    }
+
+    fn count(&self, sql: &str) -> i64 {
+        self.query(sql)[0].get(0)
+    }
+
+    fn refusals(&self) -> Vec<(String, String)> {
+        self.query("SELECT reason, detail FROM refusals ORDER BY id")
+            .iter()
+            .map(|r| (r.get(0), r.get(1)))
+            .collect()
+    }
+}
+
+impl Drop for Fleet {
+    fn drop(&mut self) {
+        if let Some(server) = self.server.take() {
+            self.runtime.block_on(server.stop());
+        }
+    }
+}
+
+/// The intruder's view of one log: its signing key, and records it builds and links itself
+/// (it has read FORMAT.md).
+struct Forger {
+    signer: NoteSigner,
+    log_id: LogId,
+    origin: String,
+    service: String,
+    leaves: MemoryTree,
+    frames: Vec<Frame>,
+    prev: Hash,
+}
+
+impl Forger {
+    fn new(service: &str, seed: u8) -> Self {
+        let log_id = LogId([seed; 16]);
+        let origin = format!("audit/{service}/{log_id}");
+        let signer = NoteSigner::from_seed(&origin, [seed; 32]).unwrap();
+        Self {
+            signer,
+            log_id,
+            origin,
+            service: service.to_owned(),
+            leaves: MemoryTree::new(),
+            frames: Vec::new(),
+            prev: genesis_chain_hash(log_id.as_bytes()),
+        }
+    }
+
+    /// The encoding of record `seq` of this log, claiming `service_id`.
+    fn record(&self, seq: u64, service_id: &str) -> Vec<u8> {
+        let mut audit_id = [0u8; 16];
+        audit_id[..8].copy_from_slice(&seq.to_be_bytes());
+        audit_id[8..].copy_from_slice(&self.log_id.as_bytes()[..8]);
+        Record {
+            log_id: self.log_id,
+            seq,
+            time: Timestamp(T0 + seq as i64),
+            audit_id: AuditId(audit_id),
+            service_id: service_id.to_owned(),
+            body: Body::Event(EventRecord::new(
+                EventKind::ALL[usize::try_from(seq).unwrap() % EventKind::ALL.len()].example(),
+            )),
+        }
+        .encode()
+        .unwrap()
+    }
+
+    /// Appends `bytes` as the next record, linked into the chain.
+    fn push(&mut self, bytes: Vec<u8>) {
+        let leaf = leaf_hash(&bytes);
+        self.prev = chain_hash(&self.prev, &leaf);
+        self.leaves.push(leaf);
+        self.frames.push(Frame { bytes, chain: self.prev });
+    }
+
+    /// Appends `n` honest records.
+    fn push_honest(&mut self, n: u64) {
+        for _ in 0..n {
+            let seq = self.leaves.size();
+            let bytes = self.record(seq, &self.service.clone());
+            self.push(bytes);
+        }
+    }
+
+    fn checkpoint(&self, size: u64, root: Hash) -> String {
+        let cp = Checkpoint { origin: self.origin.clone(), size, root, extensions: Vec::new() };
+        sign_checkpoint(&cp, &self.signer).unwrap()
+    }
+
+    /// Records `first..end` with the checkpoint of everything pushed and a proof to it.
+    fn shipment(&self, first: u64, end: u64) -> Shipment {
+        let size = self.leaves.size();
+        Shipment {
+            origin: self.origin.clone(),
+            first,
+            note: self.checkpoint(size, self.leaves.root()),
+            proof: consistency_proof(&self.leaves, end, size).unwrap().path,
+            frames: self.frames[usize::try_from(first).unwrap()..usize::try_from(end).unwrap()]
+                .to_vec(),
+        }
+    }
+}
+
+fn refused(outcome: Result<Outcome, CollectorError>) -> Refusal {
+    match outcome {
+        Ok(Outcome::Refused(r)) => r,
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+}
+
+#[test]
+fn a_checkpoint_beyond_the_database_range_is_refused_with_evidence() {
+    // The intruder signs a checkpoint for 2^64 - 1 records: the collector must refuse it as a
+    // shipment (with a refusals row), not fail as if the database were away (503, which the
+    // shipper retries forever and which leaves no evidence).
+    let fleet = Fleet::start();
+    let forger = Forger::new("worker-a", 1);
+    fleet.enroll(&forger);
+    for size in [u64::MAX, i64::MAX as u64 + 1] {
+        let shipment = Shipment {
+            origin: forger.origin.clone(),
+            first: 0,
+            note: forger.checkpoint(size, [7; 32]),
+            proof: Vec::new(),
+            frames: Vec::new(),
+        };
+        let refusal = refused(fleet.ingest(&shipment.encode().unwrap()));
+        assert_eq!((refusal.status, refusal.reason), (400, "malformed"), "{refusal:?}");
+    }
+    assert_eq!(fleet.refusals().len(), 2, "{:?}", fleet.refusals());
+    assert_eq!(fleet.count("SELECT count(*) FROM checkpoints"), 0);
+}
+
+#[test]
+fn a_shipment_numbered_beyond_the_database_range_is_refused_with_evidence() {
+    // Anyone on the network: a shipment whose first sequence number does not fit the database.
+    let fleet = Fleet::start();
+    let forger = Forger::new("worker-a", 1);
+    fleet.enroll(&forger);
+    for origin in ["audit/nobody/00000000000000000000000000000000", forger.origin.as_str()] {
+        let shipment = Shipment {
+            origin: origin.to_owned(),
+            first: 1 << 63,
+            note: forger.checkpoint(1, [7; 32]),
+            proof: Vec::new(),
+            frames: Vec::new(),
+        };
+        let refusal = refused(fleet.ingest(&shipment.encode().unwrap()));
+        assert_eq!(refusal.status, 400, "{refusal:?}");
+    }
+    assert_eq!(fleet.refusals().len(), 2, "{:?}", fleet.refusals());
+}
+
+#[test]
+fn control_characters_in_origin_or_checkpoint_are_refused_with_evidence() {
+    // Anyone on the network: a NUL in the origin or the checkpoint text cannot be stored in a
+    // PostgreSQL text column, so recording the refusal itself would fail (503, no evidence).
+    let fleet = Fleet::start();
+    let shipments = [
+        Shipment {
+            origin: "audit/x\0y/00".into(),
+            first: 0,
+            note: "note\n".into(),
+            proof: Vec::new(),
+            frames: Vec::new(),
+        },
+        Shipment {
+            origin: "audit/\u{1b}[2J/00".into(),
+            first: 0,
+            note: "note\n".into(),
+            proof: Vec::new(),
+            frames: Vec::new(),
+        },
+        Shipment {
+            origin: "audit/nobody/00".into(),
+            first: 0,
+            note: "no\0te\n".into(),
+            proof: Vec::new(),
+            frames: Vec::new(),
+        },
+    ];
+    for shipment in &shipments {
+        let refusal = refused(fleet.ingest(&shipment.encode().unwrap()));
+        assert_eq!((refusal.status, refusal.reason), (400, "malformed"), "{refusal:?}");
+    }
+    assert_eq!(fleet.refusals().len(), shipments.len(), "{:?}", fleet.refusals());
+    // Nothing of the attacker's text is kept beyond the fixed refusal words.
+    assert_eq!(fleet.count("SELECT count(*) FROM refusals WHERE origin IS NOT NULL"), 0);
+}
+
+#[test]
+fn concurrent_refusals_do_not_hang_the_collector() {
+    // Anyone on the network sends more refused shipments at once than the collector has
+    // database connections: each refusal must not hold one connection while waiting for
+    // another to record the evidence.
+    let fleet = Fleet::start();
+    let body = Shipment {
+        origin: "audit/nobody/00000000000000000000000000000000".into(),
+        first: 0,
+        note: "note\n".into(),
+        proof: Vec::new(),
+        frames: Vec::new(),
+    }
+    .encode()
+    .unwrap();
+    let attempts = 32;
+    let outcomes = fleet.runtime.block_on(async {
+        let tasks: Vec<_> = (0..attempts)
+            .map(|_| {
+                let (db, witness, body) =
+                    (fleet.db.clone(), Arc::clone(&fleet.witness), body.clone());
+                tokio::spawn(async move { witness::ingest(&db, &witness, &body).await })
+            })
+            .collect();
+        tokio::time::timeout(Duration::from_secs(60), futures_util::future::join_all(tasks))
+            .await
+            .expect("the collector hung: concurrent refusals exhausted its connections")
+    });
+    for outcome in outcomes {
+        assert_eq!(refused(outcome.unwrap()).reason, "unknown-log");
+    }
+    assert_eq!(fleet.refusals().len(), attempts);
+}
+
+#[test]
+fn records_naming_another_service_are_refused() {
+    // The intruder on worker-a's host writes records that claim to come from "payments": they
+    // must not show up in the fleet search under that service.
+    let fleet = Fleet::start();
+    let mut forger = Forger::new("worker-a", 1);
+    fleet.enroll(&forger);
+    forger.push_honest(2);
+    let forged = forger.record(2, "payments");
+    forger.push(forged);
+    let refusal = refused(fleet.ingest(&forger.shipment(0, 3).encode().unwrap()));
+    assert_eq!((refusal.status, refusal.reason), (422, "chain"), "{refusal:?}");
+    assert_eq!(fleet.count("SELECT count(*) FROM records"), 0);
+    assert_eq!(fleet.refusals().len(), 1);
+    // A NUL in the claimed service cannot be stored: still a refusal with evidence, not a 503.
+    let mut forger = Forger::new("worker-b", 2);
+    fleet.enroll(&forger);
+    let forged = forger.record(0, "worker-b\0");
+    forger.push(forged);
+    let refusal = refused(fleet.ingest(&forger.shipment(0, 1).encode().unwrap()));
+    assert_eq!(refusal.reason, "chain", "{refusal:?}");
+    assert_eq!(fleet.refusals().len(), 2);
+}
+
+#[test]
+fn racing_shipments_for_one_log_store_each_record_once() {
+    // The intruder sends the same valid shipment many times at once: one is stored, the others
+    // are replays; nothing is stored twice and no request fails.
+    let fleet = Fleet::start();
+    let mut forger = Forger::new("worker-a", 1);
+    fleet.enroll(&forger);
+    forger.push_honest(300);
+    let body = forger.shipment(0, 300).encode().unwrap();
+    let outcomes = fleet.runtime.block_on(async {
+        let tasks: Vec<_> = (0..4)
+            .map(|_| {
+                let (db, witness, body) =
+                    (fleet.db.clone(), Arc::clone(&fleet.witness), body.clone());
+                tokio::spawn(async move { witness::ingest(&db, &witness, &body).await })
+            })
+            .collect();
+        tokio::time::timeout(Duration::from_secs(60), futures_util::future::join_all(tasks))
+            .await
+            .expect("racing shipments hung")
+    });
+    let mut accepted = 0;
+    for outcome in outcomes {
+        match outcome.unwrap() {
+            Ok(Outcome::Accepted { size: 300, cosigned: Some(_) }) => accepted += 1,
+            Ok(Outcome::Refused(r)) => assert_eq!(r.reason, "replay", "{r:?}"),
+            other => panic!("{other:?}"),
+        }
+    }
+    assert_eq!(accepted, 1);
+    assert_eq!(fleet.count("SELECT count(*) FROM records"), 300);
+    assert_eq!(fleet.count("SELECT count(DISTINCT seq) FROM records"), 300);
+    assert_eq!(fleet.count("SELECT count(*) FROM positions"), 1);
+    assert_eq!(fleet.count("SELECT count(*) FROM cosignatures"), 1);
+}
+
+#[test]
+fn another_logs_key_or_records_cannot_be_shipped_under_its_origin() {
+    // The intruder holds worker-a's key and tries to put records into worker-b's log.
+    let fleet = Fleet::start();
+    let mut a = Forger::new("worker-a", 1);
+    let b = Forger::new("worker-b", 2);
+    fleet.enroll(&a);
+    fleet.enroll(&b);
+    a.push_honest(3);
+    let mut shipment = a.shipment(0, 3);
+    shipment.origin = b.origin.clone();
+    let refusal = refused(fleet.ingest(&shipment.encode().unwrap()));
+    assert_eq!((refusal.status, refusal.reason), (403, "bad-signature"), "{refusal:?}");
+    assert_eq!(fleet.count("SELECT count(*) FROM records"), 0);
+    assert_eq!(fleet.count("SELECT count(*) FROM refusals WHERE reason = 'bad-signature'"), 1);
+}
+
+#[test]
+fn a_count_zero_shipment_gets_no_cosignature_for_records_not_held() {
+    // The intruder sends only a checkpoint (no records) hoping for a cosignature it can show
+    // for a log the collector never saw.
+    let fleet = Fleet::start();
+    let mut forger = Forger::new("worker-a", 1);
+    fleet.enroll(&forger);
+    forger.push_honest(10);
+    let shipment = forger.shipment(0, 0);
+    match fleet.ingest(&shipment.encode().unwrap()).unwrap() {
+        Outcome::Accepted { size: 0, cosigned: None } => {}
+        Outcome::Refused(_) => {}
+        other => panic!("{other:?}"),
+    }
+    // A size-0 checkpoint with a made-up root is not the empty tree.
+    let empty = Shipment {
+        origin: forger.origin.clone(),
+        first: 0,
+        note: forger.checkpoint(0, [9; 32]),
+        proof: Vec::new(),
+        frames: Vec::new(),
+    };
+    assert_eq!(refused(fleet.ingest(&empty.encode().unwrap())).status, 422);
+    assert_eq!(fleet.count("SELECT count(*) FROM cosignatures"), 0);
+}
+
+#[test]
+fn the_read_api_needs_an_auditor_token_and_its_filters_do_not_inject() {
+    let fleet = Fleet::start();
+    let mut forger = Forger::new("worker-a", 1);
+    fleet.enroll(&forger);
+    forger.push_honest(5);
+    assert!(matches!(
+        fleet.ingest(&forger.shipment(0, 5).encode().unwrap()).unwrap(),
+        Outcome::Accepted { size: 5, .. }
+    ));
+    for path in ["/v1/fleet/status", "/v1/fleet/records", "/v1/fleet/verify"] {
+        match fleet.client(None).fleet(path) {
+            Err(CollectorError::Refused { status: 401, .. }) => {}
+            other => panic!("{path} without a token: {other:?}"),
+        }
+        match fleet.client(Some("audtok_guess".into())).fleet(path) {
+            Err(CollectorError::Refused { status: 403, .. }) => {}
+            other => panic!("{path} with a guessed token: {other:?}"),
+        }
+    }
+    let token = fleet.runtime.block_on(fleet.db.add_auditor_token("alice")).unwrap();
+    let auditor = fleet.client(Some(token));
+    assert_eq!(auditor.fleet("/v1/fleet/records").unwrap()["records"].as_array().unwrap().len(), 5);
+    for injection in [
+        "origin=x%27%20OR%20%271%27%3D%271",
+        "service=%27%3B%20DELETE%20FROM%20records%3B%20--",
+        "resource=x%5D%20OR%20true%20--",
+        "kind=$1",
+    ] {
+        let page = auditor.fleet(&format!("/v1/fleet/records?{injection}")).unwrap();
+        assert_eq!(page["records"].as_array().unwrap().len(), 0, "{injection}: {page}");
+    }
+    for bad in ["after=1.2.3", "after=1%20OR%201%3D1", "limit=-1", "ip=1.2.3.4%27", "x=1"] {
+        match auditor.fleet(&format!("/v1/fleet/records?{bad}")) {
+            Err(CollectorError::Refused { status: 400, .. }) => {}
+            other => panic!("{bad}: {other:?}"),
+        }
+    }
+    assert_eq!(fleet.count("SELECT count(*) FROM records"), 5);
+}
+
+#[test]
+fn the_ingest_and_reader_roles_cannot_change_stored_rows() {
+    let fleet = Fleet::start();
+    let mut forger = Forger::new("worker-a", 1);
+    fleet.enroll(&forger);
+    forger.push_honest(5);
+    assert!(matches!(
+        fleet.ingest(&forger.shipment(0, 5).encode().unwrap()).unwrap(),
+        Outcome::Accepted { size: 5, .. }
+    ));
+    let attempts = [
+        ("audit_ingest", "UPDATE records SET kind = 'x'"),
+        ("audit_ingest", "DELETE FROM records"),
+        ("audit_ingest", "DELETE FROM positions"),
+        ("audit_ingest", "UPDATE logs SET public_key = 'x'"),
+        ("audit_ingest", "TRUNCATE cosignatures CASCADE"),
+        ("audit_ingest", "INSERT INTO auditor_tokens (name, token_sha256) VALUES ('x', '\\x00')"),
+        ("audit_reader", "INSERT INTO refusals (reason, detail) VALUES ('x', 'y')"),
+        ("audit_reader", "DELETE FROM refusals"),
+        ("audit_reader", "UPDATE checkpoints SET note = 'x'"),
+    ];
+    for (role, sql) in attempts {
+        let result = fleet.runtime.block_on(async {
+            let mut client = fleet.db.client().await.unwrap();
+            let tx = client.transaction().await.unwrap();
+            tx.batch_execute(&format!("SET LOCAL ROLE {role}")).await.unwrap();
+            tx.batch_execute(sql).await
+        });
+        assert!(result.is_err(), "{role} could run {sql}");
+    }
+    assert_eq!(fleet.count("SELECT count(*) FROM records WHERE kind <> 'x'"), 5);
+    assert_eq!(fleet.count("SELECT count(*) FROM positions"), 1);
+}
