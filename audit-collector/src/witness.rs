@@ -12,7 +12,9 @@
 //! 4. a checkpoint smaller than the largest one accepted is a `rollback` (422), and one whose
 //!    root differs from an accepted checkpoint of the same size a `fork` (422);
 //! 5. every record decodes, belongs to the log and its enrolled service, has the next sequence
-//!    number, and its chain hash links to the previous record's (`chain`, 422);
+//!    number, and its chain hash links to the previous record's (`chain`, 422); no searchable
+//!    text of it (actor, resources) holds a NUL, which the database cannot store (`malformed`,
+//!    400);
 //! 6. the Merkle root after the records, computed from the stored frontier, passes through the
 //!    root of every accepted checkpoint it reaches (`fork`) and is consistent with the shipped
 //!    checkpoint by the shipped RFC 9162 proof (`fork`, 422).
@@ -360,6 +362,17 @@ async fn check(
         }
         if record.service_id != service_id {
             return chain_refusal(format!("record {seq} names another service"));
+        }
+        // PostgreSQL text cannot hold NUL: refuse (with evidence) rather than fail the COPY.
+        if record.event().is_some_and(|e| {
+            e.subject_id().is_some_and(|a| a.contains('\0'))
+                || e.resource_ids().iter().any(|r| r.contains('\0'))
+        }) {
+            return Ok(Checked::Refused(refuse(
+                400,
+                "malformed",
+                format!("record {seq} holds a NUL character in a searchable field"),
+            )));
         }
         let leaf = leaf_hash(&frame.bytes);
         let chain = chain_hash(&prev, &leaf);

@@ -4,6 +4,7 @@
 //! the attacker wants and asserts that the collector denies it and keeps evidence.
 
 use std::net::SocketAddr;
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -16,10 +17,12 @@ use audit_collector::client::CollectorClient;
 use audit_collector::cluster::TempCluster;
 use audit_collector::db::Db;
 use audit_collector::server::{self, AppState, Running};
+use audit_collector::ship::{self, ShipOptions, Stop};
 use audit_collector::shipment::{Frame, Shipment};
 use audit_collector::tls::TlsIdentity;
 use audit_collector::witness::{self, Outcome, Refusal};
-use audit_events::{AuditId, Body, EventKind, EventRecord, LogId, Record, Timestamp};
+use audit_events::{AuditId, Body, Entry, EventKind, EventRecord, LogId, Record, Timestamp};
+use audit_store::{LogConfig, LogWriter, VerifyOptions, verify};
 
 /// 2026-11-22T00:00:00Z.
 const T0: i64 = 1_795_305_600_000_000_000;
@@ -477,4 +480,188 @@ fn the_ingest_and_reader_roles_cannot_change_stored_rows() {
     }
     assert_eq!(fleet.count("SELECT count(*) FROM records WHERE kind <> 'x'"), 5);
     assert_eq!(fleet.count("SELECT count(*) FROM positions"), 1);
+}
+
+#[test]
+fn a_nul_in_a_record_field_is_refused_with_evidence() {
+    // The intruder writes a validly linked and signed record whose searchable text (here the
+    // attempted user of an authentication failure) holds a NUL, which PostgreSQL text cannot
+    // store: the shipment must be refused with evidence, not fail as a database error (503,
+    // retried by the shipper forever, no refusals row).
+    let fleet = Fleet::start();
+    let mut forger = Forger::new("worker-a", 1);
+    fleet.enroll(&forger);
+    let needle = b"mallory";
+    while !forger.record(forger.leaves.size(), "worker-a").windows(7).any(|w| w == needle) {
+        forger.push_honest(1);
+        assert!(forger.leaves.size() < 1000, "no event names the attempted user");
+    }
+    let mut bytes = forger.record(forger.leaves.size(), "worker-a");
+    let at = bytes.windows(7).position(|w| w == needle).unwrap();
+    bytes[at + 4] = 0;
+    assert!(Record::decode(&bytes).is_ok(), "the forged record is a valid encoding");
+    forger.push(bytes);
+    let end = forger.leaves.size();
+    let refusal = refused(fleet.ingest(&forger.shipment(0, end).encode().unwrap()));
+    assert_eq!((refusal.status, refusal.reason), (400, "malformed"), "{refusal:?}");
+    assert_eq!(fleet.refusals().len(), 1);
+    assert_eq!(fleet.count("SELECT count(*) FROM records"), 0);
+}
+
+#[test]
+fn a_proof_with_extra_or_missing_hashes_is_refused() {
+    let fleet = Fleet::start();
+    let mut forger = Forger::new("worker-a", 1);
+    fleet.enroll(&forger);
+    forger.push_honest(7);
+    let honest = forger.shipment(0, 5);
+    assert!(!honest.proof.is_empty());
+    let mut longer = honest.clone();
+    longer.proof.push([0; 32]);
+    let mut shorter = honest.clone();
+    shorter.proof.pop();
+    for shipment in [longer, shorter] {
+        let refusal = refused(fleet.ingest(&shipment.encode().unwrap()));
+        assert_eq!((refusal.status, refusal.reason), (422, "fork"), "{refusal:?}");
+    }
+    assert_eq!(fleet.count("SELECT count(*) FROM records"), 0);
+    assert!(matches!(
+        fleet.ingest(&honest.encode().unwrap()).unwrap(),
+        Outcome::Accepted { size: 5, cosigned: None }
+    ));
+}
+
+fn at(seconds: i64) -> Timestamp {
+    Timestamp(T0 + seconds * 1_000_000_000)
+}
+
+fn log_config(service: &str) -> LogConfig {
+    let mut config = LogConfig::new(service);
+    config.seal_epoch = Duration::from_secs(60);
+    config
+}
+
+fn entries(count: usize, time: Timestamp, salt: u64) -> Vec<Entry> {
+    (0..count)
+        .map(|i| {
+            let mut id = [0u8; 16];
+            id[..8].copy_from_slice(&salt.to_be_bytes());
+            id[8..].copy_from_slice(&(i as u64).to_be_bytes());
+            Entry {
+                time,
+                audit_id: AuditId(id),
+                body: Body::Event(EventRecord::new(
+                    EventKind::ALL[i % EventKind::ALL.len()].example(),
+                )),
+            }
+        })
+        .collect()
+}
+
+/// Appends `batches` batches of 100 events to the log in `dir` (creating it when `from` is 0).
+fn write_log(dir: &Path, service: &str, from: i64, batches: i64) {
+    let mut writer = if from == 0 {
+        LogWriter::create(dir, log_config(service), at(0)).unwrap().0
+    } else {
+        LogWriter::open(dir, log_config(service), at(from)).unwrap()
+    };
+    for b in 0..batches {
+        let t = at(from + 20 * b + 1);
+        writer.append_batch(&entries(100, t, (from + b) as u64), t).unwrap();
+    }
+    writer.close(at(from + 20 * batches + 1)).unwrap();
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        if entry.file_type().unwrap().is_file() {
+            std::fs::copy(entry.path(), to.join(entry.file_name())).unwrap();
+        }
+    }
+    std::fs::set_permissions(to, std::os::unix::fs::PermissionsExt::from_mode(0o700)).unwrap();
+}
+
+/// Puts an attacker's file into a copy of the log directory.
+type Plant<'a> = Box<dyn Fn(&Path) + 'a>;
+
+fn cosigned_name(size: u64) -> String {
+    format!("cosigned-{size:020}.note")
+}
+
+#[test]
+fn forged_renamed_oversized_or_symlinked_cosigned_notes_do_not_pass_a_truncated_log() {
+    // The intruder truncates the log to an earlier valid state (its own checkpoints and seal
+    // key included) and plants `cosigned-*.note` files to make `audit verify --witness-key`
+    // pass it.
+    let fleet = Fleet::start();
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("log");
+    write_log(&dir, "pool-manager", 0, 5);
+    let earlier = tmp.path().join("earlier");
+    copy_dir(&dir, &earlier);
+    write_log(&dir, "pool-manager", 1000, 3);
+    let public_key = audit_store::LogReader::open(&dir).unwrap().meta().public_key.clone();
+    fleet.runtime.block_on(fleet.db.enroll(&public_key)).unwrap();
+    let options = ShipOptions {
+        dir: dir.clone(),
+        cosign_dir: dir.clone(),
+        batch_records: 250,
+        follow: false,
+    };
+    ship::run(&fleet.client(None), &options, &Stop::new(), &mut |_| {}).unwrap();
+    let size = audit_store::latest_checkpoint(&dir).unwrap().1.size;
+    let genuine = dir.join(cosigned_name(size));
+    let options = VerifyOptions {
+        witness_keys: vec![fleet.witness.verifier().to_string()],
+        ..VerifyOptions::default()
+    };
+    assert!(verify(&dir, &options).unwrap().is_intact());
+
+    let witness_name = fleet.witness.name().to_owned();
+    let impostor = Cosigner::from_seed(&witness_name, [7; 32]).unwrap();
+    let (small_note, small_cp) = audit_store::latest_checkpoint(&earlier).unwrap();
+    let small = small_cp.size;
+    let forged_line = impostor.cosign(&small_cp, 1_795_305_600).unwrap();
+    let attacks: Vec<(&str, Plant<'_>)> = vec![
+        // The genuine cosigned note under the truncated size's name.
+        (
+            "renamed",
+            Box::new(|t: &Path| {
+                std::fs::copy(&genuine, t.join(cosigned_name(small))).unwrap();
+            }),
+        ),
+        // The truncated log's own checkpoint cosigned by a key that only has the witness's name.
+        (
+            "forged",
+            Box::new(|t: &Path| {
+                std::fs::write(t.join(cosigned_name(small)), format!("{small_note}{forged_line}"))
+                    .unwrap();
+            }),
+        ),
+        // A symlink in place of a note, pointing at the genuine one.
+        (
+            "symlinked",
+            Box::new(|t: &Path| {
+                std::os::unix::fs::symlink(&genuine, t.join(cosigned_name(size))).unwrap();
+            }),
+        ),
+        // A huge note: refused, not read.
+        (
+            "oversized",
+            Box::new(|t: &Path| {
+                let mut text = std::fs::read_to_string(&genuine).unwrap();
+                text.push_str(&"x".repeat(64 * 1024));
+                std::fs::write(t.join(cosigned_name(small)), text).unwrap();
+            }),
+        ),
+    ];
+    for (i, (what, plant)) in attacks.iter().enumerate() {
+        let truncated = tmp.path().join(format!("truncated-{i}"));
+        copy_dir(&earlier, &truncated);
+        plant(&truncated);
+        let report = verify(&truncated, &options).unwrap();
+        assert!(!report.is_intact(), "{what}: {report:#?}");
+    }
 }
