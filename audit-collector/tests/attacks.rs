@@ -665,3 +665,109 @@ fn forged_renamed_oversized_or_symlinked_cosigned_notes_do_not_pass_a_truncated_
         assert!(!report.is_intact(), "{what}: {report:#?}");
     }
 }
+
+#[test]
+fn records_naming_another_log_or_position_are_refused() {
+    // The intruder holds worker-a and signs for it, but its records claim to be worker-b's, or
+    // claim a sequence number other than their place: neither may be stored.
+    let fleet = Fleet::start();
+    let mut a = Forger::new("worker-a", 1);
+    let b = Forger::new("worker-b", 2);
+    fleet.enroll(&a);
+    fleet.enroll(&b);
+    let foreign = b.record(0, "worker-a");
+    a.push(foreign);
+    let refusal = refused(fleet.ingest(&a.shipment(0, 1).encode().unwrap()));
+    assert_eq!((refusal.status, refusal.reason), (422, "chain"), "{refusal:?}");
+
+    let mut a = Forger::new("worker-a", 1);
+    a.push_honest(1);
+    let shifted = a.record(5, "worker-a");
+    a.push(shifted);
+    let refusal = refused(fleet.ingest(&a.shipment(0, 2).encode().unwrap()));
+    assert_eq!((refusal.status, refusal.reason), (422, "chain"), "{refusal:?}");
+    assert_eq!(fleet.count("SELECT count(*) FROM records"), 0);
+    assert_eq!(fleet.refusals().len(), 2);
+}
+
+#[test]
+fn a_second_key_for_an_enrolled_origin_is_refused() {
+    // Enrolling another key under an enrolled origin would let its holder sign the log's
+    // checkpoints (and hide the real key's).
+    let fleet = Fleet::start();
+    let a = Forger::new("worker-a", 1);
+    fleet.enroll(&a);
+    let other = NoteSigner::from_seed(&a.origin, [99; 32]).unwrap();
+    let err = fleet.runtime.block_on(fleet.db.enroll(&other.verifier_key())).unwrap_err();
+    assert!(err.to_string().contains("another public key"), "{err}");
+    // The same key again is a no-op.
+    fleet.enroll(&a);
+    let keys: Vec<String> =
+        fleet.query("SELECT public_key FROM logs").iter().map(|r| r.get(0)).collect();
+    assert_eq!(keys, vec![a.signer.verifier_key()]);
+}
+
+/// POSTs raw bytes to the collector's `/v1/ship`; the status, or `None` when the connection
+/// broke first.
+fn post_raw(fleet: &Fleet, body: &[u8]) -> Option<u16> {
+    use ureq::tls::{Certificate, RootCerts, TlsConfig, TlsProvider};
+    let roots: Vec<Certificate<'static>> =
+        audit_collector::tls::certificates(fleet.tls.cert_pem.as_bytes())
+            .unwrap()
+            .into_iter()
+            .map(|der| Certificate::from_der(der.as_ref()).to_owned())
+            .collect();
+    let tls = TlsConfig::builder()
+        .provider(TlsProvider::Rustls)
+        .root_certs(RootCerts::new_with_certs(&roots))
+        .unversioned_rustls_crypto_provider(audit_collector::tls::provider())
+        .build();
+    let agent = ureq::Agent::config_builder()
+        .tls_config(tls)
+        .http_status_as_error(false)
+        .timeout_global(Some(Duration::from_secs(60)))
+        .build()
+        .new_agent();
+    agent
+        .post(&format!("https://{}/v1/ship", fleet.addr))
+        .content_type("application/octet-stream")
+        .send(body)
+        .ok()
+        .map(|r| r.status().as_u16())
+}
+
+#[test]
+fn oversized_bodies_and_huge_declared_lengths_are_refused_and_the_collector_keeps_serving() {
+    // Anyone on the network: a body over the limit, and small bodies that declare huge counts
+    // and lengths.
+    let fleet = Fleet::start();
+    let mut forger = Forger::new("worker-a", 1);
+    fleet.enroll(&forger);
+    let huge = vec![0u8; audit_collector::shipment::MAX_BODY + 1];
+    assert!(matches!(post_raw(&fleet, &huge), Some(413) | None));
+    let mut declared = Vec::new();
+    declared.extend_from_slice(audit_collector::shipment::MAGIC);
+    declared.extend_from_slice(&u16::try_from(forger.origin.len()).unwrap().to_le_bytes());
+    declared.extend_from_slice(forger.origin.as_bytes());
+    declared.extend_from_slice(&0u64.to_le_bytes());
+    for count in [50_000u32, u32::MAX] {
+        let mut body = declared.clone();
+        body.extend_from_slice(&count.to_le_bytes());
+        body.extend_from_slice(&u32::MAX.to_le_bytes());
+        assert_eq!(post_raw(&fleet, &body), Some(400));
+        let mut body = declared.clone();
+        body.extend_from_slice(&count.to_le_bytes());
+        body.extend_from_slice(&5u32.to_le_bytes());
+        body.extend_from_slice(b"note\n");
+        body.push(0);
+        body.extend_from_slice(&u32::MAX.to_le_bytes());
+        assert_eq!(post_raw(&fleet, &body), Some(400));
+    }
+    assert_eq!(fleet.count("SELECT count(*) FROM refusals WHERE reason = 'malformed'"), 4);
+    // The collector still stores an honest shipment over HTTPS.
+    forger.push_honest(3);
+    match fleet.client(None).ship(&forger.shipment(0, 3)).unwrap() {
+        audit_collector::client::ShipReply::Accepted { size: 3, cosigned: Some(_) } => {}
+        other => panic!("{other:?}"),
+    }
+}
