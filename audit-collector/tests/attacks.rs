@@ -110,6 +110,8 @@ struct Forger {
     leaves: MemoryTree,
     frames: Vec<Frame>,
     prev: Hash,
+    /// Time of record 0.
+    t0: i64,
 }
 
 impl Forger {
@@ -125,6 +127,7 @@ impl Forger {
             leaves: MemoryTree::new(),
             frames: Vec::new(),
             prev: genesis_chain_hash(log_id.as_bytes()),
+            t0: T0,
         }
     }
 
@@ -136,7 +139,7 @@ impl Forger {
         Record {
             log_id: self.log_id,
             seq,
-            time: Timestamp(T0 + seq as i64),
+            time: Timestamp(self.t0 + i64::try_from(seq).unwrap()),
             audit_id: AuditId(audit_id),
             service_id: service_id.to_owned(),
             body: Body::Event(EventRecord::new(
@@ -478,8 +481,35 @@ fn the_ingest_and_reader_roles_cannot_change_stored_rows() {
         });
         assert!(result.is_err(), "{role} could run {sql}");
     }
-    assert_eq!(fleet.count("SELECT count(*) FROM records WHERE kind <> 'x'"), 5);
-    assert_eq!(fleet.count("SELECT count(*) FROM positions"), 1);
+    // Records outside every month partition (here from 2000) land in records_default.
+    let mut old = Forger::new("worker-old", 3);
+    old.t0 = 946_684_800_000_000_000;
+    fleet.enroll(&old);
+    old.push_honest(2);
+    assert!(matches!(
+        fleet.ingest(&old.shipment(0, 2).encode().unwrap()).unwrap(),
+        Outcome::Accepted { size: 2, .. }
+    ));
+    assert_eq!(fleet.count("SELECT count(*) FROM records_default"), 2);
+    // Not through a partition either, not even as the database owner.
+    let partition: String =
+        fleet.query("SELECT tableoid::regclass::text FROM records LIMIT 1")[0].get(0);
+    assert_ne!(partition, "records");
+    for sql in [
+        format!("DELETE FROM {partition}"),
+        format!("UPDATE {partition} SET kind = 'x'"),
+        format!("TRUNCATE {partition}"),
+        "DELETE FROM records_default".to_owned(),
+        "TRUNCATE records_default".to_owned(),
+    ] {
+        let result = fleet.runtime.block_on(async {
+            let client = fleet.db.client().await.unwrap();
+            client.batch_execute(&sql).await
+        });
+        assert!(result.is_err(), "the owner could run {sql}");
+    }
+    assert_eq!(fleet.count("SELECT count(*) FROM records WHERE kind <> 'x'"), 7);
+    assert_eq!(fleet.count("SELECT count(*) FROM positions"), 2);
 }
 
 #[test]
