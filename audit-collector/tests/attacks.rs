@@ -801,3 +801,60 @@ fn oversized_bodies_and_huge_declared_lengths_are_refused_and_the_collector_keep
         other => panic!("{other:?}"),
     }
 }
+
+#[test]
+fn fleet_verify_tells_records_in_flight_from_records_missing() {
+    // A verdict that says FAIL for every log a shipper is still feeding teaches auditors to
+    // ignore FAIL, which hides a real one. Records not yet shipped for a checkpoint the
+    // collector has not cosigned are in flight; records missing below what the collector
+    // cosigned are a finding.
+    let fleet = Fleet::start();
+    let mut forger = Forger::new("worker-a", 1);
+    fleet.enroll(&forger);
+    forger.push_honest(7);
+    assert!(matches!(
+        fleet.ingest(&forger.shipment(0, 5).encode().unwrap()).unwrap(),
+        Outcome::Accepted { size: 5, cosigned: None }
+    ));
+    let verify = || {
+        fleet
+            .runtime
+            .block_on(audit_collector::fleet::verify(&fleet.db, &fleet.witness.verifier()))
+            .unwrap()
+    };
+    let verdicts = verify();
+    assert_eq!(verdicts["logs"][0]["verdict"], "PASS", "{verdicts}");
+    assert!(matches!(
+        fleet.ingest(&forger.shipment(5, 7).encode().unwrap()).unwrap(),
+        Outcome::Accepted { size: 7, cosigned: Some(_) }
+    ));
+    let verdicts = verify();
+    assert_eq!(verdicts["logs"][0]["verdict"], "PASS", "{verdicts}");
+    assert_eq!(verdicts["logs"][0]["cosigned_size"], 7, "{verdicts}");
+    // A database superuser (triggers off) removes the newest records: that is a finding.
+    fleet.runtime.block_on(async {
+        let client = fleet.db.client().await.unwrap();
+        client
+            .batch_execute(
+                "SET session_replication_role = replica; DELETE FROM records WHERE seq >= 5;
+                 SET session_replication_role = DEFAULT",
+            )
+            .await
+            .unwrap();
+    });
+    let verdicts = verify();
+    assert_eq!(verdicts["logs"][0]["verdict"], "FAIL", "{verdicts}");
+    // And the cosignature and position rows with them: still a finding.
+    fleet.runtime.block_on(async {
+        let client = fleet.db.client().await.unwrap();
+        client
+            .batch_execute(
+                "SET session_replication_role = replica; DELETE FROM cosignatures;
+                 SET session_replication_role = DEFAULT",
+            )
+            .await
+            .unwrap();
+    });
+    let verdicts = verify();
+    assert_eq!(verdicts["logs"][0]["verdict"], "FAIL", "{verdicts}");
+}
