@@ -858,3 +858,34 @@ fn fleet_verify_tells_records_in_flight_from_records_missing() {
     let verdicts = verify();
     assert_eq!(verdicts["logs"][0]["verdict"], "FAIL", "{verdicts}");
 }
+
+#[test]
+fn a_checkpoint_of_the_empty_tree_does_not_blind_fleet_verify() {
+    // The intruder gets the empty tree's checkpoint accepted and cosigned first; fleet verify
+    // must still check every later checkpoint (and pass an honest log).
+    let fleet = Fleet::start();
+    let mut forger = Forger::new("worker-a", 1);
+    fleet.enroll(&forger);
+    let empty = Shipment {
+        origin: forger.origin.clone(),
+        first: 0,
+        note: forger.checkpoint(0, audit_chain::EMPTY_ROOT),
+        proof: Vec::new(),
+        frames: Vec::new(),
+    };
+    assert!(matches!(
+        fleet.ingest(&empty.encode().unwrap()).unwrap(),
+        Outcome::Accepted { size: 0, cosigned: Some(_) }
+    ));
+    forger.push_honest(3);
+    assert!(matches!(
+        fleet.ingest(&forger.shipment(0, 3).encode().unwrap()).unwrap(),
+        Outcome::Accepted { size: 3, cosigned: Some(_) }
+    ));
+    let verdicts = fleet
+        .runtime
+        .block_on(audit_collector::fleet::verify(&fleet.db, &fleet.witness.verifier()))
+        .unwrap();
+    assert_eq!(verdicts["logs"][0]["verdict"], "PASS", "{verdicts}");
+    assert_eq!(verdicts["logs"][0]["cosigned_size"], 3, "{verdicts}");
+}
