@@ -14,7 +14,9 @@
 //!                                        hash (32 bytes)
 //! ```
 //!
-//! Integers are little-endian, as in segment files. Nothing may follow the last frame.
+//! Integers are little-endian, as in segment files. Nothing may follow the last frame. The
+//! origin holds no control character, the note none but newline, and `first + count` is at most
+//! 2^63 - 1 (the database's bigint): anything else is refused before it reaches the database.
 
 use audit_chain::Hash;
 

@@ -5,7 +5,8 @@
 //!
 //! 1. the body parses (`malformed`, 400) and names an enrolled log (`unknown-log`, 404);
 //! 2. the checkpoint verifies with the key registered at enrolment and names the log
-//!    (`bad-signature`, 403), and covers the records shipped (`malformed`, 400);
+//!    (`bad-signature`, 403), and covers the records shipped with a size the database can hold
+//!    (`malformed`, 400);
 //! 3. the records start exactly where the collector's accepted history ends: a shipment that
 //!    starts earlier is a `replay` (409, nothing changes), one that starts later a `gap` (409);
 //!    both answers carry the collector's size so an honest shipper resumes there;
