@@ -54,6 +54,10 @@ impl Db {
         let pool = Pool::builder(manager)
             .max_size(size.max(1))
             .runtime(deadpool_postgres::Runtime::Tokio1)
+            // A request never waits forever for the database: it answers 503 and the shipper
+            // retries.
+            .wait_timeout(Some(std::time::Duration::from_secs(30)))
+            .create_timeout(Some(std::time::Duration::from_secs(10)))
             .build()
             .map_err(|e| CollectorError::Pool(e.to_string()))?;
         Ok(Self { pool })

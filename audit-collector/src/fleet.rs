@@ -243,7 +243,9 @@ fn parse_cursor(cursor: &str) -> Result<(i64, LogId, i64), CollectorError> {
 /// Recomputes every log's chain and Merkle roots from the stored records and checks them
 /// against the stored signed checkpoints (with the enrolled key) and the collector's
 /// cosignatures (with `witness`). One verdict per log: PASS when every record links, every
-/// checkpoint's root matches and its log signature and cosignature verify; FAIL otherwise.
+/// checkpoint's root matches and its log signature and cosignature verify, and no record the
+/// collector held or cosigned is missing; FAIL otherwise. A checkpoint beyond the records that
+/// the collector has not cosigned yet is reported as `pending_checkpoint`.
 pub async fn verify(db: &Db, witness: &CosignatureVerifier) -> Result<Value, CollectorError> {
     let mut client = db.client().await?;
     let tx = reader(&mut client).await?;
@@ -345,6 +347,7 @@ pub async fn verify(db: &Db, witness: &CosignatureVerifier) -> Result<Value, Col
                 next_cp += 1;
             }
         };
+        // A checkpoint at the start: of the empty tree, or at the end of a purge.
         check_cps(&tree, &mut problems, &mut cosigned);
         let mut from = i64::try_from(purged_to).unwrap_or(i64::MAX);
         loop {
@@ -377,11 +380,23 @@ pub async fn verify(db: &Db, witness: &CosignatureVerifier) -> Result<Value, Col
             }
             from += VERIFY_CHUNK;
         }
+        // Records the collector recorded holding, or that a checkpoint it cosigned covers, must
+        // be there; a checkpoint beyond them that it has not cosigned awaits its records (a
+        // shipper is mid-stream), which is not a finding.
+        let held: Option<i64> =
+            tx.query_one("SELECT max(size) FROM positions WHERE log_id = $1", &[&id]).await?.get(0);
+        let held = held.map_or(0, |n| u64::try_from(n).unwrap_or(0));
+        let mut pending = None;
+        if problems.is_empty() && tree.size() < held {
+            problems.push(format!("records {} to {} are missing", tree.size(), held - 1));
+        }
         if problems.is_empty() && next_cp < checkpoints.len() {
-            problems.push(format!(
-                "records up to the checkpoint of size {} are missing",
-                checkpoints[next_cp].0
-            ));
+            let size = checkpoints[next_cp].0;
+            if checkpoints[next_cp..].iter().any(|(_, _, line)| line.is_some()) {
+                problems.push(format!("records up to the checkpoint of size {size} are missing"));
+            } else {
+                pending = Some(size);
+            }
         }
         verdicts.push(json!({
             "origin": enrolled.origin,
@@ -390,6 +405,7 @@ pub async fn verify(db: &Db, witness: &CosignatureVerifier) -> Result<Value, Col
             "purged_before": purged_to,
             "checkpoints": checkpoints.len(),
             "cosigned_size": cosigned,
+            "pending_checkpoint": pending,
             "problems": problems,
         }));
     }

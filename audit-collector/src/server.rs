@@ -17,10 +17,11 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use audit_chain::Cosigner;
 use axum::Router;
-use axum::body::Bytes;
+use axum::body::{Body, Bytes};
 use axum::extract::{DefaultBodyLimit, Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -32,6 +33,13 @@ use crate::fleet::{self, RecordFilter};
 use crate::shipment::MAX_BODY;
 use crate::tls::TlsIdentity;
 use crate::witness::{self, Outcome};
+
+/// Requests served at once; more wait for a slot (bounds memory: each may hold one body).
+const MAX_CONCURRENT_REQUESTS: usize = 64;
+/// How long a client may take to send its request headers.
+const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long a client may take to send a request body.
+const BODY_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// What every handler shares.
 #[derive(Clone, Debug)]
@@ -51,7 +59,9 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/fleet/status", get(status))
         .route("/v1/fleet/records", get(records))
         .route("/v1/fleet/verify", get(verify))
-        .layer(DefaultBodyLimit::max(MAX_BODY))
+        // Bodies are read by the handlers, with a size cap and a deadline (`read_body`).
+        .layer(DefaultBodyLimit::disable())
+        .layer(tower::limit::ConcurrencyLimitLayer::new(MAX_CONCURRENT_REQUESTS))
         .with_state(state)
 }
 
@@ -91,7 +101,12 @@ pub async fn start(
     let config = axum_server::tls_rustls::RustlsConfig::from_config(tls.server_config()?);
     let handle = axum_server::Handle::new();
     let app = router(state);
-    let server = axum_server::bind_rustls(addr, config).handle(handle.clone());
+    let mut server = axum_server::bind_rustls(addr, config).handle(handle.clone());
+    server
+        .http_builder()
+        .http1()
+        .timer(hyper_util::rt::TokioTimer::new())
+        .header_read_timeout(HEADER_TIMEOUT);
     let task = tokio::spawn(async move { server.serve(app.into_make_service()).await });
     let addr = handle
         .listening()
@@ -108,7 +123,33 @@ fn unavailable(e: &CollectorError) -> Response {
     text(StatusCode::SERVICE_UNAVAILABLE, format!("the collector cannot store or read now: {e}\n"))
 }
 
-async fn ship(State(state): State<AppState>, body: Bytes) -> Response {
+/// Reads a request body of at most [`MAX_BODY`] bytes within [`BODY_TIMEOUT`]; the error is the
+/// answer to give.
+async fn read_body(body: Body) -> Result<Bytes, (StatusCode, &'static str)> {
+    match tokio::time::timeout(BODY_TIMEOUT, axum::body::to_bytes(body, MAX_BODY)).await {
+        Ok(Ok(bytes)) => Ok(bytes),
+        Ok(Err(_)) => Err((StatusCode::PAYLOAD_TOO_LARGE, "oversized")),
+        Err(_) => Err((StatusCode::REQUEST_TIMEOUT, "too-slow")),
+    }
+}
+
+async fn ship(State(state): State<AppState>, body: Body) -> Response {
+    let body = match read_body(body).await {
+        Ok(body) => body,
+        Err((status, reason)) => {
+            let detail = format!("the body was larger than {MAX_BODY} bytes or not sent in time");
+            let outcome = Outcome::Refused(witness::Refusal {
+                status: status.as_u16(),
+                reason,
+                detail: detail.clone(),
+                size: None,
+            });
+            if let Err(e) = witness::record_refusal(&state.db, None, None, &outcome, None).await {
+                return unavailable(&e);
+            }
+            return text(status, format!("{reason}: {detail}\n"));
+        }
+    };
     match witness::ingest(&state.db, &state.witness, &body).await {
         Ok(Outcome::Accepted { size, cosigned }) => {
             (StatusCode::OK, [("audit-size", size.to_string())], cosigned.unwrap_or_default())
@@ -129,7 +170,11 @@ async fn ship(State(state): State<AppState>, body: Bytes) -> Response {
 }
 
 /// C2SP tlog-witness `add-checkpoint`: the answer body is the cosignature line alone.
-async fn add_checkpoint(State(state): State<AppState>, body: Bytes) -> Response {
+async fn add_checkpoint(State(state): State<AppState>, body: Body) -> Response {
+    let body = match read_body(body).await {
+        Ok(body) => body,
+        Err((status, reason)) => return text(status, format!("{reason}\n")),
+    };
     match witness::add_checkpoint(&state.db, &state.witness, &body).await {
         Ok(Outcome::Accepted { cosigned, .. }) => {
             text(StatusCode::OK, cosigned.unwrap_or_default())

@@ -14,7 +14,9 @@
 //!                                        hash (32 bytes)
 //! ```
 //!
-//! Integers are little-endian, as in segment files. Nothing may follow the last frame.
+//! Integers are little-endian, as in segment files. Nothing may follow the last frame. The
+//! origin holds no control character, the note none but newline, and `first + count` is at most
+//! 2^63 - 1 (the database's bigint): anything else is refused before it reaches the database.
 
 use audit_chain::Hash;
 
@@ -129,6 +131,9 @@ impl Shipment {
         let origin = std::str::from_utf8(r.take(origin_len)?)
             .map_err(|_| "origin is not UTF-8".to_owned())?
             .to_owned();
+        if origin.chars().any(char::is_control) {
+            return Err("origin holds a control character".into());
+        }
         let first = r.u64()?;
         let count = r.u32()?;
         if count > MAX_RECORDS {
@@ -141,6 +146,9 @@ impl Shipment {
         let note = std::str::from_utf8(r.take(note_len)?)
             .map_err(|_| "checkpoint is not UTF-8".to_owned())?
             .to_owned();
+        if note.chars().any(|c| c.is_control() && c != '\n') {
+            return Err("checkpoint holds a control character other than newline".into());
+        }
         let proof_len = usize::from(r.take(1)?[0]);
         if proof_len > MAX_PROOF {
             return Err(format!("{proof_len} proof hashes (at most {MAX_PROOF})"));
@@ -149,10 +157,12 @@ impl Shipment {
         for _ in 0..proof_len {
             proof.push(r.hash()?);
         }
-        if first.checked_add(u64::from(count)).is_none() {
-            return Err("sequence numbers overflow".into());
+        // The database stores sequence numbers and sizes as bigint.
+        if first.checked_add(u64::from(count)).is_none_or(|end| i64::try_from(end).is_err()) {
+            return Err("sequence numbers beyond 2^63 - 1".into());
         }
-        let mut frames = Vec::with_capacity(count as usize);
+        // Reserve no more than the bytes left could hold (a frame takes at least 37 bytes).
+        let mut frames = Vec::with_capacity((count as usize).min(r.rest.len() / 37));
         for i in 0..count {
             let len = r.u32()? as usize;
             if len == 0 || len > MAX_PAYLOAD {

@@ -5,14 +5,18 @@
 //!
 //! 1. the body parses (`malformed`, 400) and names an enrolled log (`unknown-log`, 404);
 //! 2. the checkpoint verifies with the key registered at enrolment and names the log
-//!    (`bad-signature`, 403), and covers the records shipped (`malformed`, 400);
+//!    (`bad-signature`, 403), and covers the records shipped with a size the database can hold
+//!    (`malformed`, 400);
 //! 3. the records start exactly where the collector's accepted history ends: a shipment that
 //!    starts earlier is a `replay` (409, nothing changes), one that starts later a `gap` (409);
 //!    both answers carry the collector's size so an honest shipper resumes there;
-//! 4. a checkpoint smaller than the largest one accepted is a `rollback` (422), and one whose
-//!    root differs from an accepted checkpoint of the same size a `fork` (422);
-//! 5. every record decodes, belongs to the log, has the next sequence number, and its chain hash
-//!    links to the previous record's (`chain`, 422);
+//! 4. a checkpoint smaller than the largest one accepted is a `rollback` (422) or, when it is
+//!    one accepted earlier, `stale` (422: a replay and a log rolled back to it look alike), and
+//!    one whose root differs from an accepted checkpoint of the same size a `fork` (422);
+//! 5. every record decodes, belongs to the log and its enrolled service, has the next sequence
+//!    number, and its chain hash links to the previous record's (`chain`, 422); no searchable
+//!    text of it (actor, resources) holds a NUL, which the database cannot store (`malformed`,
+//!    400);
 //! 6. the Merkle root after the records, computed from the stored frontier, passes through the
 //!    root of every accepted checkpoint it reaches (`fork`) and is consistent with the shipped
 //!    checkpoint by the shipped RFC 9162 proof (`fork`, 422).
@@ -32,6 +36,8 @@ use audit_events::{LogId, Record, Timestamp};
 use futures_util::pin_mut;
 use tokio_postgres::binary_copy::BinaryCopyInWriter;
 use tokio_postgres::types::{ToSql, Type};
+
+use sha2::Digest as _;
 
 use crate::db::Db;
 use crate::error::CollectorError;
@@ -57,7 +63,8 @@ pub enum Outcome {
 pub struct Refusal {
     /// HTTP status.
     pub status: u16,
-    /// Short reason: malformed, unknown-log, bad-signature, replay, gap, rollback, fork, chain.
+    /// Short reason: malformed, unknown-log, bad-signature, replay, gap, stale, rollback, fork,
+    /// chain.
     pub reason: &'static str,
     /// What exactly is wrong.
     pub detail: String,
@@ -130,53 +137,61 @@ pub async fn ingest(db: &Db, witness: &Cosigner, body: &[u8]) -> Result<Outcome,
             return Ok(outcome);
         }
     };
+    // The refusal is recorded only after `decide` has given its connection back: waiting for a
+    // second connection while holding one would let concurrent refusals exhaust the pool.
+    let (outcome, log_id) = decide(db, witness, &shipment).await?;
+    record_refusal(db, log_id.as_ref(), Some(&shipment), &outcome, None).await?;
+    Ok(outcome)
+}
+
+/// Checks a decoded shipment and stores it when accepted; a refusal is returned, not recorded.
+async fn decide(
+    db: &Db,
+    witness: &Cosigner,
+    shipment: &Shipment,
+) -> Result<(Outcome, Option<LogId>), CollectorError> {
     let mut client = db.client().await?;
     let tx = client.transaction().await?;
     tx.batch_execute("SET LOCAL ROLE audit_ingest").await?;
     let row = tx
-        .query_opt("SELECT log_id, public_key FROM logs WHERE origin = $1", &[&shipment.origin])
+        .query_opt(
+            "SELECT log_id, public_key, service_id FROM logs WHERE origin = $1",
+            &[&shipment.origin],
+        )
         .await?;
     let Some(row) = row else {
-        drop(tx);
-        let outcome = refuse(404, "unknown-log", "no log with this origin is enrolled");
-        record_refusal(db, None, Some(&shipment), &outcome, None).await?;
-        return Ok(outcome);
+        return Ok((refuse(404, "unknown-log", "no log with this origin is enrolled"), None));
     };
     let id_bytes: Vec<u8> = row.get(0);
     let log_id =
         LogId(id_bytes.try_into().map_err(|_| CollectorError::Invalid("bad log id".into()))?);
     let public_key: String = row.get(1);
+    let service_id: String = row.get(2);
     let verifier = NoteVerifier::parse(&public_key)?;
     let checkpoint = match open_checkpoint(&shipment.note, &verifier) {
         Ok(cp) if cp.origin == shipment.origin => cp,
         Ok(_) => {
-            drop(tx);
-            let outcome = refuse(403, "bad-signature", "the checkpoint names another log");
-            record_refusal(db, Some(&log_id), Some(&shipment), &outcome, None).await?;
-            return Ok(outcome);
+            return Ok((
+                refuse(403, "bad-signature", "the checkpoint names another log"),
+                Some(log_id),
+            ));
         }
         Err(e) => {
-            drop(tx);
             let outcome =
                 refuse(403, "bad-signature", format!("the checkpoint does not verify: {e}"));
-            record_refusal(db, Some(&log_id), Some(&shipment), &outcome, None).await?;
-            return Ok(outcome);
+            return Ok((outcome, Some(log_id)));
         }
     };
     tx.execute("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", &[&shipment.origin])
         .await?;
-    let decision = check(&tx, &log_id, &shipment, &checkpoint).await?;
+    let decision = check(&tx, &log_id, &service_id, shipment, &checkpoint).await?;
     let (tree, last_chain, records) = match decision {
-        Checked::Refused(outcome) => {
-            drop(tx);
-            record_refusal(db, Some(&log_id), Some(&shipment), &outcome, None).await?;
-            return Ok(outcome);
-        }
+        Checked::Refused(outcome) => return Ok((outcome, Some(log_id))),
         Checked::Ok { tree, last_chain, records } => (tree, last_chain, records),
     };
     let end = shipment.end();
     if !records.is_empty() {
-        copy_records(&tx, &log_id, &shipment, &records).await?;
+        copy_records(&tx, &log_id, shipment, &records).await?;
         let frontier: Vec<u8> = tree.frontier().concat();
         tx.execute(
             "INSERT INTO positions (log_id, size, root, last_chain, frontier, checkpoint_size)
@@ -235,7 +250,7 @@ pub async fn ingest(db: &Db, witness: &Cosigner, body: &[u8]) -> Result<Outcome,
         cosigned = Some(format!("{}{line}", shipment.note));
     }
     tx.commit().await?;
-    Ok(Outcome::Accepted { size: end, cosigned })
+    Ok((Outcome::Accepted { size: end, cosigned }, None))
 }
 
 /// A record checked and ready to store.
@@ -252,10 +267,21 @@ enum Checked {
 async fn check(
     tx: &tokio_postgres::Transaction<'_>,
     log_id: &LogId,
+    service_id: &str,
     shipment: &Shipment,
     checkpoint: &audit_chain::Checkpoint,
 ) -> Result<Checked, CollectorError> {
     let end = shipment.end();
+    if i64::try_from(checkpoint.size).is_err() {
+        return Ok(Checked::Refused(refuse(
+            400,
+            "malformed",
+            format!(
+                "the checkpoint's size {} is beyond any log the collector can store",
+                checkpoint.size
+            ),
+        )));
+    }
     if checkpoint.size < end {
         return Ok(Checked::Refused(refuse(
             400,
@@ -287,12 +313,27 @@ async fn check(
         tx.query_one("SELECT max(size) FROM checkpoints WHERE log_id = $1", &[&id]).await?.get(0);
     let newest = newest.map_or(0, |n| u64::try_from(n).unwrap_or(0));
     if checkpoint.size < newest.max(pos.size) {
+        // A checkpoint accepted earlier, shown again, is what a replay of an old request and a
+        // log rolled back to that point both look like: the collector cannot tell them apart
+        // (the shipper can, from the log). One it never accepted is a rollback.
+        let accepted_before = tx
+            .query_opt(
+                "SELECT 1 FROM checkpoints WHERE log_id = $1 AND size = $2 AND root = $3",
+                &[&id, &to_i64(checkpoint.size)?, &checkpoint.root.as_slice()],
+            )
+            .await?
+            .is_some();
+        let (reason, what) = if accepted_before {
+            ("stale", "a replay of an accepted checkpoint, or a log rolled back to it")
+        } else {
+            ("rollback", "the log was rolled back")
+        };
         return Ok(Checked::Refused(refuse(
             422,
-            "rollback",
+            reason,
             format!(
-                "the checkpoint is for tree size {}, but a checkpoint of size {} was accepted: the \
-                 log was rolled back",
+                "the checkpoint is for tree size {}, but a checkpoint of size {} was accepted: \
+                 {what}",
                 checkpoint.size,
                 newest.max(pos.size)
             ),
@@ -338,6 +379,20 @@ async fn check(
         };
         if record.log_id != *log_id || record.seq != seq {
             return chain_refusal(format!("record {seq} names another log or sequence number"));
+        }
+        if record.service_id != service_id {
+            return chain_refusal(format!("record {seq} names another service"));
+        }
+        // PostgreSQL text cannot hold NUL: refuse (with evidence) rather than fail the COPY.
+        if record.event().is_some_and(|e| {
+            e.subject_id().is_some_and(|a| a.contains('\0'))
+                || e.resource_ids().iter().any(|r| r.contains('\0'))
+        }) {
+            return Ok(Checked::Refused(refuse(
+                400,
+                "malformed",
+                format!("record {seq} holds a NUL character in a searchable field"),
+            )));
         }
         let leaf = leaf_hash(&frame.bytes);
         let chain = chain_hash(&prev, &leaf);
@@ -457,8 +512,9 @@ fn to_i64(n: u64) -> Result<i64, CollectorError> {
     i64::try_from(n).map_err(|_| CollectorError::Invalid(format!("{n} is out of range")))
 }
 
-/// Records a refusal as evidence, in its own transaction.
-pub(crate) async fn record_refusal(
+/// Records a refusal as evidence, in its own transaction (call it holding no connection of the
+/// pool: it takes one).
+pub async fn record_refusal(
     db: &Db,
     log_id: Option<&LogId>,
     shipment: Option<&Shipment>,
@@ -469,7 +525,8 @@ pub(crate) async fn record_refusal(
     let mut client = db.client().await?;
     let tx = client.transaction().await?;
     tx.batch_execute("SET LOCAL ROLE audit_ingest").await?;
-    let first = shipment.map(|s| to_i64(s.first)).transpose()?;
+    // Out of range only for a shipment the decoder let through by mistake: keep the evidence.
+    let first = shipment.and_then(|s| i64::try_from(s.first).ok());
     let count = shipment.map(|s| s.frames.len() as i64);
     tx.execute(
         "INSERT INTO refusals (log_id, origin, reason, detail, first_seq, count, checkpoint)
@@ -481,7 +538,12 @@ pub(crate) async fn record_refusal(
             &refusal.detail,
             &first,
             &count,
-            &shipment.map(|s| s.note.clone()),
+            // The checkpoint is evidence only when it names an enrolled log; from anyone else it
+            // is unauthenticated input, kept as its SHA-256 so refusals cannot fill the disk.
+            &shipment.map(|s| match log_id {
+                Some(_) => s.note.clone(),
+                None => format!("sha256:{}", hex::encode(sha2::Sha256::digest(s.note.as_bytes()))),
+            }),
         ],
     )
     .await?;
@@ -531,9 +593,24 @@ pub async fn add_checkpoint(
     witness: &Cosigner,
     body: &[u8],
 ) -> Result<Outcome, CollectorError> {
+    // The refusal is recorded after the deciding connection is given back (see `ingest`).
+    let (outcome, evidence) = decide_add_checkpoint(db, witness, body).await?;
+    if let Some((log_id, shipment)) = evidence {
+        record_refusal(db, Some(&log_id), Some(&shipment), &outcome, None).await?;
+    }
+    Ok(outcome)
+}
+
+/// What an `add-checkpoint` request gets, and the evidence to record when it is a refusal of a
+/// checkpoint the log's key signed.
+async fn decide_add_checkpoint(
+    db: &Db,
+    witness: &Cosigner,
+    body: &[u8],
+) -> Result<(Outcome, Option<(LogId, Shipment)>), CollectorError> {
     let (old, proof, note) = match parse_add_checkpoint(body) {
         Ok(parsed) => parsed,
-        Err(detail) => return Ok(refuse(400, "malformed", detail)),
+        Err(detail) => return Ok((refuse(400, "malformed", detail), None)),
     };
     let origin = note.split('\n').next().unwrap_or_default().to_owned();
     let mut client = db.client().await?;
@@ -542,7 +619,7 @@ pub async fn add_checkpoint(
     let Some(row) =
         tx.query_opt("SELECT log_id, public_key FROM logs WHERE origin = $1", &[&origin]).await?
     else {
-        return Ok(refuse(404, "unknown-log", "no log with this origin is enrolled"));
+        return Ok((refuse(404, "unknown-log", "no log with this origin is enrolled"), None));
     };
     let id_bytes: Vec<u8> = row.get(0);
     let log_id =
@@ -550,10 +627,15 @@ pub async fn add_checkpoint(
     let verifier = NoteVerifier::parse(&row.get::<_, String>(1))?;
     let checkpoint = match open_checkpoint(&note, &verifier) {
         Ok(cp) if cp.origin == origin => cp,
-        _ => return Ok(refuse(403, "bad-signature", "no valid signature from the enrolled key")),
+        _ => {
+            return Ok((
+                refuse(403, "bad-signature", "no valid signature from the enrolled key"),
+                None,
+            ));
+        }
     };
     if old > checkpoint.size {
-        return Ok(refuse(400, "malformed", "the old size is above the checkpoint's size"));
+        return Ok((refuse(400, "malformed", "the old size is above the checkpoint's size"), None));
     }
     tx.execute("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", &[&origin]).await?;
     let id = log_id.as_bytes().as_slice();
@@ -581,9 +663,7 @@ pub async fn add_checkpoint(
             detail: format!("the old size is {old} but the newest accepted size is {newest_size}"),
             size: Some(newest_size),
         });
-        drop(tx);
-        record_refusal(db, Some(&log_id), Some(&shipment), &outcome, None).await?;
-        return Ok(outcome);
+        return Ok((outcome, Some((log_id, shipment))));
     }
     let old_root: Hash = newest_root
         .try_into()
@@ -613,9 +693,7 @@ pub async fn add_checkpoint(
                 checkpoint.size
             ),
         );
-        drop(tx);
-        record_refusal(db, Some(&log_id), Some(&shipment), &outcome, None).await?;
-        return Ok(outcome);
+        return Ok((outcome, Some((log_id, shipment))));
     }
     tx.execute(
         "INSERT INTO checkpoints (log_id, size, root, note) VALUES ($1, $2, $3, $4)
@@ -645,5 +723,5 @@ pub async fn add_checkpoint(
         }
     };
     tx.commit().await?;
-    Ok(Outcome::Accepted { size: checkpoint.size, cosigned: Some(line) })
+    Ok((Outcome::Accepted { size: checkpoint.size, cosigned: Some(line) }, None))
 }
