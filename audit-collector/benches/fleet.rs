@@ -124,6 +124,11 @@ fn main() {
         collector.runtime.block_on(collector.db.enroll(&key)).unwrap();
     }
 
+    if let Ok(sql) = std::env::var("AUDIT_BENCH_EXPERIMENT_SQL") {
+        collector.runtime.block_on(async {
+            collector.db.client().await.unwrap().batch_execute(&sql).await.unwrap();
+        });
+    }
     // Ingestion: the shippers concurrently, everything checkpointed.
     let start = Instant::now();
     let threads: Vec<_> = dirs

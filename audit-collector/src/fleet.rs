@@ -13,6 +13,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use serde::Deserialize;
 use serde_json::{Value, json};
+use futures_util::TryStreamExt as _;
 use tokio_postgres::types::ToSql;
 
 use crate::db::{Db, enrolment_of};
@@ -21,8 +22,6 @@ use crate::witness::position;
 
 /// Most records one page of `records` returns.
 pub const MAX_PAGE: u32 = 1000;
-/// Records read per round trip while verifying.
-const VERIFY_CHUNK: i64 = 5000;
 
 async fn reader(
     client: &mut deadpool_postgres::Object,
@@ -349,36 +348,31 @@ pub async fn verify(db: &Db, witness: &CosignatureVerifier) -> Result<Value, Col
         };
         // A checkpoint at the start: of the empty tree, or at the end of a purge.
         check_cps(&tree, &mut problems, &mut cosigned);
-        let mut from = i64::try_from(purged_to).unwrap_or(i64::MAX);
-        loop {
-            let rows = tx
-                .query(
-                    "SELECT seq, chain, bytes FROM records WHERE log_id = $1 AND seq >= $2
-                     ORDER BY seq LIMIT $3",
-                    &[&id, &from, &VERIFY_CHUNK],
-                )
-                .await?;
-            for row in &rows {
-                let seq: i64 = row.get(0);
-                if seq as u64 != tree.size() {
-                    problems.push(format!("record {} is missing", tree.size()));
-                    break;
-                }
-                let bytes: Vec<u8> = row.get(2);
-                let leaf = leaf_hash(&bytes);
-                prev = chain_hash(&prev, &leaf);
-                if row.get::<_, Vec<u8>>(1) != prev {
-                    problems
-                        .push(format!("record {seq}'s stored chain hash does not match its bytes"));
-                    break;
-                }
-                tree.try_push(leaf)?;
-                check_cps(&tree, &mut problems, &mut cosigned);
-            }
-            if !problems.is_empty() || (rows.len() as i64) < VERIFY_CHUNK {
+        // One query per log, streamed: rows arrive as they are read, memory stays bounded.
+        let from = i64::try_from(purged_to).unwrap_or(i64::MAX);
+        let params: [&(dyn ToSql + Sync); 2] = [&id, &from];
+        let rows = tx
+            .query_raw(
+                "SELECT seq, chain, bytes FROM records WHERE log_id = $1 AND seq >= $2 ORDER BY seq",
+                params.iter().copied(),
+            )
+            .await?;
+        futures_util::pin_mut!(rows);
+        while let Some(row) = rows.try_next().await? {
+            let seq: i64 = row.get(0);
+            if seq as u64 != tree.size() {
+                problems.push(format!("record {} is missing", tree.size()));
                 break;
             }
-            from += VERIFY_CHUNK;
+            let bytes: &[u8] = row.get(2);
+            let leaf = leaf_hash(bytes);
+            prev = chain_hash(&prev, &leaf);
+            if row.get::<_, &[u8]>(1) != prev.as_slice() {
+                problems.push(format!("record {seq}'s stored chain hash does not match its bytes"));
+                break;
+            }
+            tree.try_push(leaf)?;
+            check_cps(&tree, &mut problems, &mut cosigned);
         }
         // Records the collector recorded holding, or that a checkpoint it cosigned covers, must
         // be there; a checkpoint beyond them that it has not cosigned awaits its records (a
