@@ -599,6 +599,30 @@ pub(crate) enum FleetCommand {
         #[arg(long, value_enum, default_value = "text")]
         format: FleetFormat,
     },
+    /// The compliance report across the fleet: each log's sections (as `audit report` builds
+    /// them) from the records the collector holds up to its newest cosigned checkpoint, with
+    /// the collector's verification as integrity (exit 1 when a log fails).
+    Report {
+        /// Which framework's sections.
+        #[arg(long, value_enum)]
+        framework: Framework,
+        /// Start of the period (as `audit report`).
+        #[arg(long)]
+        since: Option<String>,
+        /// End of the period.
+        #[arg(long)]
+        until: Option<String>,
+        /// The collector's witness public key (`witness.vkey`): with it, each log's cosigned
+        /// checkpoint is checked, and the records it covers count as proven (ANCHORED).
+        #[arg(long, value_name = "FILE")]
+        witness_key: Option<PathBuf>,
+        /// Output format: md or json.
+        #[arg(long, value_enum, default_value_t = ReportFormat::Md)]
+        format: ReportFormat,
+        /// Write the report to FILE instead of standard output.
+        #[arg(long, value_name = "FILE")]
+        output: Option<PathBuf>,
+    },
     /// Recompute every log's chain and roots from the database and check them against the
     /// signed and cosigned checkpoints (exit 1 when a log fails).
     Verify {

@@ -21,11 +21,20 @@ use audit_collector::ship::{self, ShipOptions, Stop};
 use audit_collector::tls::TlsIdentity;
 use serde_json::Value;
 
+use audit_chain::{CosignatureVerifier, NoteVerifier, open_checkpoint, open_cosigned};
+use audit_events::{Record, Timestamp};
+use audit_store::Verdict;
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+
 use crate::Ctx;
+use crate::cli::ReportFormat;
 use crate::cli::{CollectorArgs, CollectorCommand, FleetArgs, FleetCommand, FleetFormat, ShipArgs};
 use crate::error::ExitStatus;
 use crate::keyfile::read_text;
 use crate::output::json_pretty;
+use crate::report::{CheckpointInfo, Integrity, Period, Report};
+use crate::time::parse_time;
 
 const WITNESS_KEY: &str = "witness.key";
 const WITNESS_VKEY: &str = "witness.vkey";
@@ -238,6 +247,26 @@ pub(crate) fn run_fleet(args: &FleetArgs, ctx: &mut Ctx<'_>) -> anyhow::Result<E
                 writeln!(ctx.out, "{}", json_pretty(&Value::Array(all)))?;
             }
             Ok(if printed == 0 { ExitStatus::Finding } else { ExitStatus::Success })
+        }
+        FleetCommand::Report { framework, since, until, witness_key, format, output } => {
+            let since = since.as_deref().map(|t| parse_time(t, ctx.now)).transpose()?;
+            let until = until.as_deref().map(|t| parse_time(t, ctx.now)).transpose()?;
+            let witness = witness_key
+                .as_deref()
+                .map(|path| -> anyhow::Result<CosignatureVerifier> {
+                    Ok(CosignatureVerifier::parse(read_text(path)?.trim())?)
+                })
+                .transpose()?;
+            let period = Period { since, until, now: ctx.now };
+            let report = fleet_report(&client, *framework, &period, witness.as_ref(), *format)?;
+            let (text, passed) = report;
+            let text = crate::report::sign::with_digest_line(text, *format);
+            match output {
+                Some(path) => std::fs::write(path, text.as_bytes())
+                    .with_context(|| format!("writing {}", path.display()))?,
+                None => ctx.out.write_all(text.as_bytes())?,
+            }
+            Ok(if passed { ExitStatus::Success } else { ExitStatus::Finding })
         }
         FleetCommand::Verify { format } => {
             let value = client.fleet("/v1/fleet/verify")?;
@@ -483,4 +512,213 @@ pub(crate) fn demo(dir: &Path, ctx: &mut Ctx<'_>) -> anyhow::Result<ExitStatus> 
         dir.display()
     )?;
     Ok(if failed { ExitStatus::Finding } else { ExitStatus::Success })
+}
+
+/// Builds the fleet report: one report per log, laid out one after the other (Markdown) or as
+/// an array (JSON). Returns the text and whether every log verified.
+fn fleet_report(
+    client: &CollectorClient,
+    framework: crate::cli::Framework,
+    period: &Period,
+    witness: Option<&CosignatureVerifier>,
+    format: ReportFormat,
+) -> anyhow::Result<(String, bool)> {
+    if format == ReportFormat::Html {
+        return Err(crate::error::usage("audit fleet report writes md or json".to_owned()));
+    }
+    let status = client.fleet("/v1/fleet/status")?;
+    let verdicts = client.fleet("/v1/fleet/verify")?;
+    let mut markdown = Vec::new();
+    let mut json = Vec::new();
+    let mut passed = true;
+    for log in status["logs"].as_array().into_iter().flatten() {
+        let origin = log["origin"].as_str().unwrap_or_default().to_owned();
+        let verifier = NoteVerifier::parse(log["public_key"].as_str().unwrap_or_default())?;
+        let checked = verdicts["logs"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|v| v["origin"] == origin.as_str())
+            .cloned()
+            .unwrap_or(Value::Null);
+        let fleet_pass = checked["verdict"] == "PASS";
+        let (checkpoint, cosigned_at) =
+            fleet_checkpoint(log["cosigned"].as_str(), &verifier, witness);
+        let authenticated = checkpoint.as_ref().is_ok_and(|c| c.authenticated);
+        let size = checkpoint.as_ref().map_or(0, |c| c.size);
+        let verdict = match (fleet_pass, authenticated, size) {
+            (false, _, _) => Verdict::Fail,
+            (true, true, n) if n > 0 => Verdict::Anchored { through_seq: n - 1 },
+            _ => Verdict::Chained,
+        };
+        let problems: Vec<String> = checked["problems"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|p| p.as_str().map(str::to_owned))
+            .collect();
+        let conclusion = match verdict {
+            Verdict::Anchored { .. } => format!(
+                "the collector recomputed the chain and Merkle roots from the records it holds, \
+                 and records 0..{} are covered by its checkpoint cosigned with the witness key \
+                 given; seal MACs were not checked (the collector holds no verifier material)",
+                size.saturating_sub(1)
+            ),
+            Verdict::Fail => {
+                format!("the collector's verification failed: {}", problems.join("; "))
+            }
+            _ => "the collector's verification found no failure, but nothing was authenticated \
+                  here: give --witness-key to check its cosignature"
+                .to_owned(),
+        };
+        let integrity = Integrity {
+            intact: fleet_pass,
+            verdict,
+            conclusion,
+            checked_with: if witness.is_some() {
+                "the collector's fleet verify (chain and Merkle roots recomputed from PostgreSQL, \
+                 checkpoint signatures with the key enrolled there) and the witness key given"
+            } else {
+                "the collector's fleet verify only (no witness key given)"
+            },
+            summary: format!(
+                "{} records held by the collector, {} checkpoints compared",
+                checked["records"], checked["checkpoints"]
+            ),
+            failure: (!problems.is_empty()).then(|| problems.join("; ")),
+            warnings: Vec::new(),
+            seals: 0,
+            seals_authenticated: false,
+            checkpoints_compared: checked["checkpoints"].as_u64().unwrap_or(0),
+            proven: match verdict {
+                Verdict::Anchored { through_seq } => cosigned_at.map(|at| {
+                    (
+                        through_seq,
+                        at,
+                        format!("the checkpoint of size {size} cosigned by the collector"),
+                    )
+                }),
+                _ => None,
+            },
+        };
+        let log_id = origin.rsplit('/').next().unwrap_or_default().to_owned();
+        let mut report = Report::blank(
+            framework,
+            period,
+            format!("{} at the collector", safe(&origin, 300)),
+            log_id,
+            log["service_id"].as_str().unwrap_or_default().to_owned(),
+            checkpoint,
+            (Timestamp(0), false),
+            None,
+            integrity,
+            None,
+        );
+        let mut from = 0u64;
+        loop {
+            let page =
+                client.fleet(&format!("/v1/fleet/raw?origin={}&from={from}", percent(&origin)))?;
+            for encoded in page["records"].as_array().into_iter().flatten() {
+                let bytes = STANDARD
+                    .decode(encoded.as_str().unwrap_or_default())
+                    .context("the collector sent a record that is not base64")?;
+                let record = Record::decode(&bytes).map_err(|e| {
+                    anyhow::anyhow!("the collector sent a record that does not decode: {e}")
+                })?;
+                // The log's creation, as far as the records held tell (a purge removes the start).
+                if report.created_at.0.0 == 0 {
+                    report.created_at = (record.time, false);
+                }
+                report.add(&record, None)?;
+            }
+            match page["next"].as_u64() {
+                Some(next) if next > from => from = next,
+                _ => break,
+            }
+        }
+        report.command = format!("audit fleet report --framework {}", framework_name(framework));
+        passed &= report.passed();
+        let doc = crate::report::frameworks::build(&report);
+        match format {
+            ReportFormat::Json => {
+                let text = crate::report::json::render(&doc, &report);
+                json.push(serde_json::from_str::<Value>(&text).unwrap_or(Value::String(text)));
+            }
+            _ => markdown.push(crate::report::markdown::render(&doc)),
+        }
+    }
+    let text = match format {
+        ReportFormat::Json => format!("{}\n", json_pretty(&serde_json::json!({ "fleet": json }))),
+        _ => {
+            let mut text = format!(
+                "# Fleet report: {} logs at the collector\n\nOne report per log follows, each \
+                 computed from the records the collector holds up to its newest cosigned \
+                 checkpoint.\n\n",
+                markdown.len()
+            );
+            text.push_str(&markdown.join("\n---\n\n"));
+            text
+        }
+    };
+    Ok((text, passed))
+}
+
+/// The checkpoint a fleet report is computed from: the newest the collector cosigned, its log
+/// signature checked with the enrolled key, and its cosignature with `witness` when given.
+fn fleet_checkpoint(
+    note: Option<&str>,
+    log: &NoteVerifier,
+    witness: Option<&CosignatureVerifier>,
+) -> (Result<CheckpointInfo, String>, Option<Timestamp>) {
+    let Some(note) = note else {
+        return (Err("the collector has cosigned no checkpoint of this log".to_owned()), None);
+    };
+    let info =
+        |cp: &audit_chain::Checkpoint, authenticated: bool, signature: String| CheckpointInfo {
+            origin: cp.origin.clone(),
+            size: cp.size,
+            root: audit_events::to_hex(&cp.root),
+            authenticated,
+            signature,
+        };
+    match witness {
+        Some(w) => match open_cosigned(note, log, w) {
+            Ok(c) => {
+                let at = Timestamp(
+                    i64::try_from(c.timestamp).unwrap_or(0).saturating_mul(1_000_000_000),
+                );
+                let signature = format!(
+                    "signed with the key enrolled at the collector and cosigned by {} (verified \
+                     with the witness key given)",
+                    w.name()
+                );
+                (Ok(info(&c.checkpoint, true, signature)), Some(at))
+            }
+            Err(e) => (Err(format!("the cosigned checkpoint does not verify: {e}")), None),
+        },
+        None => match open_checkpoint(note, log) {
+            Ok(cp) => (
+                Ok(info(
+                    &cp,
+                    false,
+                    "signed with the key enrolled at the collector; the cosignature was not \
+                     checked (no --witness-key): not proven"
+                        .to_owned(),
+                )),
+                None,
+            ),
+            Err(e) => (Err(format!("the checkpoint does not verify: {e}")), None),
+        },
+    }
+}
+
+fn framework_name(framework: crate::cli::Framework) -> &'static str {
+    use crate::cli::Framework;
+    match framework {
+        Framework::Soc2 => "soc2",
+        Framework::Gdpr => "gdpr",
+        Framework::Iso27001 => "iso27001",
+        Framework::Hipaa => "hipaa",
+        Framework::PciDss => "pci-dss",
+    }
 }

@@ -23,10 +23,10 @@
 //! read to the end, or the verdict is weaker than `--require-key` or `--require-anchor` demand.
 
 mod doc;
-mod frameworks;
+pub(crate) mod frameworks;
 mod html;
-mod json;
-mod markdown;
+pub(crate) mod json;
+pub(crate) mod markdown;
 mod populations;
 mod pseudo;
 pub(crate) mod sign;
@@ -394,6 +394,109 @@ fn command_line(args: &ReportArgs) -> String {
     line
 }
 
+/// What a report says about integrity, as verification found it.
+pub(crate) struct Integrity {
+    pub(crate) intact: bool,
+    pub(crate) verdict: Verdict,
+    pub(crate) conclusion: String,
+    pub(crate) checked_with: &'static str,
+    pub(crate) summary: String,
+    pub(crate) failure: Option<String>,
+    pub(crate) warnings: Vec<String>,
+    pub(crate) seals: u64,
+    pub(crate) seals_authenticated: bool,
+    pub(crate) checkpoints_compared: u64,
+    pub(crate) proven: Option<(u64, Timestamp, String)>,
+}
+
+impl Report {
+    /// A report with nothing counted yet; [`Report::add`] each record in order.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn blank(
+        framework: Framework,
+        period: &Period,
+        dir: String,
+        log_id: String,
+        service_id: String,
+        checkpoint: Result<CheckpointInfo, String>,
+        created_at: (Timestamp, bool),
+        pseudo: Option<Pseudonymiser>,
+        integrity: Integrity,
+        policy: Option<Policy>,
+    ) -> Self {
+        Self {
+            framework,
+            generated_at: period.now,
+            dir,
+            log_id,
+            service_id,
+            since: period.since,
+            until: period.until,
+            command: String::new(),
+            checkpoint,
+            after_checkpoint: 0,
+            pseudonymised: pseudo.is_some(),
+            populations_dir: None,
+            created_at,
+            records: 0,
+            events: 0,
+            first: None,
+            last: None,
+            intact: integrity.intact,
+            verdict: integrity.verdict,
+            conclusion: integrity.conclusion,
+            checked_with: integrity.checked_with,
+            integrity_summary: integrity.summary,
+            integrity_failure: integrity.failure,
+            integrity_warnings: integrity.warnings,
+            seals: integrity.seals,
+            seals_authenticated: integrity.seals_authenticated,
+            checkpoints_compared: integrity.checkpoints_compared,
+            proven: integrity.proven,
+            categories: [0; 8],
+            kinds: BTreeMap::new(),
+            incidents: Vec::new(),
+            incidents_total: 0,
+            seal_failures: 0,
+            auth_failures: BTreeMap::new(),
+            auth_failures_total: 0,
+            sign_ins: 0,
+            access: Vec::new(),
+            access_total: 0,
+            denials: 0,
+            tokens: Vec::new(),
+            tokens_total: 0,
+            permission_changes: Vec::new(),
+            permission_changes_total: 0,
+            changes: Vec::new(),
+            changes_total: 0,
+            privileged: BTreeMap::new(),
+            gdpr_total: 0,
+            requests: Vec::new(),
+            requests_total: 0,
+            open_requests: BTreeMap::new(),
+            exports: Vec::new(),
+            exports_total: 0,
+            erasures: Vec::new(),
+            erasures_total: 0,
+            processors: BTreeMap::new(),
+            personal_data_access: 0,
+            clock: Clock::default(),
+            policy,
+            oldest_by_category: [None; 8],
+            oldest: None,
+            purges: Vec::new(),
+            drops: Vec::new(),
+            dropped_total: 0,
+            recoveries: Vec::new(),
+            restarts: Vec::new(),
+            per_day: BTreeMap::new(),
+            read_error: None,
+            pseudo,
+        }
+    }
+}
+
 /// Verifies the log and reads it once, gathering everything a report says.
 pub(crate) fn collect(
     dir: &Path,
@@ -424,24 +527,7 @@ pub(crate) fn collect_with(
         _ => None,
     };
     let created_at = material.map_or((reader.meta().created_at, false), |m| (m.created_at, true));
-    let mut report = Report {
-        framework,
-        generated_at: period.now,
-        dir: dir.display().to_string(),
-        log_id: reader.meta().log_id.to_string(),
-        service_id: crate::keyfile::service_identity(anchor, reader.meta()),
-        since: period.since,
-        until: period.until,
-        command: String::new(),
-        checkpoint,
-        after_checkpoint: 0,
-        pseudonymised: pseudo.is_some(),
-        populations_dir: None,
-        created_at,
-        records: 0,
-        events: 0,
-        first: None,
-        last: None,
+    let integrity = Integrity {
         intact: verified.is_intact(),
         verdict: verified.verdict(),
         conclusion: verified.conclusion().1,
@@ -450,61 +536,31 @@ pub(crate) fn collect_with(
              whole log would not be detected",
             TrustAnchor::describe,
         ),
-        integrity_summary: summary(&verified),
-        integrity_failure: verified
-            .failure
-            .as_ref()
-            .map(|f| format!("{}: {}", failure_place(f), f.reason)),
-        integrity_warnings: verified.warnings.clone(),
+        summary: summary(&verified),
+        failure: verified.failure.as_ref().map(|f| format!("{}: {}", failure_place(f), f.reason)),
+        warnings: verified.warnings.clone(),
         seals: verified.seals,
         seals_authenticated: verified.seals_authenticated,
         checkpoints_compared: verified.checkpoints,
         proven: verified.proven.as_ref().map(|p| (p.through_seq, p.at, p.by.clone())),
-        categories: [0; 8],
-        kinds: BTreeMap::new(),
-        incidents: Vec::new(),
-        incidents_total: 0,
-        seal_failures: 0,
-        auth_failures: BTreeMap::new(),
-        auth_failures_total: 0,
-        sign_ins: 0,
-        access: Vec::new(),
-        access_total: 0,
-        denials: 0,
-        tokens: Vec::new(),
-        tokens_total: 0,
-        permission_changes: Vec::new(),
-        permission_changes_total: 0,
-        changes: Vec::new(),
-        changes_total: 0,
-        privileged: BTreeMap::new(),
-        gdpr_total: 0,
-        requests: Vec::new(),
-        requests_total: 0,
-        open_requests: BTreeMap::new(),
-        exports: Vec::new(),
-        exports_total: 0,
-        erasures: Vec::new(),
-        erasures_total: 0,
-        processors: BTreeMap::new(),
-        personal_data_access: 0,
-        clock: Clock::default(),
-        policy: material.map(|m| Policy {
-            days: m.min_retention_days,
-            source: "the verifier material kept off the host (min-retention-days: the retention \
-                     the log was created with)",
-        }),
-        oldest_by_category: [None; 8],
-        oldest: None,
-        purges: Vec::new(),
-        drops: Vec::new(),
-        dropped_total: 0,
-        recoveries: Vec::new(),
-        restarts: Vec::new(),
-        per_day: BTreeMap::new(),
-        read_error: None,
-        pseudo,
     };
+    let policy = material.map(|m| Policy {
+        days: m.min_retention_days,
+        source: "the verifier material kept off the host (min-retention-days: the retention \
+                 the log was created with)",
+    });
+    let mut report = Report::blank(
+        framework,
+        &period,
+        dir.display().to_string(),
+        reader.meta().log_id.to_string(),
+        crate::keyfile::service_identity(anchor, reader.meta()),
+        checkpoint,
+        created_at,
+        pseudo,
+        integrity,
+        policy,
+    );
     let limit = report.checkpoint.as_ref().ok().map(|c| c.size);
     for stored in reader.records() {
         let record = match stored.and_then(|s| s.decode()) {
@@ -622,7 +678,7 @@ impl Report {
 
     /// Counts one record (the whole log is read; only the period is counted, except for
     /// retention, which concerns the whole log).
-    fn add(
+    pub(crate) fn add(
         &mut self,
         record: &Record,
         populations: Option<&mut Populations>,

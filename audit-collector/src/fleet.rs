@@ -11,9 +11,9 @@ use audit_chain::{
 use audit_events::{HashValue, LogId, Record, Timestamp};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
+use futures_util::TryStreamExt as _;
 use serde::Deserialize;
 use serde_json::{Value, json};
-use futures_util::TryStreamExt as _;
 use tokio_postgres::types::ToSql;
 
 use crate::db::{Db, enrolment_of};
@@ -71,14 +71,17 @@ pub async fn status(db: &Db) -> Result<Value, CollectorError> {
     let tx = reader(&mut client).await?;
     let rows = tx
         .query(
-            "SELECT l.origin, l.service_id,
+            "SELECT l.origin, l.service_id, l.public_key,
                     (SELECT max(size) FROM positions p WHERE p.log_id = l.log_id),
                     (SELECT max(accepted_at)::text FROM positions p WHERE p.log_id = l.log_id),
                     (SELECT max(size) FROM checkpoints c WHERE c.log_id = l.log_id),
                     (SELECT max(size) FROM cosignatures s WHERE s.log_id = l.log_id),
                     (SELECT count(*) FROM refusals r WHERE r.log_id = l.log_id),
                     (SELECT reason || ': ' || detail FROM refusals r WHERE r.log_id = l.log_id
-                     ORDER BY id DESC LIMIT 1)
+                     ORDER BY id DESC LIMIT 1),
+                    (SELECT c.note || s.line FROM cosignatures s JOIN checkpoints c
+                     USING (log_id, size) WHERE s.log_id = l.log_id
+                     ORDER BY s.size DESC LIMIT 1)
              FROM logs l ORDER BY l.origin",
             &[],
         )
@@ -91,16 +94,63 @@ pub async fn status(db: &Db) -> Result<Value, CollectorError> {
             json!({
                 "origin": r.get::<_, String>(0),
                 "service_id": r.get::<_, String>(1),
-                "size": r.get::<_, Option<i64>>(2).unwrap_or(0),
-                "last_accepted_at": r.get::<_, Option<String>>(3),
-                "checkpoint_size": r.get::<_, Option<i64>>(4),
-                "cosigned_size": r.get::<_, Option<i64>>(5),
-                "refusals": r.get::<_, i64>(6),
-                "last_refusal": r.get::<_, Option<String>>(7),
+                "public_key": r.get::<_, String>(2),
+                "size": r.get::<_, Option<i64>>(3).unwrap_or(0),
+                "last_accepted_at": r.get::<_, Option<String>>(4),
+                "checkpoint_size": r.get::<_, Option<i64>>(5),
+                "cosigned_size": r.get::<_, Option<i64>>(6),
+                "refusals": r.get::<_, i64>(7),
+                "last_refusal": r.get::<_, Option<String>>(8),
+                "cosigned": r.get::<_, Option<String>>(9),
             })
         })
         .collect();
     Ok(json!({ "logs": logs, "refusals_without_log": unknown }))
+}
+
+/// Query string of `GET /v1/fleet/raw`: one log's stored records, in order.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawFilter {
+    /// The log's origin.
+    pub origin: String,
+    /// The first sequence number (default 0).
+    pub from: Option<u64>,
+    /// Page size (default and most [`MAX_PAGE`]).
+    pub limit: Option<u32>,
+}
+
+/// One page of a log's stored records, exactly as stored (base64), up to the newest checkpoint
+/// the collector cosigned: `{"records": [...], "next": seq or null, "cosigned_size": n}`.
+pub async fn raw(db: &Db, filter: &RawFilter) -> Result<Value, CollectorError> {
+    let mut client = db.client().await?;
+    let tx = reader(&mut client).await?;
+    let Some(row) =
+        tx.query_opt("SELECT log_id FROM logs WHERE origin = $1", &[&filter.origin]).await?
+    else {
+        return Err(CollectorError::Invalid("no log with this origin is enrolled".into()));
+    };
+    let id: Vec<u8> = row.get(0);
+    let cosigned: Option<i64> =
+        tx.query_one("SELECT max(size) FROM cosignatures WHERE log_id = $1", &[&id]).await?.get(0);
+    let cosigned = cosigned.unwrap_or(0);
+    let from = i64::try_from(filter.from.unwrap_or(0))
+        .map_err(|_| CollectorError::Invalid("from is out of range".into()))?;
+    let limit = i64::from(filter.limit.unwrap_or(MAX_PAGE).clamp(1, MAX_PAGE));
+    let rows = tx
+        .query(
+            "SELECT seq, bytes FROM records WHERE log_id = $1 AND seq >= $2 AND seq < $3
+             ORDER BY seq LIMIT $4",
+            &[&id, &from, &cosigned, &limit],
+        )
+        .await?;
+    let next = (rows.len() as i64 == limit)
+        .then(|| rows.last().map(|r| r.get::<_, i64>(0) + 1))
+        .flatten()
+        .filter(|&n| n < cosigned);
+    let records: Vec<Value> =
+        rows.iter().map(|r| Value::String(STANDARD.encode(r.get::<_, &[u8]>(1)))).collect();
+    Ok(json!({ "records": records, "next": next, "cosigned_size": cosigned }))
 }
 
 /// Filters of the fleet record search (query string of `GET /v1/fleet/records`).

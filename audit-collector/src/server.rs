@@ -12,7 +12,8 @@
 //!
 //! Read API (auditor tokens only, `Authorization: Bearer <token>`; its queries run as the
 //! database role `audit_reader`, which can only read):
-//! - `GET /v1/fleet/status`, `GET /v1/fleet/records?...`, `GET /v1/fleet/verify`
+//! - `GET /v1/fleet/status`, `GET /v1/fleet/records?...`, `GET /v1/fleet/verify`,
+//!   `GET /v1/fleet/raw?origin=...` (one log's records as stored, for `audit fleet report`)
 //!   ([`crate::fleet`]).
 
 use std::net::SocketAddr;
@@ -59,6 +60,7 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/fleet/status", get(status))
         .route("/v1/fleet/records", get(records))
         .route("/v1/fleet/verify", get(verify))
+        .route("/v1/fleet/raw", get(raw))
         // Bodies are read by the handlers, with a size cap and a deadline (`read_body`).
         .layer(DefaultBodyLimit::disable())
         .layer(tower::limit::ConcurrencyLimitLayer::new(MAX_CONCURRENT_REQUESTS))
@@ -239,6 +241,21 @@ async fn records(
         return denied;
     }
     match fleet::records(&state.db, &filter).await {
+        Ok(json) => axum::Json(json).into_response(),
+        Err(CollectorError::Invalid(e)) => text(StatusCode::BAD_REQUEST, format!("{e}\n")),
+        Err(e) => unavailable(&e),
+    }
+}
+
+async fn raw(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(filter): Query<fleet::RawFilter>,
+) -> Response {
+    if let Some(denied) = auditor(&state, &headers).await {
+        return denied;
+    }
+    match fleet::raw(&state.db, &filter).await {
         Ok(json) => axum::Json(json).into_response(),
         Err(CollectorError::Invalid(e)) => text(StatusCode::BAD_REQUEST, format!("{e}\n")),
         Err(e) => unavailable(&e),

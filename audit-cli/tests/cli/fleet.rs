@@ -134,13 +134,27 @@ fn an_operator_runs_a_collector_ships_a_log_and_audits_the_fleet() {
     fleet(&["query", "--kind", "no.such.kind"]).expect(1);
     let run = fleet(&["verify"]).expect(0);
     assert!(run.stdout.starts_with("PASS  audit/svc-test/"), "{}", run.stdout);
+    // The compliance report across the fleet, from the collector's records and verification.
+    let witness = format!("{cdir}/witness.vkey");
+    let run = fleet(&["report", "--framework", "soc2", "--witness-key", &witness]).expect(0);
+    assert_inert("fleet report", &run.stdout);
+    assert!(run.stdout.starts_with("# Fleet report: 1 logs at the collector"), "{}", run.stdout);
+    assert!(run.stdout.contains("ANCHORED"), "{}", run.stdout);
+    assert!(!run.stdout.contains("**PASS**"), "no verifier material: never PASS\n{}", run.stdout);
+    assert!(run.stdout.contains("cosigned by audit-collector.localhost/witness"), "{}", run.stdout);
+    let unproven = fleet(&["report", "--framework", "gdpr"]).expect(0).stdout;
+    assert!(unproven.contains("CHAINED") && unproven.contains("not proven"), "{unproven}");
+    let json: serde_json::Value = serde_json::from_str(
+        &fleet(&["report", "--framework", "iso27001", "--format", "json"]).expect(0).stdout,
+    )
+    .unwrap();
+    assert_eq!(json["fleet"].as_array().unwrap().len(), 1, "{json}");
     // Ingestion credentials are not auditor credentials: a wrong token is refused.
     std::fs::write(&token_file, "audtok_0000").unwrap();
     let run = fleet(&["status"]).expect(3);
     assert!(run.stderr.contains("403"), "{}", run.stderr);
 
     // The cosigned checkpoint came back into the log directory.
-    let witness = format!("{cdir}/witness.vkey");
     let material = fixture.material_file.to_str().unwrap();
     audit(&["verify", log, "--verification-key", material, "--witness-key", &witness]).expect(0);
 
