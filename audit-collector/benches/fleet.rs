@@ -6,6 +6,8 @@
 //!
 //! Prints `BENCH {json}` lines for `cargo xtask bench`. Sizes: `AUDIT_BENCH_FLEET_RECORDS`
 //! records in all (default 10^6, spread over the shippers); `AUDIT_BENCH_SMALL=1` uses 10^5.
+//! `AUDIT_BENCH_EXPERIMENT_SQL` is run against the fleet database before ingestion (how the
+//! index costs in `migrations/0001_fleet.sql` were measured, by dropping indexes).
 #![allow(clippy::print_stdout, clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
 use std::path::Path;

@@ -1,7 +1,7 @@
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 //! Attacks on the collector: an intruder who holds a service host (its log directory and its
 //! checkpoint signing key) and anyone who can reach the collector's port. Each test states what
 //! the attacker wants and asserts that the collector denies it and keeps evidence.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::net::SocketAddr;
 use std::path::Path;
