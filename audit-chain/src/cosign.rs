@@ -16,8 +16,8 @@ use zeroize::Zeroizing;
 use crate::checkpoint::Checkpoint;
 use crate::error::ChainError;
 use crate::note::{
-    NoteVerifier, PRIVATE_PREFIX, SIG_PREFIX, check_own_name, open_note, split_typed_key,
-    typed_key_id,
+    NoteVerifier, PRIVATE_PREFIX, SIG_PREFIX, check_own_name, open_note, private_key_string,
+    split_typed_key, typed_key_id,
 };
 
 /// Signature type byte of Ed25519 cosignatures (v1) in key ids and key strings.
@@ -68,19 +68,7 @@ impl Cosigner {
 
     /// The private key string (`PRIVATE+KEY+...`), to be stored by the witness only.
     pub fn to_private_key_string(&self) -> Zeroizing<String> {
-        let mut raw = Zeroizing::new(Vec::with_capacity(33));
-        raw.push(COSIGNATURE_V1);
-        raw.extend_from_slice(self.key.as_bytes());
-        let encoded = Zeroizing::new(STANDARD.encode(&*raw));
-        let id = format!("+{:08x}+", self.key_id);
-        let mut out = Zeroizing::new(String::with_capacity(
-            PRIVATE_PREFIX.len() + self.name.len() + id.len() + encoded.len(),
-        ));
-        out.push_str(PRIVATE_PREFIX);
-        out.push_str(&self.name);
-        out.push_str(&id);
-        out.push_str(&encoded);
-        out
+        private_key_string(COSIGNATURE_V1, &self.name, self.key_id, self.key.as_bytes())
     }
 
     /// The witness name.

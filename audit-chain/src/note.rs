@@ -92,6 +92,30 @@ pub(crate) fn split_typed_key(
     Ok((name, id, bytes))
 }
 
+/// `PRIVATE+KEY+<name>+<keyid>+<base64(sig_type || seed)>`, in memory that is wiped when dropped.
+pub(crate) fn private_key_string(
+    sig_type: u8,
+    name: &str,
+    key_id: u32,
+    seed: &[u8; 32],
+) -> Zeroizing<String> {
+    let mut raw = Zeroizing::new(Vec::with_capacity(33));
+    raw.push(sig_type);
+    raw.extend_from_slice(seed);
+    let encoded = Zeroizing::new(STANDARD.encode(&*raw));
+    let id = format!("+{key_id:08x}+");
+    // Sized up front so that the string holding the key is never reallocated (which would leave
+    // a copy behind).
+    let mut out = Zeroizing::new(String::with_capacity(
+        PRIVATE_PREFIX.len() + name.len() + id.len() + encoded.len(),
+    ));
+    out.push_str(PRIVATE_PREFIX);
+    out.push_str(name);
+    out.push_str(&id);
+    out.push_str(&encoded);
+    out
+}
+
 /// A note signing key: an Ed25519 key with a name.
 ///
 /// `Debug` shows the name and key id only; the key is wiped when dropped.
@@ -134,21 +158,7 @@ impl NoteSigner {
 
     /// The private key string (`PRIVATE+KEY+...`), for the operator to store off the log host.
     pub fn to_private_key_string(&self) -> Zeroizing<String> {
-        let mut raw = Zeroizing::new(Vec::with_capacity(33));
-        raw.push(ED25519);
-        raw.extend_from_slice(self.key.as_bytes());
-        let encoded = Zeroizing::new(STANDARD.encode(&*raw));
-        let id = format!("+{:08x}+", self.key_id);
-        // Sized up front so that the string holding the key is never reallocated (which would
-        // leave a copy behind).
-        let mut out = Zeroizing::new(String::with_capacity(
-            PRIVATE_PREFIX.len() + self.name.len() + id.len() + encoded.len(),
-        ));
-        out.push_str(PRIVATE_PREFIX);
-        out.push_str(&self.name);
-        out.push_str(&id);
-        out.push_str(&encoded);
-        out
+        private_key_string(ED25519, &self.name, self.key_id, self.key.as_bytes())
     }
 
     /// The key name.

@@ -207,47 +207,12 @@ async fn decide(
         )
         .await?;
     }
-    tx.execute(
-        "INSERT INTO checkpoints (log_id, size, root, note) VALUES ($1, $2, $3, $4)
-         ON CONFLICT DO NOTHING",
-        &[
-            &log_id.as_bytes().as_slice(),
-            &to_i64(checkpoint.size)?,
-            &checkpoint.root.as_slice(),
-            &shipment.note,
-        ],
-    )
-    .await?;
     let mut cosigned = None;
     if end == checkpoint.size {
-        let existing = tx
-            .query_opt(
-                "SELECT line FROM cosignatures WHERE log_id = $1 AND size = $2 AND witness = $3",
-                &[&log_id.as_bytes().as_slice(), &to_i64(end)?, &witness.name()],
-            )
-            .await?;
-        let line = match existing {
-            Some(row) => row.get::<_, String>(0),
-            None => {
-                let now =
-                    SystemTime::now().duration_since(UNIX_EPOCH).map_or(1, |d| d.as_secs().max(1));
-                let line = witness.cosign(&checkpoint, now)?;
-                tx.execute(
-                    "INSERT INTO cosignatures (log_id, size, witness, timestamp, line)
-                     VALUES ($1, $2, $3, $4, $5)",
-                    &[
-                        &log_id.as_bytes().as_slice(),
-                        &to_i64(end)?,
-                        &witness.name(),
-                        &to_i64(now)?,
-                        &line,
-                    ],
-                )
-                .await?;
-                line
-            }
-        };
+        let line = store_and_cosign(&tx, &log_id, &checkpoint, &shipment.note, witness).await?;
         cosigned = Some(format!("{}{line}", shipment.note));
+    } else {
+        store_checkpoint(&tx, &log_id, &checkpoint, &shipment.note).await?;
     }
     tx.commit().await?;
     Ok((Outcome::Accepted { size: end, cosigned }, None))
@@ -695,33 +660,60 @@ async fn decide_add_checkpoint(
         );
         return Ok((outcome, Some((log_id, shipment))));
     }
+    let line = store_and_cosign(&tx, &log_id, &checkpoint, &note, witness).await?;
+    tx.commit().await?;
+    Ok((Outcome::Accepted { size: checkpoint.size, cosigned: Some(line) }, None))
+}
+
+/// Stores an accepted checkpoint (once per size).
+async fn store_checkpoint(
+    tx: &tokio_postgres::Transaction<'_>,
+    log_id: &LogId,
+    checkpoint: &audit_chain::Checkpoint,
+    note: &str,
+) -> Result<(), CollectorError> {
     tx.execute(
         "INSERT INTO checkpoints (log_id, size, root, note) VALUES ($1, $2, $3, $4)
          ON CONFLICT DO NOTHING",
-        &[&id, &to_i64(checkpoint.size)?, &checkpoint.root.as_slice(), &note],
+        &[
+            &log_id.as_bytes().as_slice(),
+            &to_i64(checkpoint.size)?,
+            &checkpoint.root.as_slice(),
+            &note,
+        ],
     )
     .await?;
+    Ok(())
+}
+
+/// Stores an accepted checkpoint and returns this witness's cosignature line on it, made now
+/// unless one was made before (a checkpoint is cosigned once).
+async fn store_and_cosign(
+    tx: &tokio_postgres::Transaction<'_>,
+    log_id: &LogId,
+    checkpoint: &audit_chain::Checkpoint,
+    note: &str,
+    witness: &Cosigner,
+) -> Result<String, CollectorError> {
+    store_checkpoint(tx, log_id, checkpoint, note).await?;
+    let id = log_id.as_bytes().as_slice();
+    let size = to_i64(checkpoint.size)?;
     let existing = tx
         .query_opt(
             "SELECT line FROM cosignatures WHERE log_id = $1 AND size = $2 AND witness = $3",
-            &[&id, &to_i64(checkpoint.size)?, &witness.name()],
+            &[&id, &size, &witness.name()],
         )
         .await?;
-    let line = match existing {
-        Some(row) => row.get::<_, String>(0),
-        None => {
-            let now =
-                SystemTime::now().duration_since(UNIX_EPOCH).map_or(1, |d| d.as_secs().max(1));
-            let line = witness.cosign(&checkpoint, now)?;
-            tx.execute(
-                "INSERT INTO cosignatures (log_id, size, witness, timestamp, line)
-                 VALUES ($1, $2, $3, $4, $5)",
-                &[&id, &to_i64(checkpoint.size)?, &witness.name(), &to_i64(now)?, &line],
-            )
-            .await?;
-            line
-        }
-    };
-    tx.commit().await?;
-    Ok((Outcome::Accepted { size: checkpoint.size, cosigned: Some(line) }, None))
+    if let Some(row) = existing {
+        return Ok(row.get(0));
+    }
+    let now = SystemTime::now().duration_since(UNIX_EPOCH).map_or(1, |d| d.as_secs().max(1));
+    let line = witness.cosign(checkpoint, now)?;
+    tx.execute(
+        "INSERT INTO cosignatures (log_id, size, witness, timestamp, line)
+         VALUES ($1, $2, $3, $4, $5)",
+        &[&id, &size, &witness.name(), &to_i64(now)?, &line],
+    )
+    .await?;
+    Ok(line)
 }
