@@ -99,6 +99,13 @@ pub(crate) enum Command {
     /// List the event kinds: dotted name, category, severity, lane and every field.
     #[command(after_help = EXIT_CODES)]
     Kinds(KindsArgs),
+    /// Print a shell completion script: `audit completions bash > /etc/bash_completion.d/audit`.
+    #[command(after_help = EXIT_CODES)]
+    Completions(CompletionsArgs),
+    /// Write the manual pages (audit.1 and one per subcommand) into a directory; `cargo xtask
+    /// man` runs it.
+    #[command(after_help = EXIT_CODES)]
+    Man(ManArgs),
     /// Run a fleet collector: set up its database and keys, serve, enroll logs, make auditor
     /// tokens.
     #[command(after_help = EXIT_CODES)]
@@ -418,6 +425,20 @@ pub(crate) struct LegalHoldArgs {
     /// Lift the hold, with the reason.
     #[arg(long, value_name = "REASON")]
     pub(crate) release: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct CompletionsArgs {
+    /// The shell.
+    #[arg(value_enum)]
+    pub(crate) shell: clap_complete::Shell,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ManArgs {
+    /// Where to write the pages (created if missing).
+    #[arg(long, value_name = "DIR")]
+    pub(crate) out: PathBuf,
 }
 
 #[derive(Debug, Args)]

@@ -29,6 +29,7 @@ mod init;
 mod keyfile;
 mod kinds;
 mod legal_hold;
+mod manual;
 mod output;
 mod query;
 mod report;
@@ -137,6 +138,8 @@ fn dispatch(command: Command, ctx: &mut Ctx<'_>) -> anyhow::Result<ExitStatus> {
         Command::Emit(args) => emit::run(&args, ctx),
         Command::Demo(args) => demo::run(&args, ctx),
         Command::Kinds(args) => kinds::run(&args, ctx),
+        Command::Completions(args) => manual::completions(&args, ctx),
+        Command::Man(args) => manual::man(&args, ctx),
         Command::LegalHold(args) => legal_hold::run(&args, ctx),
         Command::Collector(args) => fleet::run_collector(&args, ctx),
         Command::Ship(args) => fleet::run_ship(&args, ctx),

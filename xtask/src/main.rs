@@ -4,6 +4,8 @@
 //! - `cargo xtask bench [FILTER]`: runs the benchmark binaries and writes
 //!   `target/bench/results.md` and `target/bench/results.json`.
 //! - `cargo xtask docs`: regenerates `docs/EVENTS.md` from the event catalogue.
+//! - `cargo xtask man`: writes the manual pages (`audit.1`, one per subcommand) into
+//!   `target/man` (`man -l target/man/audit-verify.1`).
 //! - `cargo xtask layering | tidy | paths | deny | packages`: one CI check on its own
 //!   (`packages` installs the Debian packages the tests need when run as root).
 //!
@@ -33,9 +35,10 @@ fn main() -> ExitCode {
         Some("deny") => deny::check(&workspace_root()),
         Some("packages") => packages::check(&workspace_root()),
         Some("docs") => docs::generate(&workspace_root()),
+        Some("man") => man(&workspace_root()),
         _ => {
             eprintln!(
-                "usage: cargo xtask <ci | bench [FILTER] | docs | layering | tidy | paths | deny | packages>"
+                "usage: cargo xtask <ci | bench [FILTER] | docs | man | layering | tidy | paths | deny | packages>"
             );
             return ExitCode::from(2);
         }
@@ -47,6 +50,21 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// `cargo xtask man`: the `audit` binary writes its own pages (clap_mangen), into `target/man`.
+fn man(root: &std::path::Path) -> anyhow::Result<()> {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
+    let out = root.join("target").join("man");
+    let status = std::process::Command::new(&cargo)
+        .args(["run", "--quiet", "-p", "audit-cli", "--", "man", "--out"])
+        .arg(&out)
+        .current_dir(root)
+        .status()?;
+    if !status.success() {
+        anyhow::bail!("`audit man` exited with {status}");
+    }
+    Ok(())
 }
 
 /// The workspace root: the parent of this crate's manifest directory.

@@ -12,6 +12,7 @@ mod hostile_files;
 mod init;
 mod kinds;
 mod legal_hold;
+mod manual;
 mod proofs;
 mod query;
 mod report;
