@@ -217,7 +217,7 @@ pub(crate) struct QueryArgs {
     #[arg(long, value_name = "N")]
     pub(crate) limit: Option<usize>,
     /// Output format.
-    #[arg(long, value_enum, default_value_t = QueryFormat::Text)]
+    #[arg(long, ignore_case = true, value_enum, default_value_t = QueryFormat::Text)]
     pub(crate) format: QueryFormat,
 }
 
@@ -252,7 +252,7 @@ pub(crate) struct ReportArgs {
     /// The log directory.
     pub(crate) dir: PathBuf,
     /// The framework the report is for.
-    #[arg(long, value_enum)]
+    #[arg(long, ignore_case = true, value_enum)]
     pub(crate) framework: Framework,
     /// Start of the period (same forms as query --since).
     #[arg(long, value_name = "TIME")]
@@ -261,7 +261,7 @@ pub(crate) struct ReportArgs {
     #[arg(long, value_name = "TIME")]
     pub(crate) until: Option<String>,
     /// Output format.
-    #[arg(long, value_enum, default_value_t = ReportFormat::Md)]
+    #[arg(long, ignore_case = true, value_enum, default_value_t = ReportFormat::Md)]
     pub(crate) format: ReportFormat,
     /// Verifier material or public key for the integrity check (as for verify).
     #[arg(long, value_name = "FILE")]
@@ -325,7 +325,7 @@ pub(crate) struct ExportArgs {
     /// The log directory.
     pub(crate) dir: PathBuf,
     /// Output format.
-    #[arg(long, value_enum, default_value_t = ExportFormat::Jsonl)]
+    #[arg(long, ignore_case = true, value_enum, default_value_t = ExportFormat::Jsonl)]
     pub(crate) format: ExportFormat,
     /// Records at or after this time (same forms as query --since).
     #[arg(long, value_name = "TIME")]
@@ -430,7 +430,7 @@ pub(crate) struct LegalHoldArgs {
 #[derive(Debug, Args)]
 pub(crate) struct CompletionsArgs {
     /// The shell.
-    #[arg(value_enum)]
+    #[arg(ignore_case = true, value_enum)]
     pub(crate) shell: clap_complete::Shell,
 }
 
@@ -444,19 +444,23 @@ pub(crate) struct ManArgs {
 #[derive(Debug, Args)]
 pub(crate) struct KindsArgs {
     /// Output format.
-    #[arg(long, value_enum, default_value_t = KindsFormat::Text)]
+    #[arg(long, ignore_case = true, value_enum, default_value_t = KindsFormat::Text)]
     pub(crate) format: KindsFormat,
 }
 
+/// Case does not matter (`Security`, `SECURITY`), as operators type it.
 fn parse_category(text: &str) -> Result<Category, String> {
-    text.parse().map_err(|_| {
+    text.to_ascii_lowercase().parse().map_err(|_| {
         let names: Vec<&str> = Category::ALL.iter().map(|c| c.as_str()).collect();
         format!("expected one of {}", names.join(", "))
     })
 }
 
+/// Case does not matter (`HIGH`, `High`).
 fn parse_severity(text: &str) -> Result<Severity, String> {
-    text.parse().map_err(|_| "expected one of low, medium, high, critical".to_owned())
+    text.to_ascii_lowercase()
+        .parse()
+        .map_err(|_| "expected one of low, medium, high, critical".to_owned())
 }
 
 #[cfg(test)]
@@ -467,6 +471,15 @@ mod tests {
     #[test]
     fn the_command_definition_is_consistent() {
         Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn enum_values_ignore_case() {
+        assert_eq!(parse_severity("HIGH"), Ok(Severity::High));
+        assert_eq!(parse_category("Security"), Ok(Category::Security));
+        assert!(parse_severity("urgent").is_err());
+        let cli = Cli::try_parse_from(["audit", "kinds", "--format", "JSON"]).unwrap();
+        assert!(matches!(cli.command, Command::Kinds(KindsArgs { format: KindsFormat::Json })));
     }
 
     #[test]
@@ -606,7 +619,7 @@ pub(crate) enum FleetCommand {
     /// Every log: records held, newest checkpoint and cosignature, refusals.
     Status {
         /// Output format.
-        #[arg(long, value_enum, default_value = "text")]
+        #[arg(long, ignore_case = true, value_enum, default_value = "text")]
         format: FleetFormat,
     },
     /// Search records across every log, oldest first (exit 1 when nothing matched).
@@ -617,7 +630,7 @@ pub(crate) enum FleetCommand {
         #[arg(long, default_value_t = 100)]
         limit: usize,
         /// Output format.
-        #[arg(long, value_enum, default_value = "text")]
+        #[arg(long, ignore_case = true, value_enum, default_value = "text")]
         format: FleetFormat,
     },
     /// The compliance report across the fleet: each log's sections (as `audit report` builds
@@ -625,7 +638,7 @@ pub(crate) enum FleetCommand {
     /// the collector's verification as integrity (exit 1 when a log fails).
     Report {
         /// Which framework's sections.
-        #[arg(long, value_enum)]
+        #[arg(long, ignore_case = true, value_enum)]
         framework: Framework,
         /// Start of the period (as `audit report`).
         #[arg(long)]
@@ -638,7 +651,7 @@ pub(crate) enum FleetCommand {
         #[arg(long, value_name = "FILE")]
         witness_key: Option<PathBuf>,
         /// Output format: md or json.
-        #[arg(long, value_enum, default_value_t = ReportFormat::Md)]
+        #[arg(long, ignore_case = true, value_enum, default_value_t = ReportFormat::Md)]
         format: ReportFormat,
         /// Write the report to FILE instead of standard output.
         #[arg(long, value_name = "FILE")]
@@ -648,7 +661,7 @@ pub(crate) enum FleetCommand {
     /// signed and cosigned checkpoints (exit 1 when a log fails).
     Verify {
         /// Output format.
-        #[arg(long, value_enum, default_value = "text")]
+        #[arg(long, ignore_case = true, value_enum, default_value = "text")]
         format: FleetFormat,
     },
 }
