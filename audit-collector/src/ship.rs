@@ -8,8 +8,8 @@
 //! `cosigned-<size, 20 digits>.note` (by default into the log directory, where `audit verify
 //! --witness-key` finds it).
 //!
-//! The shipper keeps the leaf hash of every record (32 bytes each) to build the proofs, read
-//! once from the log when it starts.
+//! The shipper keeps the log's whole Merkle tree in memory to build the proofs (every level,
+//! about 64 bytes a record), read once from the log when it starts.
 
 use std::path::{Path, PathBuf};
 use std::sync::{Condvar, Mutex, PoisonError};
