@@ -60,7 +60,8 @@ pub(crate) enum Command {
     /// a verdict that says what was proven.
     #[command(after_help = VERDICTS_AND_EXIT_CODES)]
     Verify(VerifyArgs),
-    /// Search records by actor, kind, category, severity, resource and time.
+    /// Search records by actor, kind, category, severity, resource, time, address, sequence
+    /// number and audit id.
     #[command(after_help = EXIT_CODES)]
     Query(QueryArgs),
     /// A compliance report (SOC 2, GDPR, ISO/IEC 27001, HIPAA, PCI DSS) for a period,
@@ -213,12 +214,46 @@ pub(crate) struct QueryArgs {
     /// Records before this time (same forms as --since).
     #[arg(long, value_name = "TIME")]
     pub(crate) until: Option<String>,
+    /// Events naming this client address (IPv4 or IPv6).
+    #[arg(long, value_name = "ADDR")]
+    pub(crate) ip: Option<std::net::IpAddr>,
+    /// One sequence number (`--seq 42`) or an inclusive range (`--seq 40..49`).
+    #[arg(long, value_name = "N|A..B", value_parser = parse_seqs)]
+    pub(crate) seq: Option<(u64, u64)>,
+    /// The record with this audit id (32 hex digits).
+    #[arg(long, value_name = "HEX")]
+    pub(crate) audit_id: Option<audit_events::AuditId>,
+    /// Newest first.
+    #[arg(long)]
+    pub(crate) reverse: bool,
+    /// Skip this many matching records first.
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub(crate) offset: usize,
     /// At most this many records.
     #[arg(long, value_name = "N")]
     pub(crate) limit: Option<usize>,
+    /// Print only the number of matching records (after --offset and --limit).
+    #[arg(long)]
+    pub(crate) count: bool,
     /// Output format.
     #[arg(long, ignore_case = true, value_enum, default_value_t = QueryFormat::Text)]
     pub(crate) format: QueryFormat,
+}
+
+/// `N` or `A..B` (both ends included).
+fn parse_seqs(text: &str) -> Result<(u64, u64), String> {
+    let number =
+        |t: &str| t.trim().parse::<u64>().map_err(|_| format!("{t:?} is not a sequence number"));
+    match text.split_once("..") {
+        Some((a, b)) => {
+            let (a, b) = (number(a)?, number(b)?);
+            if a > b {
+                return Err(format!("the range {a}..{b} is empty"));
+            }
+            Ok((a, b))
+        }
+        None => number(text).map(|n| (n, n)),
+    }
 }
 
 /// The compliance framework a report is written for.
@@ -471,6 +506,15 @@ mod tests {
     #[test]
     fn the_command_definition_is_consistent() {
         Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn sequence_ranges_parse() {
+        assert_eq!(parse_seqs("42"), Ok((42, 42)));
+        assert_eq!(parse_seqs("40..49"), Ok((40, 49)));
+        assert!(parse_seqs("9..3").is_err());
+        assert!(parse_seqs("a..3").is_err());
+        assert!(parse_seqs("-1").is_err());
     }
 
     #[test]

@@ -1,5 +1,6 @@
-//! `audit query`: search by actor, kind, category, severity, resource and time, in text, JSON,
-//! JSON lines or CSV. Exit 0 with matches, 1 with none.
+//! `audit query`: search by actor, kind, category, severity, resource, time, client address,
+//! sequence number and audit id, oldest or newest first, with an offset and a limit, in text,
+//! JSON, JSON lines or CSV, or only the count. Exit 0 with matches, 1 with none.
 
 use anyhow::Context as _;
 use audit_events::{EventKind, RecordKind, SystemKind};
@@ -25,8 +26,11 @@ pub(crate) fn run(args: &QueryArgs, ctx: &mut Ctx<'_>) -> anyhow::Result<ExitSta
         resource: args.resource.clone(),
         since: args.since.as_deref().map(|t| parse_time(t, ctx.now)).transpose()?,
         until: args.until.as_deref().map(|t| parse_time(t, ctx.now)).transpose()?,
-        limit: args.limit,
-        order: Order::Ascending,
+        ip: args.ip,
+        seqs: args.seq,
+        audit_id: args.audit_id,
+        limit: args.limit.map(|n| n.saturating_add(args.offset)),
+        order: if args.reverse { Order::Descending } else { Order::Ascending },
     };
     let outcome = query_outcome(&args.dir, &q)
         .with_context(|| format!("searching {}", args.dir.display()))?;
@@ -38,7 +42,11 @@ pub(crate) fn run(args: &QueryArgs, ctx: &mut Ctx<'_>) -> anyhow::Result<ExitSta
             display_safe(&fallback.reason)
         )?;
     }
-    let hits = outcome.hits;
+    let hits: Vec<_> = outcome.hits.into_iter().skip(args.offset).collect();
+    if args.count {
+        writeln!(ctx.out, "{}", hits.len())?;
+        return Ok(if hits.is_empty() { ExitStatus::Finding } else { ExitStatus::Success });
+    }
     let out = &mut *ctx.out;
     match args.format {
         QueryFormat::Text => {

@@ -47,6 +47,12 @@ pub struct Query {
     pub since: Option<Timestamp>,
     /// Records before this time.
     pub until: Option<Timestamp>,
+    /// Events naming this client address.
+    pub ip: Option<std::net::IpAddr>,
+    /// Records whose sequence number is in this range (both ends included).
+    pub seqs: Option<(u64, u64)>,
+    /// The record with this audit id.
+    pub audit_id: Option<audit_events::AuditId>,
     /// At most this many results.
     pub limit: Option<usize>,
     /// Result order.
@@ -82,6 +88,15 @@ impl Query {
         if let Some(resource) = &self.resource
             && !event.is_some_and(|e| e.resource_ids().contains(&resource.as_str()))
         {
+            return false;
+        }
+        if self.ip.is_some() && event.and_then(|e| e.ip()) != self.ip {
+            return false;
+        }
+        if self.seqs.is_some_and(|(first, last)| record.seq < first || record.seq > last) {
+            return false;
+        }
+        if self.audit_id.is_some_and(|id| record.audit_id != id) {
             return false;
         }
         true

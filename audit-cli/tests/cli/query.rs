@@ -177,3 +177,53 @@ fn a_forged_index_does_not_hide_an_actor() {
     let verify = fixture.audit(&["verify", "{dir}"]).expect(1);
     assert!(verify.stdout.contains("could hide records from searches"), "{}", verify.stdout);
 }
+
+#[test]
+fn address_sequence_audit_id_order_offset_and_count() {
+    let fixture = written_log(10);
+    let seqs = |args: &[&str]| -> Vec<u64> {
+        let mut all = vec!["query", "{dir}", "--format", "jsonl"];
+        all.extend_from_slice(args);
+        fixture
+            .audit(&all)
+            .stdout
+            .lines()
+            .map(|l| serde_json::from_str::<Value>(l).unwrap()["seq"].as_u64().unwrap())
+            .collect()
+    };
+    assert_eq!(seqs(&["--seq", "5..9"]), vec![5, 6, 7, 8, 9]);
+    assert_eq!(seqs(&["--seq", "12"]), vec![12]);
+    assert_eq!(seqs(&["--seq", "5..9", "--reverse"]), vec![9, 8, 7, 6, 5]);
+    assert_eq!(seqs(&["--seq", "5..9", "--offset", "1", "--limit", "2"]), vec![6, 7]);
+    assert_eq!(seqs(&["--seq", "5..9", "--reverse", "--limit", "2"]), vec![9, 8]);
+    // Every event naming 203.0.113.7, and nothing else.
+    let by_ip: Vec<Value> = fixture
+        .audit(&["query", "{dir}", "--ip", "203.0.113.7", "--format", "jsonl"])
+        .expect(0)
+        .stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert!(!by_ip.is_empty());
+    assert!(by_ip.iter().all(|r| r.to_string().contains("203.0.113.7")), "{by_ip:?}");
+    fixture.audit(&["query", "{dir}", "--ip", "192.0.2.99"]).expect(1);
+    fixture.audit(&["query", "{dir}", "--ip", "not-an-address"]).expect(2);
+    // The audit id of record 7 finds record 7 alone.
+    let seventh: Value = serde_json::from_str(
+        fixture
+            .audit(&["query", "{dir}", "--seq", "7", "--format", "jsonl"])
+            .expect(0)
+            .stdout
+            .trim(),
+    )
+    .unwrap();
+    let id = seventh["audit_id"].as_str().unwrap();
+    assert_eq!(seqs(&["--audit-id", id]), vec![7]);
+    // --count prints the number of matches.
+    let total = seqs(&["--kind", "auth.failure"]).len();
+    let run = fixture.audit(&["query", "{dir}", "--kind", "auth.failure", "--count"]).expect(0);
+    assert_eq!(run.stdout.trim(), total.to_string());
+    let run = fixture.audit(&["query", "{dir}", "--actor", "nobody", "--count"]).expect(1);
+    assert_eq!(run.stdout.trim(), "0");
+    fixture.audit(&["query", "{dir}", "--seq", "9..5"]).expect(2);
+}
