@@ -31,14 +31,35 @@ pub(crate) fn run(args: &InitArgs, ctx: &mut Ctx<'_>) -> anyhow::Result<ExitStat
         ));
     }
     let mut file = create_material_file(&material_path)?;
+    // The public key, safe to publish, beside the material: `<DIR>.pub`.
+    let pub_path = public_key_path(&material_path);
+    let mut pub_file =
+        match OpenOptions::new().write(true).create_new(true).mode(0o644).open(&pub_path) {
+            Ok(f) => f,
+            Err(e) => {
+                drop(file);
+                let _ = std::fs::remove_file(&material_path);
+                return Err(e).with_context(|| {
+                    format!(
+                        "creating {} (an existing file is never overwritten)",
+                        pub_path.display()
+                    )
+                });
+            }
+        };
     let (writer, material) = match LogWriter::create(&args.dir, config, ctx.now) {
         Ok(created) => created,
         Err(e) => {
-            drop(file);
+            drop((file, pub_file));
             let _ = std::fs::remove_file(&material_path);
+            let _ = std::fs::remove_file(&pub_path);
             return Err(e).with_context(|| format!("creating the log in {}", args.dir.display()));
         }
     };
+    let public_written = pub_file
+        .write_all(format!("{}\n", material.public_key).as_bytes())
+        .and_then(|()| pub_file.sync_all())
+        .with_context(|| format!("writing {}", pub_path.display()));
     let written = file
         .write_all(material.to_text().as_bytes())
         .and_then(|()| file.sync_all())
@@ -53,10 +74,12 @@ pub(crate) fn run(args: &InitArgs, ctx: &mut Ctx<'_>) -> anyhow::Result<ExitStat
     let log_id = writer.log_id();
     let closed = writer.close(ctx.now).context("closing the new log");
     written?;
+    public_written?;
     closed?;
 
     let dir = display_safe(&args.dir.display().to_string()).into_owned();
     let file = display_safe(&material_path.display().to_string()).into_owned();
+    let public = display_safe(&pub_path.display().to_string()).into_owned();
     write!(
         ctx.out,
         "Created audit log {dir}\n  log id      {log_id}\n  service id  {service}\n  \
@@ -69,7 +92,8 @@ pub(crate) fn run(args: &InitArgs, ctx: &mut Ctx<'_>) -> anyhow::Result<ExitStat
          audit verify {dir} --verification-key {file}\n\
          With the material, verify recomputes every epoch's seal key from the initial one and\n\
          checks every seal's MAC, so a rewrite by anyone without the key is caught. The public\n\
-         key alone (safe to publish) checks checkpoint signatures and inclusion proofs.\n",
+         key alone (safe to publish; written to {public}) checks checkpoint signatures and\n\
+         inclusion proofs.\n",
         service = args.service_id,
         key = material.public_key,
     )?;
@@ -84,6 +108,17 @@ pub(crate) fn create_material_file(path: &Path) -> anyhow::Result<std::fs::File>
     })
 }
 
+/// The public key file beside the material, named after it: `<DIR>.verifier` gives `<DIR>.pub`.
+fn public_key_path(material: &Path) -> PathBuf {
+    let path = material.with_extension("pub");
+    if path == material {
+        let mut name = material.as_os_str().to_owned();
+        name.push(".pub");
+        return PathBuf::from(name);
+    }
+    path
+}
+
 pub(crate) fn default_material_path(dir: &Path) -> anyhow::Result<PathBuf> {
     let name = dir.file_name().ok_or_else(|| {
         usage("cannot name the verifier material after this directory; give --material-out FILE")
@@ -96,6 +131,13 @@ pub(crate) fn default_material_path(dir: &Path) -> anyhow::Result<PathBuf> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_public_key_goes_beside_the_material() {
+        assert_eq!(public_key_path(Path::new("/v/orch.verifier")), Path::new("/v/orch.pub"));
+        assert_eq!(public_key_path(Path::new("keys/orch")), Path::new("keys/orch.pub"));
+        assert_eq!(public_key_path(Path::new("keys/orch.pub")), Path::new("keys/orch.pub.pub"));
+    }
 
     #[test]
     fn material_goes_beside_the_directory() {

@@ -21,6 +21,10 @@ fn init_creates_a_log_and_material_that_verifies_it() {
     let material = material.unwrap();
     assert!(run.stdout.contains(&material.public_key));
     assert!(run.stdout.contains(&material.log_id.to_string()));
+    // The public key, safe to publish, beside the material.
+    let public = tmp.path().join("orch.pub");
+    assert_eq!(std::fs::read_to_string(&public).unwrap(), format!("{}\n", material.public_key));
+    assert!(run.stdout.contains(public.to_str().unwrap()), "{}", run.stdout);
     // The secret key is only in the file, never printed.
     let key: String = material.initial_seal_key.iter().map(|b| format!("{b:02x}")).collect();
     assert!(!run.stdout.contains(&key) && !run.stderr.contains(&key));
@@ -33,6 +37,10 @@ fn init_creates_a_log_and_material_that_verifies_it() {
     ])
     .expect(0);
     assert!(run.stdout.contains("PASS: the log is intact"), "{}", run.stdout);
+    let run =
+        audit(&["verify", dir.to_str().unwrap(), "--verification-key", public.to_str().unwrap()])
+            .expect(0);
+    assert!(run.stdout.contains("CHAINED") || run.stdout.contains("ANCHORED"), "{}", run.stdout);
 }
 
 #[test]
@@ -56,6 +64,7 @@ fn init_refuses_to_overwrite_a_log_or_a_material_file() {
             .expect(3);
     assert!(run.stderr.contains("refusing to overwrite"), "{}", run.stderr);
     assert!(!other.exists());
+    assert!(!tmp.path().join("other.pub").exists());
     assert_eq!(std::fs::read(&material_file).unwrap(), before);
 }
 
