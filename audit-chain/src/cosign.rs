@@ -16,8 +16,8 @@ use zeroize::Zeroizing;
 use crate::checkpoint::Checkpoint;
 use crate::error::ChainError;
 use crate::note::{
-    NoteVerifier, PRIVATE_PREFIX, SIG_PREFIX, check_own_name, open_note, private_key_string,
-    split_typed_key, typed_key_id,
+    NoteVerifier, PRIVATE_PREFIX, SIG_PREFIX, check_own_name, open_note, parse_typed_verifier,
+    private_key_string, split_typed_key, typed_key_id, write_verifier_key,
 };
 
 /// Signature type byte of Ed25519 cosignatures (v1) in key ids and key strings.
@@ -128,18 +128,9 @@ impl CosignatureVerifier {
     /// Parses `<name>+<keyid>+<base64(0x04 || public key)>`, as strictly as
     /// [`NoteVerifier::parse`].
     pub fn parse(vkey: &str) -> Result<Self, ChainError> {
-        let (name, id, bytes) = split_typed_key(vkey.trim_end_matches('\n'), COSIGNATURE_V1)?;
-        let mut public = [0u8; 32];
-        public.copy_from_slice(&bytes[1..]);
-        let key = VerifyingKey::from_bytes(&public)
-            .map_err(|_| ChainError::MalformedKey { reason: "not an Ed25519 public key" })?;
-        if key.is_weak() {
-            return Err(ChainError::MalformedKey { reason: "weak Ed25519 public key" });
-        }
-        if typed_key_id(name, COSIGNATURE_V1, &public) != id {
-            return Err(ChainError::MalformedKey { reason: "key id does not match" });
-        }
-        Ok(Self { name: name.to_owned(), key_id: id, key })
+        let (name, key_id, key) =
+            parse_typed_verifier(vkey.trim_end_matches('\n'), COSIGNATURE_V1)?;
+        Ok(Self { name, key_id, key })
     }
 
     /// The witness name.
@@ -150,10 +141,7 @@ impl CosignatureVerifier {
 
 impl fmt::Display for CosignatureVerifier {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let mut raw = [0u8; 33];
-        raw[0] = COSIGNATURE_V1;
-        raw[1..].copy_from_slice(self.key.as_bytes());
-        write!(f, "{}+{:08x}+{}", self.name, self.key_id, STANDARD.encode(raw))
+        write_verifier_key(f, COSIGNATURE_V1, &self.name, self.key_id, &self.key)
     }
 }
 

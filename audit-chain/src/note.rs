@@ -92,6 +92,40 @@ pub(crate) fn split_typed_key(
     Ok((name, id, bytes))
 }
 
+/// Parses a verifier key `<name>+<keyid>+<base64(sig_type || public key)>` strictly: the key id
+/// must match the name and key, and the key must be a valid Ed25519 point of large order.
+pub(crate) fn parse_typed_verifier(
+    vkey: &str,
+    sig_type: u8,
+) -> Result<(String, u32, VerifyingKey), ChainError> {
+    let (name, id, bytes) = split_typed_key(vkey, sig_type)?;
+    let mut public = [0u8; 32];
+    public.copy_from_slice(&bytes[1..]);
+    let key = VerifyingKey::from_bytes(&public)
+        .map_err(|_| ChainError::MalformedKey { reason: "not an Ed25519 public key" })?;
+    if key.is_weak() {
+        return Err(ChainError::MalformedKey { reason: "weak Ed25519 public key" });
+    }
+    if typed_key_id(name, sig_type, &public) != id {
+        return Err(ChainError::MalformedKey { reason: "key id does not match" });
+    }
+    Ok((name.to_owned(), id, key))
+}
+
+/// Writes the verifier key `<name>+<keyid>+<base64(sig_type || public key)>`.
+pub(crate) fn write_verifier_key(
+    f: &mut fmt::Formatter<'_>,
+    sig_type: u8,
+    name: &str,
+    key_id: u32,
+    key: &VerifyingKey,
+) -> fmt::Result {
+    let mut raw = [0u8; 33];
+    raw[0] = sig_type;
+    raw[1..].copy_from_slice(key.as_bytes());
+    write!(f, "{name}+{key_id:08x}+{}", STANDARD.encode(raw))
+}
+
 /// `PRIVATE+KEY+<name>+<keyid>+<base64(sig_type || seed)>`, in memory that is wiped when dropped.
 pub(crate) fn private_key_string(
     sig_type: u8,
@@ -231,18 +265,8 @@ impl NoteVerifier {
     /// must be canonical with padding, the algorithm must be Ed25519 and the key a valid point
     /// of large order. Fails with [`ChainError::MalformedKey`] or [`ChainError::InvalidKeyName`].
     pub fn parse(vkey: &str) -> Result<Self, ChainError> {
-        let (name, id, bytes) = split_key(vkey)?;
-        let mut public = [0u8; 32];
-        public.copy_from_slice(&bytes[1..]);
-        let key = VerifyingKey::from_bytes(&public)
-            .map_err(|_| ChainError::MalformedKey { reason: "not an Ed25519 public key" })?;
-        if key.is_weak() {
-            return Err(ChainError::MalformedKey { reason: "weak Ed25519 public key" });
-        }
-        if key_id(name, &public) != id {
-            return Err(ChainError::MalformedKey { reason: "key id does not match" });
-        }
-        Ok(Self { name: name.to_owned(), key_id: id, key })
+        let (name, key_id, key) = parse_typed_verifier(vkey, ED25519)?;
+        Ok(Self { name, key_id, key })
     }
 
     /// The key name.
@@ -268,10 +292,7 @@ impl NoteVerifier {
 
 impl fmt::Display for NoteVerifier {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let mut raw = [0u8; 33];
-        raw[0] = ED25519;
-        raw[1..].copy_from_slice(self.key.as_bytes());
-        write!(f, "{}+{:08x}+{}", self.name, self.key_id, STANDARD.encode(raw))
+        write_verifier_key(f, ED25519, &self.name, self.key_id, &self.key)
     }
 }
 
