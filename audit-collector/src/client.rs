@@ -115,9 +115,15 @@ impl CollectorClient {
     /// A C2SP tlog-witness `add-checkpoint` request (`body` as `audit consistency --proof-out`
     /// writes it): the status, the content type and the body of the answer.
     pub fn add_checkpoint(&self, body: &[u8]) -> Result<(u16, String, String), CollectorError> {
+        self.post("/add-checkpoint", body)
+    }
+
+    /// POSTs `body` as it is to `path`: the status, the content type and the body of the answer.
+    pub fn post(&self, path: &str, body: &[u8]) -> Result<(u16, String, String), CollectorError> {
         let mut response = self
             .agent
-            .post(&format!("{}/add-checkpoint", self.base))
+            .post(&format!("{}{path}", self.base))
+            .content_type("application/octet-stream")
             .send(body)
             .map_err(|e| CollectorError::Transport(e.to_string()))?;
         let status = response.status().as_u16();

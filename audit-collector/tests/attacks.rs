@@ -3,102 +3,26 @@
 //! the attacker wants and asserts that the collector denies it and keeps evidence.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::net::SocketAddr;
+mod support;
+
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
+use support::Fleet;
 
 use audit_chain::{
     Checkpoint, Cosigner, Hash, MemoryTree, NoteSigner, chain_hash, consistency_proof,
     genesis_chain_hash, leaf_hash, sign_checkpoint,
 };
 use audit_collector::CollectorError;
-use audit_collector::client::CollectorClient;
-use audit_collector::cluster::TempCluster;
-use audit_collector::db::Db;
-use audit_collector::server::{self, AppState, Running};
 use audit_collector::ship::{self, ShipOptions, Stop};
 use audit_collector::shipment::{Frame, Shipment};
-use audit_collector::tls::TlsIdentity;
 use audit_collector::witness::{self, Outcome, Refusal};
 use audit_events::{AuditId, Body, Entry, EventKind, EventRecord, LogId, Record, Timestamp};
 use audit_store::{LogConfig, LogWriter, VerifyOptions, verify};
 
 /// 2026-11-22T00:00:00Z.
 const T0: i64 = 1_795_305_600_000_000_000;
-
-/// A PostgreSQL cluster, the fleet database and a collector serving HTTPS on loopback.
-struct Fleet {
-    runtime: tokio::runtime::Runtime,
-    _cluster: TempCluster,
-    db: Db,
-    tls: TlsIdentity,
-    witness: Arc<Cosigner>,
-    server: Option<Running>,
-    addr: SocketAddr,
-}
-
-impl Fleet {
-    fn start() -> Self {
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .unwrap();
-        let cluster = TempCluster::start().unwrap();
-        let db = Db::connect(&cluster.connection_string(), 4).unwrap();
-        runtime.block_on(async {
-            db.migrate().await.unwrap();
-            db.create_partitions().await.unwrap();
-        });
-        let tls = TlsIdentity::self_signed(&["127.0.0.1"]).unwrap();
-        let witness = Arc::new(Cosigner::from_seed("collector.test/witness", [42; 32]).unwrap());
-        let state = AppState { db: db.clone(), witness: Arc::clone(&witness) };
-        let running =
-            runtime.block_on(server::start("127.0.0.1:0".parse().unwrap(), &tls, state)).unwrap();
-        let addr = running.addr;
-        Self { runtime, _cluster: cluster, db, tls, witness, server: Some(running), addr }
-    }
-
-    fn client(&self, token: Option<String>) -> CollectorClient {
-        CollectorClient::new(&format!("https://{}", self.addr), self.tls.cert_pem.as_bytes(), token)
-            .unwrap()
-    }
-
-    fn enroll(&self, forger: &Forger) {
-        self.runtime.block_on(self.db.enroll(&forger.signer.verifier_key())).unwrap();
-    }
-
-    fn ingest(&self, body: &[u8]) -> Result<Outcome, CollectorError> {
-        self.runtime.block_on(witness::ingest(&self.db, &self.witness, body))
-    }
-
-    fn query(&self, sql: &str) -> Vec<tokio_postgres::Row> {
-        self.runtime.block_on(async {
-            let client = self.db.client().await.unwrap();
-            client.query(sql, &[]).await.unwrap()
-        })
-    }
-
-    fn count(&self, sql: &str) -> i64 {
-        self.query(sql)[0].get(0)
-    }
-
-    fn refusals(&self) -> Vec<(String, String)> {
-        self.query("SELECT reason, detail FROM refusals ORDER BY id")
-            .iter()
-            .map(|r| (r.get(0), r.get(1)))
-            .collect()
-    }
-}
-
-impl Drop for Fleet {
-    fn drop(&mut self) {
-        if let Some(server) = self.server.take() {
-            self.runtime.block_on(server.stop());
-        }
-    }
-}
 
 /// The intruder's view of one log: its signing key, and records it builds and links itself
 /// (it has read FORMAT.md).
@@ -200,7 +124,7 @@ fn a_checkpoint_beyond_the_database_range_is_refused_with_evidence() {
     // shipper retries forever and which leaves no evidence).
     let fleet = Fleet::start();
     let forger = Forger::new("worker-a", 1);
-    fleet.enroll(&forger);
+    fleet.enroll(&forger.signer.verifier_key());
     for size in [u64::MAX, i64::MAX as u64 + 1] {
         let shipment = Shipment {
             origin: forger.origin.clone(),
@@ -221,7 +145,7 @@ fn a_shipment_numbered_beyond_the_database_range_is_refused_with_evidence() {
     // Anyone on the network: a shipment whose first sequence number does not fit the database.
     let fleet = Fleet::start();
     let forger = Forger::new("worker-a", 1);
-    fleet.enroll(&forger);
+    fleet.enroll(&forger.signer.verifier_key());
     for origin in ["audit/nobody/00000000000000000000000000000000", forger.origin.as_str()] {
         let shipment = Shipment {
             origin: origin.to_owned(),
@@ -313,7 +237,7 @@ fn records_naming_another_service_are_refused() {
     // must not show up in the fleet search under that service.
     let fleet = Fleet::start();
     let mut forger = Forger::new("worker-a", 1);
-    fleet.enroll(&forger);
+    fleet.enroll(&forger.signer.verifier_key());
     forger.push_honest(2);
     let forged = forger.record(2, "payments");
     forger.push(forged);
@@ -323,7 +247,7 @@ fn records_naming_another_service_are_refused() {
     assert_eq!(fleet.refusals().len(), 1);
     // A NUL in the claimed service cannot be stored: still a refusal with evidence, not a 503.
     let mut forger = Forger::new("worker-b", 2);
-    fleet.enroll(&forger);
+    fleet.enroll(&forger.signer.verifier_key());
     let forged = forger.record(0, "worker-b\0");
     forger.push(forged);
     let refusal = refused(fleet.ingest(&forger.shipment(0, 1).encode().unwrap()));
@@ -337,7 +261,7 @@ fn racing_shipments_for_one_log_store_each_record_once() {
     // are replays; nothing is stored twice and no request fails.
     let fleet = Fleet::start();
     let mut forger = Forger::new("worker-a", 1);
-    fleet.enroll(&forger);
+    fleet.enroll(&forger.signer.verifier_key());
     forger.push_honest(300);
     let body = forger.shipment(0, 300).encode().unwrap();
     let outcomes = fleet.runtime.block_on(async {
@@ -373,8 +297,8 @@ fn another_logs_key_or_records_cannot_be_shipped_under_its_origin() {
     let fleet = Fleet::start();
     let mut a = Forger::new("worker-a", 1);
     let b = Forger::new("worker-b", 2);
-    fleet.enroll(&a);
-    fleet.enroll(&b);
+    fleet.enroll(&a.signer.verifier_key());
+    fleet.enroll(&b.signer.verifier_key());
     a.push_honest(3);
     let mut shipment = a.shipment(0, 3);
     shipment.origin = b.origin.clone();
@@ -390,7 +314,7 @@ fn a_count_zero_shipment_gets_no_cosignature_for_records_not_held() {
     // for a log the collector never saw.
     let fleet = Fleet::start();
     let mut forger = Forger::new("worker-a", 1);
-    fleet.enroll(&forger);
+    fleet.enroll(&forger.signer.verifier_key());
     forger.push_honest(10);
     let shipment = forger.shipment(0, 0);
     match fleet.ingest(&shipment.encode().unwrap()).unwrap() {
@@ -414,7 +338,7 @@ fn a_count_zero_shipment_gets_no_cosignature_for_records_not_held() {
 fn the_read_api_needs_an_auditor_token_and_its_filters_do_not_inject() {
     let fleet = Fleet::start();
     let mut forger = Forger::new("worker-a", 1);
-    fleet.enroll(&forger);
+    fleet.enroll(&forger.signer.verifier_key());
     forger.push_honest(5);
     assert!(matches!(
         fleet.ingest(&forger.shipment(0, 5).encode().unwrap()).unwrap(),
@@ -455,7 +379,7 @@ fn the_read_api_needs_an_auditor_token_and_its_filters_do_not_inject() {
 fn the_ingest_and_reader_roles_cannot_change_stored_rows() {
     let fleet = Fleet::start();
     let mut forger = Forger::new("worker-a", 1);
-    fleet.enroll(&forger);
+    fleet.enroll(&forger.signer.verifier_key());
     forger.push_honest(5);
     assert!(matches!(
         fleet.ingest(&forger.shipment(0, 5).encode().unwrap()).unwrap(),
@@ -484,7 +408,7 @@ fn the_ingest_and_reader_roles_cannot_change_stored_rows() {
     // Records outside every month partition (here from 2000) land in records_default.
     let mut old = Forger::new("worker-old", 3);
     old.t0 = 946_684_800_000_000_000;
-    fleet.enroll(&old);
+    fleet.enroll(&old.signer.verifier_key());
     old.push_honest(2);
     assert!(matches!(
         fleet.ingest(&old.shipment(0, 2).encode().unwrap()).unwrap(),
@@ -520,7 +444,7 @@ fn a_nul_in_a_record_field_is_refused_with_evidence() {
     // retried by the shipper forever, no refusals row).
     let fleet = Fleet::start();
     let mut forger = Forger::new("worker-a", 1);
-    fleet.enroll(&forger);
+    fleet.enroll(&forger.signer.verifier_key());
     let needle = b"mallory";
     while !forger.record(forger.leaves.size(), "worker-a").windows(7).any(|w| w == needle) {
         forger.push_honest(1);
@@ -542,7 +466,7 @@ fn a_nul_in_a_record_field_is_refused_with_evidence() {
 fn a_proof_with_extra_or_missing_hashes_is_refused() {
     let fleet = Fleet::start();
     let mut forger = Forger::new("worker-a", 1);
-    fleet.enroll(&forger);
+    fleet.enroll(&forger.signer.verifier_key());
     forger.push_honest(7);
     let honest = forger.shipment(0, 5);
     assert!(!honest.proof.is_empty());
@@ -703,8 +627,8 @@ fn records_naming_another_log_or_position_are_refused() {
     let fleet = Fleet::start();
     let mut a = Forger::new("worker-a", 1);
     let b = Forger::new("worker-b", 2);
-    fleet.enroll(&a);
-    fleet.enroll(&b);
+    fleet.enroll(&a.signer.verifier_key());
+    fleet.enroll(&b.signer.verifier_key());
     let foreign = b.record(0, "worker-a");
     a.push(foreign);
     let refusal = refused(fleet.ingest(&a.shipment(0, 1).encode().unwrap()));
@@ -726,12 +650,12 @@ fn a_second_key_for_an_enrolled_origin_is_refused() {
     // checkpoints (and hide the real key's).
     let fleet = Fleet::start();
     let a = Forger::new("worker-a", 1);
-    fleet.enroll(&a);
+    fleet.enroll(&a.signer.verifier_key());
     let other = NoteSigner::from_seed(&a.origin, [99; 32]).unwrap();
     let err = fleet.runtime.block_on(fleet.db.enroll(&other.verifier_key())).unwrap_err();
     assert!(err.to_string().contains("another public key"), "{err}");
     // The same key again is a no-op.
-    fleet.enroll(&a);
+    fleet.enroll(&a.signer.verifier_key());
     let keys: Vec<String> =
         fleet.query("SELECT public_key FROM logs").iter().map(|r| r.get(0)).collect();
     assert_eq!(keys, vec![a.signer.verifier_key()]);
@@ -740,30 +664,7 @@ fn a_second_key_for_an_enrolled_origin_is_refused() {
 /// POSTs raw bytes to the collector's `/v1/ship`; the status, or `None` when the connection
 /// broke first.
 fn post_raw(fleet: &Fleet, body: &[u8]) -> Option<u16> {
-    use ureq::tls::{Certificate, RootCerts, TlsConfig, TlsProvider};
-    let roots: Vec<Certificate<'static>> =
-        audit_collector::tls::certificates(fleet.tls.cert_pem.as_bytes())
-            .unwrap()
-            .into_iter()
-            .map(|der| Certificate::from_der(der.as_ref()).to_owned())
-            .collect();
-    let tls = TlsConfig::builder()
-        .provider(TlsProvider::Rustls)
-        .root_certs(RootCerts::new_with_certs(&roots))
-        .unversioned_rustls_crypto_provider(audit_collector::tls::provider())
-        .build();
-    let agent = ureq::Agent::config_builder()
-        .tls_config(tls)
-        .http_status_as_error(false)
-        .timeout_global(Some(Duration::from_secs(60)))
-        .build()
-        .new_agent();
-    agent
-        .post(&format!("https://{}/v1/ship", fleet.addr))
-        .content_type("application/octet-stream")
-        .send(body)
-        .ok()
-        .map(|r| r.status().as_u16())
+    fleet.client(None).post("/v1/ship", body).ok().map(|(status, _, _)| status)
 }
 
 #[test]
@@ -772,7 +673,7 @@ fn oversized_bodies_and_huge_declared_lengths_are_refused_and_the_collector_keep
     // and lengths.
     let fleet = Fleet::start();
     let mut forger = Forger::new("worker-a", 1);
-    fleet.enroll(&forger);
+    fleet.enroll(&forger.signer.verifier_key());
     let huge = vec![0u8; audit_collector::shipment::MAX_BODY + 1];
     assert!(matches!(post_raw(&fleet, &huge), Some(413) | None));
     assert_eq!(fleet.count("SELECT count(*) FROM refusals WHERE reason = 'oversized'"), 1);
@@ -811,7 +712,7 @@ fn fleet_verify_tells_records_in_flight_from_records_missing() {
     // cosigned are a finding.
     let fleet = Fleet::start();
     let mut forger = Forger::new("worker-a", 1);
-    fleet.enroll(&forger);
+    fleet.enroll(&forger.signer.verifier_key());
     forger.push_honest(7);
     assert!(matches!(
         fleet.ingest(&forger.shipment(0, 5).encode().unwrap()).unwrap(),
@@ -866,7 +767,7 @@ fn a_checkpoint_of_the_empty_tree_does_not_blind_fleet_verify() {
     // must still check every later checkpoint (and pass an honest log).
     let fleet = Fleet::start();
     let mut forger = Forger::new("worker-a", 1);
-    fleet.enroll(&forger);
+    fleet.enroll(&forger.signer.verifier_key());
     let empty = Shipment {
         origin: forger.origin.clone(),
         first: 0,
@@ -899,7 +800,7 @@ fn an_old_checkpoint_shown_again_is_stale_not_evidence_of_a_rollback() {
     // accepted ones that was never accepted is a rollback.
     let fleet = Fleet::start();
     let mut forger = Forger::new("worker-a", 1);
-    fleet.enroll(&forger);
+    fleet.enroll(&forger.signer.verifier_key());
     forger.push_honest(4);
     let early = forger.shipment(0, 4);
     assert!(matches!(

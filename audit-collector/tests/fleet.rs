@@ -3,19 +3,16 @@
 //! the stored cosignature.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::net::SocketAddr;
+mod support;
+
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
+use support::Fleet;
 
-use audit_chain::Cosigner;
 use audit_collector::client::CollectorClient;
-use audit_collector::cluster::TempCluster;
-use audit_collector::db::Db;
-use audit_collector::server::{self, AppState, Running};
 use audit_collector::ship::{self, Progress, ShipOptions, Stop};
-use audit_collector::tls::TlsIdentity;
 use audit_events::{AuditId, Body, Entry, EventKind, EventRecord, Timestamp};
 use audit_store::{LogConfig, LogWriter, VerifierMaterial, VerifyOptions, verify};
 
@@ -87,82 +84,6 @@ fn copy_dir(from: &Path, to: &Path) {
     std::fs::set_permissions(to, std::os::unix::fs::PermissionsExt::from_mode(0o700)).unwrap();
 }
 
-/// A PostgreSQL cluster, the fleet database and a collector serving HTTPS on loopback.
-struct Fleet {
-    runtime: tokio::runtime::Runtime,
-    cluster: TempCluster,
-    db: Db,
-    tls: TlsIdentity,
-    witness: Arc<Cosigner>,
-    server: Option<Running>,
-    addr: SocketAddr,
-}
-
-impl Fleet {
-    fn start() -> Self {
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .unwrap();
-        let cluster = TempCluster::start().unwrap();
-        let db = Db::connect(&cluster.connection_string(), 4).unwrap();
-        runtime.block_on(async {
-            db.migrate().await.unwrap();
-            db.create_partitions().await.unwrap();
-        });
-        let tls = TlsIdentity::self_signed(&["127.0.0.1"]).unwrap();
-        let witness = Arc::new(Cosigner::from_seed("collector.test/witness", [42; 32]).unwrap());
-        let mut fleet = Self {
-            runtime,
-            cluster,
-            db,
-            tls,
-            witness,
-            server: None,
-            addr: "127.0.0.1:0".parse().unwrap(),
-        };
-        fleet.serve();
-        fleet
-    }
-
-    fn serve(&mut self) {
-        let state = AppState { db: self.db.clone(), witness: Arc::clone(&self.witness) };
-        let running = self.runtime.block_on(server::start(self.addr, &self.tls, state)).unwrap();
-        self.addr = running.addr;
-        self.server = Some(running);
-    }
-
-    fn stop_server(&mut self) {
-        if let Some(server) = self.server.take() {
-            self.runtime.block_on(server.stop());
-        }
-    }
-
-    fn client(&self) -> CollectorClient {
-        CollectorClient::new(&format!("https://{}", self.addr), self.tls.cert_pem.as_bytes(), None)
-            .unwrap()
-    }
-
-    fn enroll(&self, dir: &Path) {
-        self.runtime.block_on(self.db.enroll(&public_key(dir))).unwrap();
-    }
-
-    fn query(&self, sql: &str) -> Vec<tokio_postgres::Row> {
-        self.runtime.block_on(async {
-            let client = self.db.client().await.unwrap();
-            client.query(sql, &[]).await.unwrap()
-        })
-    }
-
-    fn refusals(&self) -> Vec<(String, String)> {
-        self.query("SELECT reason, detail FROM refusals ORDER BY id")
-            .iter()
-            .map(|r| (r.get(0), r.get(1)))
-            .collect()
-    }
-}
-
 fn ship_once(fleet: &Fleet, dir: &Path) -> Result<(), audit_collector::CollectorError> {
     let options = ShipOptions {
         dir: dir.to_owned(),
@@ -170,7 +91,7 @@ fn ship_once(fleet: &Fleet, dir: &Path) -> Result<(), audit_collector::Collector
         batch_records: 250,
         follow: false,
     };
-    ship::run(&fleet.client(), &options, &Stop::new(), &mut |_| {})
+    ship::run(&fleet.client(None), &options, &Stop::new(), &mut |_| {})
 }
 
 /// Reads shipper reports (log index, progress) until `done` holds for them; bounded.
@@ -197,7 +118,7 @@ fn three_logs_survive_collector_and_database_crashes_exactly_once() {
     let dirs: Vec<PathBuf> = (0..3).map(|i| tmp.path().join(format!("log{i}"))).collect();
     for (i, dir) in dirs.iter().enumerate() {
         written_log(dir, &format!("worker-{i}"), 30);
-        fleet.enroll(dir);
+        fleet.enroll(&public_key(dir));
     }
     let stop = Arc::new(Stop::new());
     let (tx, reports) = mpsc::channel();
@@ -300,7 +221,7 @@ fn forks_and_rollbacks_are_refused_and_recorded() {
     let earlier = tmp.path().join("earlier");
     copy_dir(&dir, &earlier);
     append(&dir, "orchestrator", 1000, 3, 500);
-    fleet.enroll(&dir);
+    fleet.enroll(&public_key(&dir));
     ship_once(&fleet, &dir).unwrap();
     let shipped = checkpoint_size(&dir);
 
@@ -345,7 +266,7 @@ fn truncating_a_shipped_log_is_caught_through_the_cosignature() {
     let earlier = tmp.path().join("earlier");
     copy_dir(&dir, &earlier);
     append(&dir, "pool-manager", 1000, 3, 500);
-    fleet.enroll(&dir);
+    fleet.enroll(&public_key(&dir));
     ship_once(&fleet, &dir).unwrap();
     let size = checkpoint_size(&dir);
     let cosigned = format!("cosigned-{size:020}.note");
@@ -405,7 +326,7 @@ fn witness_request(dir: &Path, old: u64) -> String {
 #[test]
 fn the_collector_speaks_c2sp_tlog_witness_add_checkpoint() {
     let fleet = Fleet::start();
-    let client = fleet.client();
+    let client = fleet.client(None);
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("log");
     written_log(&dir, "gpu-worker", 3);
@@ -417,7 +338,7 @@ fn the_collector_speaks_c2sp_tlog_witness_add_checkpoint() {
     // Unknown origin: 404.
     let (status, _, _) = client.add_checkpoint(witness_request(&dir, 0).as_bytes()).unwrap();
     assert_eq!(status, 404);
-    fleet.enroll(&dir);
+    fleet.enroll(&public_key(&dir));
 
     // The first checkpoint, from size 0 with an empty proof: cosigned.
     let (status, _, line) = client.add_checkpoint(witness_request(&dir, 0).as_bytes()).unwrap();
@@ -480,7 +401,7 @@ fn purges_remove_a_prefix_through_the_chained_purge_function_only() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("log");
     written_log(&dir, "orchestrator", 10);
-    fleet.enroll(&dir);
+    fleet.enroll(&public_key(&dir));
     // Small shipments, so that accepted positions fall inside the log.
     let options = ShipOptions {
         dir: dir.clone(),
@@ -488,7 +409,7 @@ fn purges_remove_a_prefix_through_the_chained_purge_function_only() {
         batch_records: 150,
         follow: false,
     };
-    ship::run(&fleet.client(), &options, &Stop::new(), &mut |_| {}).unwrap();
+    ship::run(&fleet.client(None), &options, &Stop::new(), &mut |_| {}).unwrap();
     let origin = audit_store::LogReader::open(&dir).unwrap().meta().origin.clone();
     let total: i64 = fleet.query("SELECT count(*) FROM records")[0].get(0);
 
