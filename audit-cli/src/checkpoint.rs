@@ -18,12 +18,13 @@ use input_validation::display_safe;
 use serde_json::{Value, json};
 
 use crate::Ctx;
-use crate::cli::{CheckpointArgs, ConsistencyArgs, ProveArgs, VerifyProofArgs};
+use crate::cli::{CheckpointArgs, ConsistencyArgs, ProveArgs, ResultFormat, VerifyProofArgs};
 use crate::error::{ExitStatus, usage};
 use crate::keyfile::{load_trust_anchor, read_text};
-use crate::output::{json_pretty, record_json, safe_lines, text_line};
+use crate::output::{json_pretty, print_json, record_json, safe_lines, text_line};
 use crate::verify::{
-    exit_status, failure_place, kind_name, load_anchor, options, run_verify, verdict_line,
+    exit_status, failure_place, kind_name, load_anchor, options, report_json, run_verify,
+    verdict_line,
 };
 
 pub(crate) fn run_checkpoint(
@@ -32,7 +33,19 @@ pub(crate) fn run_checkpoint(
 ) -> anyhow::Result<ExitStatus> {
     let (note, checkpoint) = latest_checkpoint(&args.dir)
         .with_context(|| format!("reading the latest checkpoint of {}", args.dir.display()))?;
-    ctx.out.write_all(safe_lines(&note).as_bytes())?;
+    if args.format == ResultFormat::Json {
+        print_json(
+            ctx.out,
+            &json!({
+                "origin": checkpoint.origin,
+                "size": checkpoint.size,
+                "root": to_hex(&checkpoint.root),
+                "note": note,
+            }),
+        )?;
+    } else {
+        ctx.out.write_all(safe_lines(&note).as_bytes())?;
+    }
     writeln!(
         ctx.err,
         "checkpoint of tree size {}; keep a copy off this host and pass it to \
@@ -62,7 +75,24 @@ pub(crate) fn run_prove(args: &ProveArgs, ctx: &mut Ctx<'_>) -> anyhow::Result<E
         "proof": bundle.proof.path.iter().map(|h| to_hex(h)).collect::<Vec<_>>(),
         "checkpoint": bundle.checkpoint,
     });
-    writeln!(ctx.out, "{}", json_pretty(&value))?;
+    if args.format == ResultFormat::Json {
+        writeln!(ctx.out, "{}", json_pretty(&value))?;
+        return Ok(ExitStatus::Success);
+    }
+    writeln!(
+        ctx.out,
+        "record seq {} (leaf index {}) in the tree of size {}, {} hash(es) in its inclusion path:",
+        bundle.seq,
+        bundle.proof.index,
+        bundle.proof.size,
+        bundle.proof.path.len()
+    )?;
+    writeln!(ctx.out, "{}", text_line(&record))?;
+    for hash in &bundle.proof.path {
+        writeln!(ctx.out, "  {}", to_hex(hash))?;
+    }
+    writeln!(ctx.out, "signed checkpoint:")?;
+    ctx.out.write_all(safe_lines(&bundle.checkpoint).as_bytes())?;
     Ok(ExitStatus::Success)
 }
 
@@ -78,7 +108,26 @@ pub(crate) fn run_verify_proof(
         .map_err(|e| usage(format!("{} is not a proof bundle: {e}", args.bundle.display())))?;
     let verifier = load_trust_anchor(&args.public_key)?.note_verifier()?;
     let fields = BundleFields::parse(&bundle)?;
+    let json = args.format.json();
     match check_bundle(&fields, &verifier) {
+        Ok((record, root)) if json => {
+            print_json(
+                ctx.out,
+                &json!({
+                    "verdict": "PASS",
+                    "seq": fields.seq,
+                    "tree_size": fields.tree_size,
+                    "root": to_hex(&root),
+                    "origin": verifier.name(),
+                    "record": record.to_json_value(None, None)?,
+                }),
+            )?;
+            Ok(ExitStatus::Success)
+        }
+        Err(Fail(reason)) if json => {
+            print_json(ctx.out, &json!({ "verdict": "FAIL", "reason": reason }))?;
+            Ok(ExitStatus::Finding)
+        }
         Ok((record, root)) => {
             writeln!(
                 ctx.out,
@@ -239,23 +288,31 @@ pub(crate) fn run_consistency(
     };
     let mut options = options(anchor.as_ref(), &[], None)?;
     options.trusted_checkpoints.push(old_note.clone());
-    let report = run_verify(&args.dir, &options, ctx.err_is_terminal)?;
+    let json = args.format.json();
+    let report = run_verify(&args.dir, &options, ctx.err_is_terminal && !json)?;
+    let verify_json = || report_json(&report, anchor.as_ref());
+    let fail = |ctx: &mut Ctx<'_>, reason: String, verify: Option<Value>| {
+        if json {
+            print_json(ctx.out, &json!({ "verdict": "FAIL", "reason": reason, "verify": verify }))?;
+        } else {
+            writeln!(ctx.out, "FAIL: {}", display_safe(&reason))?;
+        }
+        anyhow::Ok(ExitStatus::Finding)
+    };
     if let Some(failure) = &report.failure {
-        writeln!(
-            ctx.out,
-            "FAIL: verify, with the old checkpoint as a trusted one, found: {} ({}): {}",
+        let reason = format!(
+            "verify, with the old checkpoint as a trusted one, found: {} ({}): {}",
             failure_place(failure),
             kind_name(failure.kind),
-            display_safe(&failure.reason)
-        )?;
-        return Ok(ExitStatus::Finding);
+            failure.reason
+        );
+        return fail(ctx, reason, Some(verify_json()));
     }
     let old = match open_checkpoint(&old_note, &verifier) {
         Ok(old) => old,
         Err(e) => {
             let reason = format!("the old checkpoint does not verify with this key: {e}");
-            writeln!(ctx.out, "FAIL: {}", display_safe(&reason))?;
-            return Ok(ExitStatus::Finding);
+            return fail(ctx, reason, None);
         }
     };
     match check_consistency(args, &old, &verifier)? {
@@ -264,6 +321,20 @@ pub(crate) fn run_consistency(
                 write_witness_request(path, old.size, &bundle)?;
             }
             let key = if key_given { "the key given" } else { "the key in log.meta" };
+            if json {
+                print_json(
+                    ctx.out,
+                    &json!({
+                        "verdict": report.verdict().word(),
+                        "old_size": old.size,
+                        "new_size": new,
+                        "key": if key_given { "given" } else { "log_meta" },
+                        "proof_out": args.proof_out.as_ref().map(|p| p.display().to_string()),
+                        "verify": verify_json(),
+                    }),
+                )?;
+                return exit_status(report.verdict(), args.require, ctx.err);
+            }
             writeln!(
                 ctx.out,
                 "{}: the log at tree size {new} extends the old checkpoint of size {}: the \
@@ -276,10 +347,7 @@ pub(crate) fn run_consistency(
             writeln!(ctx.out, "verify: {}", verdict_line(&report))?;
             exit_status(report.verdict(), args.require, ctx.err)
         }
-        Err(Fail(reason)) => {
-            writeln!(ctx.out, "FAIL: {}", display_safe(&reason))?;
-            Ok(ExitStatus::Finding)
-        }
+        Err(Fail(reason)) => fail(ctx, reason, Some(verify_json())),
     }
 }
 

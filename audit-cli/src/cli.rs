@@ -46,6 +46,10 @@ exits 1 unless PASS (and 2 without verifier material); --require-anchor exits 1 
 #[derive(Debug, Parser)]
 #[command(name = "audit", version, after_help = EXIT_CODES, propagate_version = true)]
 pub(crate) struct Cli {
+    /// Read local dates and times (`2026-12-01 21:38`, `today`, `yesterday`) in UTC instead
+    /// of the local time zone (TZ, /etc/localtime).
+    #[arg(long, global = true)]
+    pub(crate) utc: bool,
     #[command(subcommand)]
     pub(crate) command: Command,
 }
@@ -133,6 +137,8 @@ pub(crate) struct InitArgs {
     /// Where to write the verifier material [default: <DIR>.verifier beside the directory].
     #[arg(long, value_name = "FILE")]
     pub(crate) material_out: Option<PathBuf>,
+    #[command(flatten)]
+    pub(crate) format: ResultFormatArg,
 }
 
 #[derive(Debug, Args)]
@@ -154,9 +160,11 @@ pub(crate) struct VerifyArgs {
     /// The least retention, in days, a retention purge may claim [default: the material's].
     #[arg(long, value_name = "N")]
     pub(crate) min_retention_days: Option<u32>,
-    /// Print one JSON object instead of text.
-    #[arg(long)]
+    /// The same as --format json (kept for scripts written before --format).
+    #[arg(long, hide = true)]
     pub(crate) json: bool,
+    #[command(flatten)]
+    pub(crate) format: ResultFormatArg,
     #[command(flatten)]
     pub(crate) require: Require,
 }
@@ -174,12 +182,36 @@ pub(crate) struct Require {
     pub(crate) require_anchor: bool,
 }
 
-/// Output formats of `query`.
+/// Output formats of commands that print one result (a verdict, what was created or written).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
+pub(crate) enum ResultFormat {
+    /// Lines for people.
+    #[default]
+    Text,
+    /// One JSON object (docs/JSON.md gives its members).
+    Json,
+}
+
+/// `--format text|json`, for commands that print one result.
+#[derive(Clone, Copy, Debug, Default, Args)]
+pub(crate) struct ResultFormatArg {
+    /// Output format.
+    #[arg(long, ignore_case = true, value_enum, default_value_t = ResultFormat::Text)]
+    pub(crate) format: ResultFormat,
+}
+
+impl ResultFormatArg {
+    pub(crate) fn json(self) -> bool {
+        self.format == ResultFormat::Json
+    }
+}
+
+/// Output formats of records (`query`, `export`, `tail`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub(crate) enum QueryFormat {
     /// One escaped line per record.
     Text,
-    /// One JSON array.
+    /// One JSON array of records.
     Json,
     /// One JSON object per line.
     Jsonl,
@@ -207,8 +239,9 @@ pub(crate) struct QueryArgs {
     /// A resource id the event names (pool, node, task, shard, job, worker...).
     #[arg(long, value_name = "ID")]
     pub(crate) resource: Option<String>,
-    /// Records at or after this time: RFC 3339, a UTC date, now, today, yesterday, or an age
-    /// (30m, 1h, 7d).
+    /// Records at or after this time: now, today, yesterday; an age (-1h, 30m, "1 hour ago",
+    /// 2w, 1M, 1y); a local date or time ("2026-12-01", "2026-12-01 21:38"; UTC with --utc);
+    /// or RFC 3339 with an offset.
     #[arg(long, value_name = "TIME")]
     pub(crate) since: Option<String>,
     /// Records before this time (same forms as --since).
@@ -332,6 +365,8 @@ pub(crate) struct ReportCheckArgs {
     /// The signature file [default: <REPORT>.sig].
     #[arg(long, value_name = "FILE", requires = "public_key")]
     pub(crate) signature: Option<PathBuf>,
+    #[command(flatten)]
+    pub(crate) format: ResultFormatArg,
 }
 
 #[derive(Debug, Args)]
@@ -341,18 +376,13 @@ pub(crate) struct TailArgs {
     /// How many of the last records to show.
     #[arg(short = 'n', long = "lines", value_name = "N", default_value_t = 10)]
     pub(crate) lines: u64,
-    /// Keep running and print new records as they become durable.
+    /// Keep running and print new records as they are written (the log directory is watched
+    /// with inotify).
     #[arg(short = 'f', long)]
     pub(crate) follow: bool,
-}
-
-/// Output formats of `export`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub(crate) enum ExportFormat {
-    /// One JSON object per line.
-    Jsonl,
-    /// RFC 4180 CSV with a header.
-    Csv,
+    /// Output format (json, one array, only without -f; jsonl for a SIEM following the log).
+    #[arg(long, ignore_case = true, value_enum, default_value_t = QueryFormat::Text)]
+    pub(crate) format: QueryFormat,
 }
 
 #[derive(Debug, Args)]
@@ -360,8 +390,8 @@ pub(crate) struct ExportArgs {
     /// The log directory.
     pub(crate) dir: PathBuf,
     /// Output format.
-    #[arg(long, ignore_case = true, value_enum, default_value_t = ExportFormat::Jsonl)]
-    pub(crate) format: ExportFormat,
+    #[arg(long, ignore_case = true, value_enum, default_value_t = QueryFormat::Jsonl)]
+    pub(crate) format: QueryFormat,
     /// Records at or after this time (same forms as query --since).
     #[arg(long, value_name = "TIME")]
     pub(crate) since: Option<String>,
@@ -374,6 +404,9 @@ pub(crate) struct ExportArgs {
 pub(crate) struct CheckpointArgs {
     /// The log directory.
     pub(crate) dir: PathBuf,
+    /// Output format: text is the signed note itself.
+    #[arg(long, ignore_case = true, value_enum, default_value_t = ResultFormat::Text)]
+    pub(crate) format: ResultFormat,
 }
 
 #[derive(Debug, Args)]
@@ -386,6 +419,9 @@ pub(crate) struct ProveArgs {
     /// A checkpointed tree size to prove against [default: the latest checkpoint].
     #[arg(long, value_name = "M")]
     pub(crate) size: Option<u64>,
+    /// Output format: json is the bundle `verify-proof` reads; text a summary for people.
+    #[arg(long, ignore_case = true, value_enum, default_value_t = ResultFormat::Json)]
+    pub(crate) format: ResultFormat,
 }
 
 #[derive(Debug, Args)]
@@ -395,6 +431,8 @@ pub(crate) struct VerifyProofArgs {
     /// The log's checkpoint public key, or its verifier material.
     #[arg(long, value_name = "FILE")]
     pub(crate) public_key: PathBuf,
+    #[command(flatten)]
+    pub(crate) format: ResultFormatArg,
 }
 
 #[derive(Debug, Args)]
@@ -414,6 +452,8 @@ pub(crate) struct ConsistencyArgs {
     pub(crate) proof_out: Option<PathBuf>,
     #[command(flatten)]
     pub(crate) require: Require,
+    #[command(flatten)]
+    pub(crate) format: ResultFormatArg,
 }
 
 #[derive(Debug, Args)]
@@ -425,6 +465,10 @@ pub(crate) struct EmitArgs {
     /// "category" and "severity" may be given and must agree. A bad line is reported by
     /// number and skipped (exit 2); the other lines are written.
     pub(crate) file: Option<PathBuf>,
+    /// Output format of the summary: text on standard error, or one JSON object on standard
+    /// output (written and refused counts, the sequence numbers assigned).
+    #[arg(long, ignore_case = true, value_enum, default_value_t = ResultFormat::Text)]
+    pub(crate) format: ResultFormat,
 }
 
 #[derive(Debug, Args)]
@@ -460,6 +504,8 @@ pub(crate) struct LegalHoldArgs {
     /// Lift the hold, with the reason.
     #[arg(long, value_name = "REASON")]
     pub(crate) release: Option<String>,
+    #[command(flatten)]
+    pub(crate) format: ResultFormatArg,
 }
 
 #[derive(Debug, Args)]
@@ -554,6 +600,8 @@ pub(crate) enum CollectorCommand {
         /// The witness name in cosignatures (a schema-less URL naming the collector).
         #[arg(long, default_value = "audit-collector.localhost/witness")]
         name: String,
+        #[command(flatten)]
+        format: ResultFormatArg,
     },
     /// Serve HTTPS: ingestion for shippers, the read API for auditors.
     Serve {
@@ -579,6 +627,8 @@ pub(crate) enum CollectorCommand {
         /// The log directory (its log.meta names the key; check it against the material).
         #[arg(long, value_name = "DIR")]
         log: Option<PathBuf>,
+        #[command(flatten)]
+        format: ResultFormatArg,
     },
     /// Remove a log's records older than a time, through the database's purge function: a
     /// chained purge record first, then a whole prefix of the log up to an accepted position.
@@ -589,12 +639,14 @@ pub(crate) enum CollectorCommand {
         /// The log's origin (`audit/<service id>/<log id>`).
         #[arg(long)]
         origin: String,
-        /// Purge records older than this time (RFC 3339).
+        /// Purge records older than this time (the forms of `audit query --since`).
         #[arg(long)]
         before: String,
         /// Why (the retention policy and its source); kept in the purge record.
         #[arg(long)]
         reason: String,
+        #[command(flatten)]
+        format: ResultFormatArg,
     },
     /// Create a read-API token for an auditor; printed once, only its SHA-256 is stored.
     Token {
@@ -604,6 +656,8 @@ pub(crate) enum CollectorCommand {
         /// Who the token is for.
         #[arg(long)]
         name: String,
+        #[command(flatten)]
+        format: ResultFormatArg,
     },
 }
 
@@ -627,6 +681,19 @@ pub(crate) struct ShipArgs {
     /// Ship what is checkpointed now and stop, instead of following the log.
     #[arg(long)]
     pub(crate) once: bool,
+    /// Progress reports: text lines on standard error, or one JSON object per shipment on
+    /// standard output.
+    #[arg(long, ignore_case = true, value_enum, default_value_t = ShipFormat::Text)]
+    pub(crate) format: ShipFormat,
+}
+
+/// Output formats of `ship`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub(crate) enum ShipFormat {
+    /// A line per shipment on standard error.
+    Text,
+    /// One JSON object per shipment on standard output.
+    Jsonl,
 }
 
 /// `audit fleet`.
@@ -737,10 +804,10 @@ pub(crate) struct FleetFilters {
     /// Only this client address.
     #[arg(long)]
     pub(crate) ip: Option<String>,
-    /// From this time (RFC 3339).
+    /// From this time (same forms as `audit query --since`).
     #[arg(long)]
     pub(crate) since: Option<String>,
-    /// Until this time (RFC 3339).
+    /// Until this time, exclusive.
     #[arg(long)]
     pub(crate) until: Option<String>,
 }

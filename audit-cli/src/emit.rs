@@ -22,7 +22,8 @@ use input_validation::display_safe;
 use serde_json::Value;
 
 use crate::Ctx;
-use crate::cli::EmitArgs;
+use crate::cli::{EmitArgs, ResultFormat};
+use crate::output::print_json;
 use crate::error::ExitStatus;
 
 /// The longest line read; a longer one is refused without holding it in memory.
@@ -54,6 +55,7 @@ pub(crate) fn run(args: &EmitArgs, ctx: &mut Ctx<'_>) -> anyhow::Result<ExitStat
     };
     let mut input = BufReader::new(input);
     let (mut written, mut refused, mut unflushed) = (0u64, 0u64, 0u64);
+    let mut refused_lines = Vec::new();
     let mut line = Vec::new();
     let mut number = 0u64;
     loop {
@@ -84,6 +86,7 @@ pub(crate) fn run(args: &EmitArgs, ctx: &mut Ctx<'_>) -> anyhow::Result<ExitStat
             }
             Err(reason) => {
                 refused += 1;
+                refused_lines.push(number);
                 writeln!(
                     ctx.err,
                     "audit: line {number}: {}; nothing of it was written",
@@ -94,13 +97,28 @@ pub(crate) fn run(args: &EmitArgs, ctx: &mut Ctx<'_>) -> anyhow::Result<ExitStat
     }
     logger.flush().context("making the events durable")?;
     logger.shutdown().context("closing the log")?;
-    writeln!(
-        ctx.err,
-        "{written} event(s) written to {}; all durable",
-        display_safe(&args.dir.display().to_string())
-    )?;
+    if args.format == ResultFormat::Json {
+        print_json(
+            ctx.out,
+            &serde_json::json!({
+                "dir": args.dir.display().to_string(),
+                "written": written,
+                "refused": refused,
+                "refused_lines": refused_lines,
+                "durable": true,
+            }),
+        )?;
+    } else {
+        writeln!(
+            ctx.err,
+            "{written} event(s) written to {}; all durable",
+            display_safe(&args.dir.display().to_string())
+        )?;
+        if refused > 0 {
+            writeln!(ctx.err, "{refused} line(s) refused")?;
+        }
+    }
     if refused > 0 {
-        writeln!(ctx.err, "{refused} line(s) refused")?;
         return Ok(ExitStatus::Usage);
     }
     Ok(ExitStatus::Success)

@@ -19,7 +19,7 @@ use audit_collector::db::Db;
 use audit_collector::server::{self, AppState};
 use audit_collector::ship::{self, ShipOptions, Stop};
 use audit_collector::tls::TlsIdentity;
-use serde_json::Value;
+use serde_json::{Value, json};
 
 use audit_chain::{CosignatureVerifier, NoteVerifier, open_checkpoint, open_cosigned};
 use audit_events::{Record, Timestamp};
@@ -29,12 +29,14 @@ use base64::engine::general_purpose::STANDARD;
 
 use crate::Ctx;
 use crate::cli::ReportFormat;
-use crate::cli::{CollectorArgs, CollectorCommand, FleetArgs, FleetCommand, FleetFormat, ShipArgs};
+use crate::cli::{
+    CollectorArgs, CollectorCommand, FleetArgs, FleetCommand, FleetFormat, ShipArgs, ShipFormat,
+};
 use crate::error::ExitStatus;
 use crate::keyfile::read_text;
-use crate::output::json_pretty;
+use crate::output::{json_line, json_pretty, print_json};
 use crate::report::{CheckpointInfo, Integrity, Period, Report};
-use crate::time::parse_time;
+use crate::time::{parse_range, parse_time};
 
 const WITNESS_KEY: &str = "witness.key";
 const WITNESS_VKEY: &str = "witness.vkey";
@@ -64,7 +66,7 @@ fn write_private(path: &Path, text: &str) -> anyhow::Result<()> {
 pub(crate) fn run_collector(args: &CollectorArgs, ctx: &mut Ctx<'_>) -> anyhow::Result<ExitStatus> {
     let rt = runtime()?;
     match &args.command {
-        CollectorCommand::Init { database, dir, name } => {
+        CollectorCommand::Init { database, dir, name, format } => {
             let db = Db::connect(database, 2)?;
             let applied = rt.block_on(db.migrate())?;
             let partitions = rt.block_on(db.create_partitions())?;
@@ -81,15 +83,29 @@ pub(crate) fn run_collector(args: &CollectorArgs, ctx: &mut Ctx<'_>) -> anyhow::
             let tls = TlsIdentity::self_signed(&hosts)?;
             std::fs::write(dir.join(TLS_CERT), &tls.cert_pem)?;
             write_private(&dir.join(TLS_KEY), &tls.key_pem)?;
-            writeln!(
-                ctx.out,
-                "migrations applied: {applied:?}; monthly partitions created: {partitions}\n\
-                 witness key: {} (public: {})\nTLS certificate: {} (for {})",
-                dir.join(WITNESS_KEY).display(),
-                witness.verifier(),
-                dir.join(TLS_CERT).display(),
-                hosts.join(", ")
-            )?;
+            if format.json() {
+                print_json(
+                    ctx.out,
+                    &json!({
+                        "migrations_applied": applied,
+                        "partitions_created": partitions,
+                        "witness_key_file": dir.join(WITNESS_KEY).display().to_string(),
+                        "witness_public_key": witness.verifier().to_string(),
+                        "tls_certificate_file": dir.join(TLS_CERT).display().to_string(),
+                        "tls_hosts": hosts,
+                    }),
+                )?;
+            } else {
+                writeln!(
+                    ctx.out,
+                    "migrations applied: {applied:?}; monthly partitions created: {partitions}\n\
+                     witness key: {} (public: {})\nTLS certificate: {} (for {})",
+                    dir.join(WITNESS_KEY).display(),
+                    witness.verifier(),
+                    dir.join(TLS_CERT).display(),
+                    hosts.join(", ")
+                )?;
+            }
         }
         CollectorCommand::Serve { database, dir, listen } => {
             let witness =
@@ -109,7 +125,7 @@ pub(crate) fn run_collector(args: &CollectorArgs, ctx: &mut Ctx<'_>) -> anyhow::
                 anyhow::Ok(())
             })?;
         }
-        CollectorCommand::Enroll { database, public_key, log } => {
+        CollectorCommand::Enroll { database, public_key, log, format } => {
             let key = match (public_key, log) {
                 (Some(k), None) => read_text(k)?.trim().to_owned(),
                 (None, Some(dir)) => audit_store::LogReader::open(dir)?.meta().public_key.clone(),
@@ -117,17 +133,45 @@ pub(crate) fn run_collector(args: &CollectorArgs, ctx: &mut Ctx<'_>) -> anyhow::
             };
             let db = Db::connect(database, 1)?;
             let enrolled = rt.block_on(db.enroll(&key))?;
-            writeln!(ctx.out, "enrolled {} (service {})", enrolled.origin, enrolled.service_id)?;
+            if format.json() {
+                print_json(
+                    ctx.out,
+                    &json!({
+                        "log_id": enrolled.log_id.to_string(),
+                        "origin": enrolled.origin,
+                        "service_id": enrolled.service_id,
+                    }),
+                )?;
+            } else {
+                writeln!(
+                    ctx.out,
+                    "enrolled {} (service {})",
+                    safe(&enrolled.origin, 300),
+                    safe(&enrolled.service_id, 300)
+                )?;
+            }
         }
-        CollectorCommand::Purge { database, origin, before, reason } => {
+        CollectorCommand::Purge { database, origin, before, reason, format } => {
+            let before = parse_time(before, ctx.now, &ctx.zone)?.to_rfc3339();
             let db = Db::connect(database, 1)?;
-            let removed = rt.block_on(db.purge(origin, before, reason))?;
-            writeln!(ctx.out, "purged {removed} records of {}", safe(origin, 300))?;
+            let removed = rt.block_on(db.purge(origin, &before, reason))?;
+            if format.json() {
+                print_json(
+                    ctx.out,
+                    &json!({ "origin": origin, "before": before, "records_removed": removed }),
+                )?;
+            } else {
+                writeln!(ctx.out, "purged {removed} records of {}", safe(origin, 300))?;
+            }
         }
-        CollectorCommand::Token { database, name } => {
+        CollectorCommand::Token { database, name, format } => {
             let db = Db::connect(database, 1)?;
             let token = rt.block_on(db.add_auditor_token(name))?;
-            writeln!(ctx.out, "{token}")?;
+            if format.json() {
+                print_json(ctx.out, &json!({ "name": name, "token": &*token }))?;
+            } else {
+                writeln!(ctx.out, "{}", &*token)?;
+            }
         }
     }
     Ok(ExitStatus::Success)
@@ -153,16 +197,30 @@ pub(crate) fn run_ship(args: &ShipArgs, ctx: &mut Ctx<'_>) -> anyhow::Result<Exi
         follow: !args.once,
     };
     let stop = Stop::new();
-    let err = &mut *ctx.err;
+    let (out, err) = (&mut *ctx.out, &mut *ctx.err);
+    let format = args.format;
     ship::run(&client, &options, &stop, &mut |p| {
-        let _ = writeln!(
-            err,
-            "shipped {} of {} checkpointed records (lag {}){}",
-            p.shipped,
-            p.checkpoint,
-            p.lag,
-            p.cosigned.map(|s| format!(", cosigned at {s}")).unwrap_or_default()
-        );
+        let _ = match format {
+            ShipFormat::Text => writeln!(
+                err,
+                "shipped {} of {} checkpointed records (lag {}){}",
+                p.shipped,
+                p.checkpoint,
+                p.lag,
+                p.cosigned.map(|s| format!(", cosigned at {s}")).unwrap_or_default()
+            ),
+            ShipFormat::Jsonl => writeln!(
+                out,
+                "{}",
+                json_line(&json!({
+                    "shipped": p.shipped,
+                    "checkpoint_size": p.checkpoint,
+                    "lag": p.lag,
+                    "cosigned_size": p.cosigned,
+                }))
+            )
+            .and_then(|()| out.flush()),
+        };
     })?;
     Ok(ExitStatus::Success)
 }
@@ -249,8 +307,8 @@ pub(crate) fn run_fleet(args: &FleetArgs, ctx: &mut Ctx<'_>) -> anyhow::Result<E
             Ok(if printed == 0 { ExitStatus::Finding } else { ExitStatus::Success })
         }
         FleetCommand::Report { framework, since, until, witness_key, format, output } => {
-            let since = since.as_deref().map(|t| parse_time(t, ctx.now)).transpose()?;
-            let until = until.as_deref().map(|t| parse_time(t, ctx.now)).transpose()?;
+            let (since, until) =
+                parse_range(since.as_deref(), until.as_deref(), ctx.now, &ctx.zone)?;
             let witness = witness_key
                 .as_deref()
                 .map(|path| -> anyhow::Result<CosignatureVerifier> {

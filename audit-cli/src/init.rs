@@ -16,6 +16,8 @@ use input_validation::display_safe;
 use crate::Ctx;
 use crate::cli::InitArgs;
 use crate::error::{ExitStatus, usage};
+use crate::output::print_json;
+use serde_json::json;
 
 pub(crate) fn run(args: &InitArgs, ctx: &mut Ctx<'_>) -> anyhow::Result<ExitStatus> {
     let config = LogConfig::new(args.service_id.clone());
@@ -77,6 +79,25 @@ pub(crate) fn run(args: &InitArgs, ctx: &mut Ctx<'_>) -> anyhow::Result<ExitStat
     public_written?;
     closed?;
 
+    if args.format.json() {
+        print_json(
+            ctx.out,
+            &json!({
+                "dir": args.dir.display().to_string(),
+                "log_id": log_id.to_string(),
+                "service_id": args.service_id,
+                "public_key": material.public_key,
+                "material_file": material_path.display().to_string(),
+                "public_key_file": pub_path.display().to_string(),
+            }),
+        )?;
+        writeln!(
+            ctx.err,
+            "Move the verifier material off this host now and delete this copy: whoever holds \
+             its seal key can forge seals."
+        )?;
+        return Ok(ExitStatus::Success);
+    }
     let dir = display_safe(&args.dir.display().to_string()).into_owned();
     let file = display_safe(&material_path.display().to_string()).into_owned();
     let public = display_safe(&pub_path.display().to_string()).into_owned();

@@ -15,6 +15,8 @@ use input_validation::{display_safe, escape_for_log};
 use crate::Ctx;
 use crate::cli::LegalHoldArgs;
 use crate::error::{ExitStatus, usage};
+use crate::output::print_json;
+use serde_json::json;
 
 pub(crate) fn run(args: &LegalHoldArgs, ctx: &mut Ctx<'_>) -> anyhow::Result<ExitStatus> {
     let (held, reason) = match (&args.set, &args.release) {
@@ -39,6 +41,18 @@ pub(crate) fn run(args: &LegalHoldArgs, ctx: &mut Ctx<'_>) -> anyhow::Result<Exi
     let changed = writer.set_legal_hold(held, &reason, now).context("recording the hold")?;
     let in_force = writer.legal_hold().map(ToOwned::to_owned);
     writer.close(Timestamp::now()).context("closing the log")?;
+    if args.format.json() {
+        print_json(
+            ctx.out,
+            &json!({
+                "dir": dir.display().to_string(),
+                "held": held,
+                "changed": changed,
+                "reason": if changed { Some(&*reason) } else { in_force.as_deref() },
+            }),
+        )?;
+        return Ok(ExitStatus::Success);
+    }
     let dir = display_safe(&dir.display().to_string()).into_owned();
     let line = match (held, changed, in_force) {
         (true, true, _) => format!("legal hold placed on {dir}: {}", display_safe(&reason)),

@@ -57,6 +57,9 @@ pub(crate) struct Ctx<'a> {
     pub(crate) err: &'a mut dyn Write,
     /// Now, for `--since 1h` and friends.
     pub(crate) now: Timestamp,
+    /// The zone local dates and times (`--since "2026-12-01 08:00"`, `today`) are read in:
+    /// the system's (`TZ`, `/etc/localtime`), or UTC with `--utc`.
+    pub(crate) zone: jiff::tz::TimeZone,
     /// Whether standard error is a terminal (progress bars are drawn only then).
     pub(crate) err_is_terminal: bool,
 }
@@ -90,6 +93,7 @@ where
         out: &mut *out,
         err: &mut *err,
         now: Timestamp::now(),
+        zone: if cli.utc { jiff::tz::TimeZone::UTC } else { jiff::tz::TimeZone::system() },
         err_is_terminal: std::io::stderr().is_terminal(),
     };
     let result = dispatch(cli.command, &mut ctx).and_then(|status| {

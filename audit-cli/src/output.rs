@@ -6,11 +6,13 @@
 //! - JSON: serde_json escapes only U+0000-U+001F, `"` and `\`, so [`escape_json`] also writes
 //!   every other dangerous character (DEL, C1 controls, bidi, zero-width, U+2028/2029, tags...)
 //!   as `\uXXXX` (a surrogate pair above U+FFFF). The JSON value is unchanged;
-//! - CSV: each cell is made display-safe, quoted (RFC 4180, `"` doubled), and a cell that a
-//!   spreadsheet would read as a formula (`=`, `+`, `-`, `@`) is prefixed with `'`.
+//! - CSV (written with the `csv` crate): each cell is made display-safe and quoted (RFC 4180,
+//!   `"` doubled), and a cell that a spreadsheet would read as a formula (starting with `=`,
+//!   `+`, `-`, `@`, a tab or a carriage return) is prefixed with `'`.
 
 use std::borrow::Cow;
 use std::fmt::Write as _;
+use std::io::Write;
 
 use audit_events::{Body, HashValue, Record};
 use input_validation::{display_safe, is_dangerous};
@@ -57,6 +59,13 @@ pub(crate) fn json_line(value: &Value) -> String {
 pub(crate) fn json_pretty(value: &Value) -> String {
     let text = serde_json::to_string_pretty(value).unwrap_or_else(|_| value.to_string());
     escape_json(&text).into_owned()
+}
+
+/// Prints a JSON value pretty and escaped, with a line end (the `--format json` of commands
+/// that print one result).
+pub(crate) fn print_json(out: &mut dyn Write, value: &Value) -> anyhow::Result<()> {
+    writeln!(out, "{}", json_pretty(value))?;
+    Ok(())
 }
 
 /// The record in the export schema, with its chain hashes.
@@ -175,19 +184,115 @@ fn quote_if_needed(text: &str) -> String {
     if plain { text.to_owned() } else { format!("\"{}\"", text.replace('"', "\\\"")) }
 }
 
-/// One CSV cell: display-safe, formula-neutralised, quoted.
+/// One CSV cell's text: display-safe, with a leading `'` where a spreadsheet would read a
+/// formula (a cell starting with `=`, `+`, `-`, `@`, a tab or a carriage return). The `csv`
+/// writer quotes it.
 pub(crate) fn csv_cell(text: &str) -> String {
     let safe = display_safe(text);
-    let guard = if safe.starts_with(['=', '+', '-', '@']) { "'" } else { "" };
-    format!("\"{guard}{}\"", safe.replace('"', "\"\""))
+    if safe.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{safe}")
+    } else {
+        safe.into_owned()
+    }
 }
 
-/// The CSV header shared by `query` and `export`.
-pub(crate) const CSV_HEADER: &str = "seq,time,service_id,kind,category,severity,subject,details,\
-                                     escaped,truncated,audit_id,prev_hash,hash\n";
+/// A CSV writer: every cell quoted, `\n` line ends.
+pub(crate) fn csv_writer<W: Write>(out: W) -> csv::Writer<W> {
+    csv::WriterBuilder::new()
+        .quote_style(csv::QuoteStyle::Always)
+        .terminator(csv::Terminator::Any(b'\n'))
+        .from_writer(out)
+}
 
-/// One CSV row (with its line end) for a record and its chain hashes.
-pub(crate) fn csv_row(record: &Record, prev: &[u8; 32], hash: &[u8; 32]) -> String {
+/// The CSV header shared by `query`, `export` and `tail`.
+pub(crate) const CSV_HEADER: [&str; 13] = [
+    "seq",
+    "time",
+    "service_id",
+    "kind",
+    "category",
+    "severity",
+    "subject",
+    "details",
+    "escaped",
+    "truncated",
+    "audit_id",
+    "prev_hash",
+    "hash",
+];
+
+/// Where records go, in one of the record formats (`query`, `export`, `tail`): text lines, one
+/// JSON array, JSON lines, or CSV with a header. Call [`RecordSink::finish`] at the end.
+pub(crate) enum RecordSink<'a> {
+    /// One escaped line per record.
+    Text(&'a mut dyn Write),
+    /// A JSON array, one record per line; `first` until a record was written.
+    Json { out: &'a mut dyn Write, first: bool },
+    /// One JSON object per line.
+    Jsonl(&'a mut dyn Write),
+    /// CSV, the header written first.
+    Csv(csv::Writer<&'a mut dyn Write>),
+}
+
+impl<'a> RecordSink<'a> {
+    /// Starts the output (the `[` of a JSON array, the CSV header).
+    pub(crate) fn new(out: &'a mut dyn Write, format: crate::cli::QueryFormat) -> anyhow::Result<Self> {
+        use crate::cli::QueryFormat;
+        Ok(match format {
+            QueryFormat::Text => Self::Text(out),
+            QueryFormat::Jsonl => Self::Jsonl(out),
+            QueryFormat::Json => {
+                out.write_all(b"[")?;
+                Self::Json { out, first: true }
+            }
+            QueryFormat::Csv => {
+                // The header's names need no quoting; the cells are always quoted.
+                writeln!(out, "{}", CSV_HEADER.join(","))?;
+                Self::Csv(csv_writer(out))
+            }
+        })
+    }
+
+    /// Writes one record with its chain hashes.
+    pub(crate) fn write(
+        &mut self,
+        record: &Record,
+        prev: &[u8; 32],
+        hash: &[u8; 32],
+    ) -> anyhow::Result<()> {
+        match self {
+            Self::Text(out) => writeln!(out, "{}", text_line(record))?,
+            Self::Jsonl(out) => writeln!(out, "{}", json_line(&record_json(record, prev, hash)?))?,
+            Self::Json { out, first } => {
+                let sep = if *first { "\n" } else { ",\n" };
+                *first = false;
+                write!(out, "{sep}{}", json_line(&record_json(record, prev, hash)?))?;
+            }
+            Self::Csv(writer) => writer.write_record(csv_row(record, prev, hash))?,
+        }
+        Ok(())
+    }
+
+    /// Pushes what was written so far to the output (for `tail -f`).
+    pub(crate) fn flush(&mut self) -> anyhow::Result<()> {
+        match self {
+            Self::Text(out) | Self::Jsonl(out) | Self::Json { out, .. } => out.flush()?,
+            Self::Csv(writer) => writer.flush()?,
+        }
+        Ok(())
+    }
+
+    /// Ends the output (the `]` of a JSON array) and flushes it.
+    pub(crate) fn finish(mut self) -> anyhow::Result<()> {
+        if let Self::Json { out, .. } = &mut self {
+            out.write_all(b"\n]\n")?;
+        }
+        self.flush()
+    }
+}
+
+/// The CSV cells of a record and its chain hashes, each display-safe and formula-neutral.
+pub(crate) fn csv_row(record: &Record, prev: &[u8; 32], hash: &[u8; 32]) -> [String; 13] {
     let (escaped, truncated) = match &record.body {
         Body::Event(e) => (e.escaped.join(";"), e.truncated.join(";")),
         Body::System(_) => (String::new(), String::new()),
@@ -208,9 +313,7 @@ pub(crate) fn csv_row(record: &Record, prev: &[u8; 32], hash: &[u8; 32]) -> Stri
         HashValue(*prev).to_string(),
         HashValue(*hash).to_string(),
     ];
-    let mut line = cells.iter().map(|c| csv_cell(c)).collect::<Vec<_>>().join(",");
-    line.push('\n');
-    line
+    cells.map(|c| csv_cell(&c))
 }
 
 /// Applies `display_safe` line by line, keeping the line breaks of multi-line text that the
@@ -283,15 +386,25 @@ mod tests {
 
     #[test]
     fn csv_cells_are_quoted_and_formulas_neutralised() {
-        assert_eq!(csv_cell("plain"), "\"plain\"");
-        assert_eq!(csv_cell("say \"hi\""), "\"say \"\"hi\"\"\"");
-        assert_eq!(csv_cell("=1+1"), "\"'=1+1\"");
-        assert_eq!(csv_cell("@SUM(A1)"), "\"'@SUM(A1)\"");
-        assert_eq!(csv_cell("-2"), "\"'-2\"");
-        assert_eq!(csv_cell("a\r\nb"), "\"a\\r\\nb\"");
+        let line = |cells: &[&str]| {
+            let mut writer = csv_writer(Vec::new());
+            writer.write_record(cells.iter().map(|c| csv_cell(c))).unwrap();
+            String::from_utf8(writer.into_inner().unwrap()).unwrap()
+        };
+        assert_eq!(line(&["plain"]), "\"plain\"\n");
+        assert_eq!(line(&["say \"hi\""]), "\"say \"\"hi\"\"\"\n");
+        assert_eq!(line(&["=1+1", "@SUM(A1)", "-2", "+1"]), "\"'=1+1\",\"'@SUM(A1)\",\"'-2\",\"'+1\"\n");
+        assert_eq!(line(&["a\r\nb"]), "\"a\\r\\nb\"\n");
+        // A tab or carriage return is escaped visibly, so it cannot start a formula either.
+        assert!(!csv_cell("\t=1").starts_with('\t'));
         let row = csv_row(&hostile_record(), &[0; 32], &[1; 32]);
+        let mut writer = csv_writer(Vec::new());
+        writer.write_record(&row).unwrap();
+        let row = String::from_utf8(writer.into_inner().unwrap()).unwrap();
         assert_clean(row.trim_end_matches('\n'));
         assert_eq!(row.matches('\n').count(), 1);
+        let reason = row.split("\",\"").find(|c| c.contains("reason=")).unwrap();
+        assert!(reason.contains("reason=\"\"=cmd"), "{reason}");
     }
 
     #[test]

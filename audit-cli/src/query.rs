@@ -8,24 +8,26 @@ use audit_store::{Order, Query, query_outcome};
 use input_validation::display_safe;
 
 use crate::Ctx;
-use crate::cli::{QueryArgs, QueryFormat};
+use crate::cli::QueryArgs;
 use crate::error::{ExitStatus, usage};
-use crate::output::{CSV_HEADER, csv_row, json_line, record_json, text_line};
-use crate::time::parse_time;
+use crate::output::RecordSink;
+use crate::time::parse_range;
 
 pub(crate) fn run(args: &QueryArgs, ctx: &mut Ctx<'_>) -> anyhow::Result<ExitStatus> {
     let mut kinds = Vec::new();
     for name in &args.kind {
         kinds.extend(parse_kinds(name)?);
     }
+    let (since, until) =
+        parse_range(args.since.as_deref(), args.until.as_deref(), ctx.now, &ctx.zone)?;
     let q = Query {
         actor: args.actor.clone(),
         kinds,
         category: args.category,
         min_severity: args.severity,
         resource: args.resource.clone(),
-        since: args.since.as_deref().map(|t| parse_time(t, ctx.now)).transpose()?,
-        until: args.until.as_deref().map(|t| parse_time(t, ctx.now)).transpose()?,
+        since,
+        until,
         ip: args.ip,
         seqs: args.seq,
         audit_id: args.audit_id,
@@ -47,38 +49,11 @@ pub(crate) fn run(args: &QueryArgs, ctx: &mut Ctx<'_>) -> anyhow::Result<ExitSta
         writeln!(ctx.out, "{}", hits.len())?;
         return Ok(if hits.is_empty() { ExitStatus::Finding } else { ExitStatus::Success });
     }
-    let out = &mut *ctx.out;
-    match args.format {
-        QueryFormat::Text => {
-            for hit in &hits {
-                writeln!(out, "{}", text_line(&hit.record))?;
-            }
-        }
-        QueryFormat::Jsonl => {
-            for hit in &hits {
-                writeln!(
-                    out,
-                    "{}",
-                    json_line(&record_json(&hit.record, &hit.prev_chain, &hit.chain)?)
-                )?;
-            }
-        }
-        QueryFormat::Json => {
-            writeln!(out, "[")?;
-            for (i, hit) in hits.iter().enumerate() {
-                let sep = if i + 1 < hits.len() { "," } else { "" };
-                let value = record_json(&hit.record, &hit.prev_chain, &hit.chain)?;
-                writeln!(out, "{}{sep}", json_line(&value))?;
-            }
-            writeln!(out, "]")?;
-        }
-        QueryFormat::Csv => {
-            out.write_all(CSV_HEADER.as_bytes())?;
-            for hit in &hits {
-                out.write_all(csv_row(&hit.record, &hit.prev_chain, &hit.chain).as_bytes())?;
-            }
-        }
+    let mut sink = RecordSink::new(&mut *ctx.out, args.format)?;
+    for hit in &hits {
+        sink.write(&hit.record, &hit.prev_chain, &hit.chain)?;
     }
+    sink.finish()?;
     if hits.is_empty() {
         writeln!(ctx.err, "no record matched")?;
         return Ok(ExitStatus::Finding);

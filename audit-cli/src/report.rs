@@ -45,7 +45,7 @@ use crate::cli::{Framework, ReportArgs, ReportFormat};
 use crate::error::ExitStatus;
 use crate::keyfile::TrustAnchor;
 use crate::output::details_with;
-use crate::time::parse_time;
+use crate::time::parse_range;
 use crate::verify::{exit_status, failure_place, load_anchor, options, run_verify, summary};
 
 pub(crate) use populations::Populations;
@@ -293,8 +293,8 @@ pub(crate) struct Period {
 }
 
 pub(crate) fn run(args: &ReportArgs, ctx: &mut Ctx<'_>) -> anyhow::Result<ExitStatus> {
-    let since = args.since.as_deref().map(|t| parse_time(t, ctx.now)).transpose()?;
-    let until = args.until.as_deref().map(|t| parse_time(t, ctx.now)).transpose()?;
+    let (since, until) =
+        parse_range(args.since.as_deref(), args.until.as_deref(), ctx.now, &ctx.zone)?;
     let anchor = load_anchor(args.verification_key.as_deref(), args.require, "--verification-key")?;
     for (flag, path) in [("--output", &args.output), ("--populations", &args.populations)] {
         if let Some(path) = path {
@@ -1005,7 +1005,7 @@ mod tests {
     use super::*;
 
     fn at(text: &str) -> Timestamp {
-        crate::time::parse_time(text, Timestamp(0)).unwrap()
+        crate::time::parse_time(text, Timestamp(0), &jiff::tz::TimeZone::UTC).unwrap()
     }
 
     #[test]

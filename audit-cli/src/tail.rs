@@ -1,39 +1,92 @@
 //! `audit tail`: the last records of a log, and with `-f` every new record once it is in the
-//! log (the writer makes each batch durable before it returns, and readers see only complete
-//! frames).
+//! log, in text, JSON lines or CSV (one JSON array without `-f`).
+//!
+//! Following is event-driven: the log directory is watched with inotify (a segment written, a
+//! new segment created, a checkpoint renamed into place), and each event wakes the command to
+//! read what follows the last record printed. A writer writes each batch in one write and
+//! syncs it before its append returns, and readers see only complete frames, so a record is
+//! printed as soon as its batch is in the segment. The watch is set before the first read, so
+//! nothing written in between is missed.
 
+use std::path::Path;
 use std::time::Duration;
 
 use anyhow::Context as _;
 use audit_store::LogReader;
+use inotify::{EventMask, Inotify, WatchMask};
 
 use crate::Ctx;
-use crate::cli::TailArgs;
-use crate::error::ExitStatus;
-use crate::output::text_line;
-
-/// How often `-f` looks for new records.
-const POLL_INTERVAL: Duration = Duration::from_millis(200);
+use crate::cli::{QueryFormat, TailArgs};
+use crate::error::{ExitStatus, usage};
+use crate::output::RecordSink;
 
 pub(crate) fn run(args: &TailArgs, ctx: &mut Ctx<'_>) -> anyhow::Result<ExitStatus> {
+    if args.follow && args.format == QueryFormat::Json {
+        return Err(usage(
+            "--format json prints one array, which a follower never closes: use --format jsonl \
+             with -f",
+        ));
+    }
+    let mut watch = if args.follow { Some(Watch::new(&args.dir)?) } else { None };
     let mut reader =
         LogReader::open(&args.dir).with_context(|| format!("opening {}", args.dir.display()))?;
     let end = next_seq(&reader)?;
-    let mut next = print_from(&reader, end.saturating_sub(args.lines), ctx)?;
-    ctx.out.flush()?;
-    if !args.follow {
+    let mut sink = RecordSink::new(&mut *ctx.out, args.format)?;
+    let mut next = print_from(&reader, end.saturating_sub(args.lines), &mut sink)?;
+    let Some(watch) = &mut watch else {
+        sink.finish()?;
         return Ok(ExitStatus::Success);
-    }
+    };
+    sink.flush()?;
     loop {
-        wait(POLL_INTERVAL);
+        watch.wait()?;
         reader.refresh().context("listing the log's segments")?;
-        next = print_from(&reader, next, ctx)?;
-        ctx.out.flush()?;
+        next = print_from(&reader, next, &mut sink)?;
+        sink.flush()?;
     }
 }
 
-/// Waits in a command-line loop (between reads of the log; while the demo fleet runs). Nothing
-/// races on this wait: it only paces the command.
+/// An inotify watch on the log directory.
+struct Watch {
+    inotify: Inotify,
+    buffer: Vec<u8>,
+}
+
+impl Watch {
+    fn new(dir: &Path) -> anyhow::Result<Self> {
+        let inotify = Inotify::init().context("starting inotify")?;
+        inotify
+            .watches()
+            .add(
+                dir,
+                WatchMask::MODIFY
+                    | WatchMask::CREATE
+                    | WatchMask::MOVED_TO
+                    | WatchMask::CLOSE_WRITE
+                    | WatchMask::DELETE_SELF
+                    | WatchMask::MOVE_SELF,
+            )
+            .with_context(|| format!("watching {}", dir.display()))?;
+        Ok(Self { inotify, buffer: vec![0; 4096] })
+    }
+
+    /// Blocks until something in the directory changed (every event queued is consumed; the
+    /// caller then reads everything after the last record printed).
+    fn wait(&mut self) -> anyhow::Result<()> {
+        let events =
+            self.inotify.read_events_blocking(&mut self.buffer).context("reading inotify events")?;
+        for event in events {
+            if event.mask.intersects(EventMask::DELETE_SELF | EventMask::MOVE_SELF | EventMask::IGNORED)
+            {
+                anyhow::bail!("the log directory was removed or moved; stopped following it");
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Waits in a command-line loop (while the demo fleet runs). Nothing races on this wait: it
+/// only paces the command.
 #[allow(clippy::disallowed_methods)]
 pub(crate) fn wait(interval: Duration) {
     std::thread::sleep(interval);
@@ -50,11 +103,11 @@ fn next_seq(reader: &LogReader) -> anyhow::Result<u64> {
 }
 
 /// Prints every record from `from` on; returns the sequence number to continue from.
-fn print_from(reader: &LogReader, from: u64, ctx: &mut Ctx<'_>) -> anyhow::Result<u64> {
+fn print_from(reader: &LogReader, from: u64, sink: &mut RecordSink<'_>) -> anyhow::Result<u64> {
     let mut next = from;
     for stored in reader.records_from(from) {
         let stored = stored.context("reading the log (run `audit verify` for details)")?;
-        writeln!(ctx.out, "{}", text_line(&stored.decode()?))?;
+        sink.write(&stored.decode()?, &stored.prev_chain, &stored.chain)?;
         next = stored.seq + 1;
     }
     Ok(next)

@@ -31,8 +31,9 @@ pub(crate) fn run(args: &VerifyArgs, ctx: &mut Ctx<'_>) -> anyhow::Result<ExitSt
     for path in &args.witness_key {
         options.witness_keys.push(read_text(path)?.trim().to_owned());
     }
-    let report = run_verify(&args.dir, &options, ctx.err_is_terminal && !args.json)?;
-    if args.json {
+    let json = args.json || args.format.json();
+    let report = run_verify(&args.dir, &options, ctx.err_is_terminal && !json)?;
+    if json {
         writeln!(ctx.out, "{}", json_pretty(&report_json(&report, anchor.as_ref())))?;
     } else {
         write_text(ctx.out, &report, anchor.as_ref())?;

@@ -8,7 +8,6 @@ use std::fs::File;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
-use input_validation::display_safe;
 
 use super::Item;
 
@@ -35,15 +34,7 @@ pub(crate) struct Populations {
     files: BTreeMap<&'static str, csv::Writer<File>>,
 }
 
-/// A cell: display-safe, with a leading `'` where a spreadsheet would read a formula.
-fn cell(text: &str) -> String {
-    let safe = display_safe(text);
-    if safe.starts_with(['=', '+', '-', '@', '\t', '\r']) {
-        format!("'{safe}")
-    } else {
-        safe.into_owned()
-    }
-}
+use crate::output::csv_cell as cell;
 
 impl Populations {
     /// Creates the directory if needed.

@@ -21,15 +21,17 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
-use audit_chain::{ChainError, NoteSigner, Zeroizing, open_note};
+use audit_chain::{ChainError, NoteSigner, NoteVerifier, Zeroizing, open_note};
 use audit_events::to_hex;
 use input_validation::display_safe;
+use serde_json::json;
 use sha2::{Digest, Sha256};
 
 use crate::Ctx;
 use crate::cli::{ReportCheckArgs, ReportFormat};
 use crate::error::{ExitStatus, usage};
 use crate::keyfile::{KEY_FILE_CAP, load_trust_anchor, read_text, read_text_capped};
+use crate::output::print_json;
 
 /// The first line of a report signature's text.
 pub(crate) const SIGNATURE_HEADER: &str = "audit-report/v1";
@@ -146,30 +148,82 @@ pub(crate) fn sign_report(
 pub(crate) fn run_check(args: &ReportCheckArgs, ctx: &mut Ctx<'_>) -> anyhow::Result<ExitStatus> {
     let text = read_text_capped(&args.report, REPORT_CAP)?;
     let shown = display_safe(&args.report.display().to_string()).into_owned();
-    let mut failed = false;
-    match check_digest_line(&text) {
+    let digest = check_digest_line(&text);
+    let signature = match &args.public_key {
+        None => None,
+        Some(public_key) => {
+            let verifier = load_trust_anchor(public_key)?.note_verifier()?;
+            let sig_path = args.signature.clone().unwrap_or_else(|| signature_path(&args.report));
+            let note = read_text(&sig_path)?;
+            Some((check_signature(&text, &note, &verifier, &sig_path), verifier))
+        }
+    };
+    let failed = digest.is_err() || matches!(signature, Some((Err(_), _)));
+    let status = if failed { ExitStatus::Finding } else { ExitStatus::Success };
+    if args.format.json() {
+        let verdict = match (&signature, failed) {
+            (_, true) => "FAIL",
+            (None, false) => "NOT PROVEN",
+            (Some(_), false) => "PASS",
+        };
+        let digest = match &digest {
+            Ok(sha256) => json!({ "ok": true, "sha256": sha256 }),
+            Err(reason) => json!({ "ok": false, "reason": reason }),
+        };
+        let signature = signature.as_ref().map(|(result, verifier)| match result {
+            Ok(name) => json!({
+                "ok": true,
+                "sha256": sha256_hex(text.as_bytes()),
+                "signed_as": name,
+                "signer": verifier.to_string(),
+            }),
+            Err(reason) => json!({ "ok": false, "reason": reason }),
+        });
+        print_json(
+            ctx.out,
+            &json!({
+                "verdict": verdict,
+                "report": args.report.display().to_string(),
+                "digest": digest,
+                "signature": signature,
+            }),
+        )?;
+        return Ok(status);
+    }
+    match &digest {
         Ok(digest) => writeln!(
             ctx.out,
             "{shown}: its embedded SHA-256 ({digest}) matches the content above it"
         )?,
-        Err(reason) => {
-            writeln!(ctx.out, "FAIL: {shown}: {}", display_safe(&reason))?;
-            failed = true;
-        }
+        Err(reason) => writeln!(ctx.out, "FAIL: {shown}: {}", display_safe(reason))?,
     }
-    let Some(public_key) = &args.public_key else {
-        writeln!(
+    match &signature {
+        None => writeln!(
             ctx.out,
             "NOT PROVEN: no --public-key was given, so nothing shows who wrote the report (anyone \
              can recompute an embedded digest)"
-        )?;
-        return Ok(if failed { ExitStatus::Finding } else { ExitStatus::Success });
-    };
-    let verifier = load_trust_anchor(public_key)?.note_verifier()?;
-    let sig_path = args.signature.clone().unwrap_or_else(|| signature_path(&args.report));
-    let note = read_text(&sig_path)?;
+        )?,
+        Some((Ok(name), verifier)) => writeln!(
+            ctx.out,
+            "PASS: {shown} (SHA-256 {}, signed as {}) is signed by {}",
+            sha256_hex(text.as_bytes()),
+            display_safe(name),
+            display_safe(&verifier.to_string())
+        )?,
+        Some((Err(reason), _)) => writeln!(ctx.out, "FAIL: {}", display_safe(reason))?,
+    }
+    Ok(status)
+}
+
+/// Checks the signed note `note` over the report `text`: the signer's name on success.
+fn check_signature(
+    text: &str,
+    note: &str,
+    verifier: &NoteVerifier,
+    sig_path: &Path,
+) -> Result<String, String> {
     let digest = sha256_hex(text.as_bytes());
-    let verdict = match open_note(&note, std::slice::from_ref(&verifier)) {
+    match open_note(note, std::slice::from_ref(verifier)) {
         Err(e) => Err(format!("the signature {} does not verify: {e}", sig_path.display())),
         Ok(opened) => {
             let mut lines = opened.text.lines();
@@ -184,20 +238,7 @@ pub(crate) fn run_check(args: &ReportCheckArgs, ctx: &mut Ctx<'_>) -> anyhow::Re
                 _ => Err("the signed note is not a report signature".to_owned()),
             }
         }
-    };
-    match verdict {
-        Ok(name) => writeln!(
-            ctx.out,
-            "PASS: {shown} (SHA-256 {digest}, signed as {}) is signed by {}",
-            display_safe(&name),
-            display_safe(&verifier.to_string())
-        )?,
-        Err(reason) => {
-            writeln!(ctx.out, "FAIL: {}", display_safe(&reason))?;
-            failed = true;
-        }
     }
-    Ok(if failed { ExitStatus::Finding } else { ExitStatus::Success })
 }
 
 #[cfg(test)]

@@ -201,9 +201,16 @@ fn binary() -> std::ffi::OsString {
     std::env::var_os("AUDIT_BIN").unwrap_or_else(|| env!("CARGO_BIN_EXE_audit").into())
 }
 
-/// Runs the real binary.
+/// Runs the real binary, in the UTC zone (local dates and times are read in TZ).
 pub(crate) fn audit(args: &[&str]) -> Run {
-    finish(Command::new(binary()).args(args).stdin(Stdio::null()).output().unwrap())
+    audit_in_zone("UTC", args)
+}
+
+/// Runs the real binary with `TZ` set to `zone`.
+pub(crate) fn audit_in_zone(zone: &str, args: &[&str]) -> Run {
+    finish(
+        Command::new(binary()).args(args).env("TZ", zone).stdin(Stdio::null()).output().unwrap(),
+    )
 }
 
 /// Runs the real binary with `input` on standard input.
@@ -211,6 +218,7 @@ pub(crate) fn audit_with_input(args: &[&str], input: &[u8]) -> Run {
     use std::io::Write as _;
     let mut child = Command::new(binary())
         .args(args)
+        .env("TZ", "UTC")
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
