@@ -23,8 +23,8 @@ use serde_json::Value;
 
 use crate::Ctx;
 use crate::cli::{EmitArgs, ResultFormat};
-use crate::output::print_json;
 use crate::error::ExitStatus;
+use crate::output::print_json;
 
 /// The longest line read; a longer one is refused without holding it in memory.
 const MAX_LINE_BYTES: usize = 1024 * 1024;

@@ -231,12 +231,15 @@ pub(crate) enum RecordSink<'a> {
     /// One JSON object per line.
     Jsonl(&'a mut dyn Write),
     /// CSV, the header written first.
-    Csv(csv::Writer<&'a mut dyn Write>),
+    Csv(Box<csv::Writer<&'a mut dyn Write>>),
 }
 
 impl<'a> RecordSink<'a> {
     /// Starts the output (the `[` of a JSON array, the CSV header).
-    pub(crate) fn new(out: &'a mut dyn Write, format: crate::cli::QueryFormat) -> anyhow::Result<Self> {
+    pub(crate) fn new(
+        out: &'a mut dyn Write,
+        format: crate::cli::QueryFormat,
+    ) -> anyhow::Result<Self> {
         use crate::cli::QueryFormat;
         Ok(match format {
             QueryFormat::Text => Self::Text(out),
@@ -248,7 +251,7 @@ impl<'a> RecordSink<'a> {
             QueryFormat::Csv => {
                 // The header's names need no quoting; the cells are always quoted.
                 writeln!(out, "{}", CSV_HEADER.join(","))?;
-                Self::Csv(csv_writer(out))
+                Self::Csv(Box::new(csv_writer(out)))
             }
         })
     }
@@ -393,7 +396,10 @@ mod tests {
         };
         assert_eq!(line(&["plain"]), "\"plain\"\n");
         assert_eq!(line(&["say \"hi\""]), "\"say \"\"hi\"\"\"\n");
-        assert_eq!(line(&["=1+1", "@SUM(A1)", "-2", "+1"]), "\"'=1+1\",\"'@SUM(A1)\",\"'-2\",\"'+1\"\n");
+        assert_eq!(
+            line(&["=1+1", "@SUM(A1)", "-2", "+1"]),
+            "\"'=1+1\",\"'@SUM(A1)\",\"'-2\",\"'+1\"\n"
+        );
         assert_eq!(line(&["a\r\nb"]), "\"a\\r\\nb\"\n");
         // A tab or carriage return is escaped visibly, so it cannot start a formula either.
         assert!(!csv_cell("\t=1").starts_with('\t'));

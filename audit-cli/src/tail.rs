@@ -73,10 +73,14 @@ impl Watch {
     /// Blocks until something in the directory changed (every event queued is consumed; the
     /// caller then reads everything after the last record printed).
     fn wait(&mut self) -> anyhow::Result<()> {
-        let events =
-            self.inotify.read_events_blocking(&mut self.buffer).context("reading inotify events")?;
+        let events = self
+            .inotify
+            .read_events_blocking(&mut self.buffer)
+            .context("reading inotify events")?;
         for event in events {
-            if event.mask.intersects(EventMask::DELETE_SELF | EventMask::MOVE_SELF | EventMask::IGNORED)
+            if event
+                .mask
+                .intersects(EventMask::DELETE_SELF | EventMask::MOVE_SELF | EventMask::IGNORED)
             {
                 anyhow::bail!("the log directory was removed or moved; stopped following it");
             }

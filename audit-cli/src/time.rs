@@ -73,7 +73,8 @@ pub(crate) fn parse_range(
 }
 
 fn parse(text: &str, now: Timestamp, zone: &TimeZone) -> Option<Timestamp> {
-    let now_zoned = jiff::Timestamp::from_nanosecond(i128::from(now.0)).ok()?.to_zoned(zone.clone());
+    let now_zoned =
+        jiff::Timestamp::from_nanosecond(i128::from(now.0)).ok()?.to_zoned(zone.clone());
     let day_start = |days: i64| -> Option<Timestamp> {
         let start = now_zoned.start_of_day().ok()?;
         let day = start.checked_add(Span::new().try_days(days).ok()?).ok()?.start_of_day().ok()?;
@@ -222,10 +223,7 @@ mod tests {
         assert_eq!(at_in("1h", &zone), "2026-11-22T09:30:00.5Z");
         // A calendar day across the change to summer time is 23 hours.
         let after = Timestamp::parse_rfc3339("2026-03-29T12:00:00+02:00").unwrap();
-        assert_eq!(
-            parse_time("1d", after, &zone).unwrap().to_rfc3339(),
-            "2026-03-28T11:00:00Z"
-        );
+        assert_eq!(parse_time("1d", after, &zone).unwrap().to_rfc3339(), "2026-03-28T11:00:00Z");
     }
 
     #[test]

@@ -81,6 +81,12 @@ fn an_operator_runs_a_collector_ships_a_log_and_audits_the_fleet() {
     let cdir = c.to_str().unwrap();
     let run = audit(&["collector", "init", "--database", &db, "--dir", cdir]).expect(0);
     assert!(run.stdout.contains("migrations applied: [1, 2]"), "{}", run.stdout);
+    let again = tmp.path().join("collector-2");
+    let args = ["collector", "init", "--database", &db, "--dir", again.to_str().unwrap()];
+    let run = audit(&[&args[..], &["--format", "json"]].concat()).expect(0);
+    let init: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(init["migrations_applied"], serde_json::json!([]), "{init}");
+    assert!(init["witness_public_key"].is_string(), "{init}");
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let listen = format!("127.0.0.1:{port}");
     let mut child = Command::new(env!("CARGO_BIN_EXE_audit"))
@@ -103,13 +109,28 @@ fn an_operator_runs_a_collector_ships_a_log_and_audits_the_fleet() {
     // Not enrolled yet: refused.
     let run = audit(&["ship", log, "--collector", &url, "--ca", &ca, "--once"]).expect(3);
     assert!(run.stderr.contains("404"), "{}", run.stderr);
-    audit(&["collector", "enroll", "--database", &db, "--log", log]).expect(0);
-    let run = audit(&["ship", log, "--collector", &url, "--ca", &ca, "--once", "--batch", "50"])
+    let run = audit(&["collector", "enroll", "--database", &db, "--log", log, "--format", "json"])
         .expect(0);
-    assert!(run.stderr.contains("lag 0"), "{}", run.stderr);
+    let enrolled: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(enrolled["service_id"], "svc-test", "{enrolled}");
+    let origin = enrolled["origin"].as_str().unwrap().to_owned();
+    let ship = ["ship", log, "--collector", &url, "--ca", &ca, "--once", "--batch", "50"];
+    let run = audit(&[&ship[..], &["--format", "jsonl"]].concat()).expect(0);
+    assert!(run.lines().len() > 1, "one line per shipment of 50 records\n{}", run.stdout);
+    assert!(!run.stderr.contains("shipped"), "{}", run.stderr);
+    let last: serde_json::Value = serde_json::from_str(run.lines().last().unwrap()).unwrap();
+    assert_eq!(last["lag"], 0, "{}", run.stdout);
+    assert_eq!(last["shipped"], last["checkpoint_size"], "{}", run.stdout);
 
     let token =
         audit(&["collector", "token", "--database", &db, "--name", "auditor-1"]).expect(0).stdout;
+    let second =
+        audit(&["collector", "token", "--database", &db, "--name", "a2", "--format", "json"])
+            .expect(0)
+            .stdout;
+    let second: serde_json::Value = serde_json::from_str(&second).unwrap();
+    assert!(second["token"].as_str().unwrap().starts_with("audtok_"), "{second}");
+    assert_ne!(second["token"].as_str().unwrap(), token.trim());
     let token_file = tmp.path().join("auditor.token");
     std::fs::write(&token_file, &token).unwrap();
     let t = token_file.to_str().unwrap();
@@ -156,6 +177,25 @@ fn an_operator_runs_a_collector_ships_a_log_and_audits_the_fleet() {
     )
     .unwrap();
     assert_eq!(json["fleet"].as_array().unwrap().len(), 1, "{json}");
+    let purged = audit(&[
+        "collector",
+        "purge",
+        "--database",
+        &db,
+        "--origin",
+        &origin,
+        "--before",
+        "2000-01-01",
+        "--reason",
+        "nothing is that old",
+        "--format",
+        "json",
+    ])
+    .expect(0)
+    .stdout;
+    let purged: serde_json::Value = serde_json::from_str(&purged).unwrap();
+    assert_eq!(purged["records_removed"], 0, "{purged}");
+    assert_eq!(purged["before"], "2000-01-01T00:00:00Z", "{purged}");
     // Ingestion credentials are not auditor credentials: a wrong token is refused.
     std::fs::write(&token_file, "audtok_0000").unwrap();
     let run = fleet(&["status"]).expect(3);

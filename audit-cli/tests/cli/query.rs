@@ -2,7 +2,7 @@
 
 use serde_json::Value;
 
-use crate::support::written_log;
+use crate::support::{audit, audit_in_zone, written_log};
 
 #[test]
 fn query_by_kind_prints_one_line_per_matching_record() {
@@ -226,4 +226,46 @@ fn address_sequence_audit_id_order_offset_and_count() {
     let run = fixture.audit(&["query", "{dir}", "--actor", "nobody", "--count"]).expect(1);
     assert_eq!(run.stdout.trim(), "0");
     fixture.audit(&["query", "{dir}", "--seq", "9..5"]).expect(2);
+}
+
+/// Local dates and times are read in the zone TZ names (a POSIX rule here, so the test does not
+/// depend on the machine's tz database), `--utc` forces UTC, and a bad time lists the forms.
+#[test]
+fn local_times_follow_tz_and_utc_forces_utc() {
+    let fixture = written_log(4);
+    let dir = fixture.dir.to_str().unwrap();
+    let cet = "CET-1CEST,M3.5.0,M10.5.0/3";
+    let utc = audit(&[
+        "query",
+        dir,
+        "--since",
+        "2026-11-22T00:00:20Z",
+        "--until",
+        "2026-11-22T00:00:40Z",
+        "--format",
+        "jsonl",
+    ])
+    .expect(0)
+    .stdout;
+    assert_eq!(utc.lines().count(), 7, "{utc}");
+    let range = ["--since", "2026-11-22 01:00:20", "--until", "2026-11-22 01:00:40"];
+    let local = audit_in_zone(cet, &[&["query", dir, "--format", "jsonl"][..], &range].concat())
+        .expect(0)
+        .stdout;
+    assert_eq!(local, utc);
+    // With --utc the same wall-clock times are an hour later, after every record.
+    audit_in_zone(cet, &[&["query", dir, "--utc"][..], &range].concat()).expect(1);
+    // The log's first day, read in the zone, as a range that reads naturally.
+    let day = audit_in_zone(
+        cet,
+        &["query", dir, "--since", "2026-11-22", "--until", "2026-11-23", "--count"],
+    )
+    .expect(0)
+    .stdout;
+    let all = audit(&["query", dir, "--count"]).expect(0).stdout;
+    assert_eq!(day, all);
+    let run = audit(&["query", dir, "--since", "next tuesday"]).expect(2);
+    assert!(run.stderr.contains("1 hour ago") && run.stderr.contains("--utc"), "{}", run.stderr);
+    let run = audit(&["query", dir, "--since", "today", "--until", "yesterday"]).expect(2);
+    assert!(run.stderr.contains("not before --until"), "{}", run.stderr);
 }

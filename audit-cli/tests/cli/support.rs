@@ -208,9 +208,7 @@ pub(crate) fn audit(args: &[&str]) -> Run {
 
 /// Runs the real binary with `TZ` set to `zone`.
 pub(crate) fn audit_in_zone(zone: &str, args: &[&str]) -> Run {
-    finish(
-        Command::new(binary()).args(args).env("TZ", zone).stdin(Stdio::null()).output().unwrap(),
-    )
+    finish(Command::new(binary()).args(args).env("TZ", zone).stdin(Stdio::null()).output().unwrap())
 }
 
 /// Runs the real binary with `input` on standard input.
