@@ -465,8 +465,8 @@ pub(crate) struct EmitArgs {
     /// "category" and "severity" may be given and must agree. A bad line is reported by
     /// number and skipped (exit 2); the other lines are written.
     pub(crate) file: Option<PathBuf>,
-    /// Output format of the summary: text on standard error, or one JSON object on standard
-    /// output (written and refused counts, the sequence numbers assigned).
+    /// Output format of the summary, once every written event is durable: text on standard
+    /// error, or one JSON object on standard output (written and refused counts).
     #[arg(long, ignore_case = true, value_enum, default_value_t = ResultFormat::Text)]
     pub(crate) format: ResultFormat,
 }

@@ -105,7 +105,6 @@ pub(crate) fn run(args: &EmitArgs, ctx: &mut Ctx<'_>) -> anyhow::Result<ExitStat
                 "written": written,
                 "refused": refused,
                 "refused_lines": refused_lines,
-                "durable": true,
             }),
         )?;
     } else {

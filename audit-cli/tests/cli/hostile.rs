@@ -50,6 +50,9 @@ fn json_output_escapes_hostile_characters_and_keeps_their_value() {
         &["query", "{dir}", "--format", "jsonl"][..],
         &["query", "{dir}", "--format", "json"],
         &["export", "{dir}", "--format", "jsonl"],
+        &["export", "{dir}", "--format", "json"],
+        &["tail", "{dir}", "-n", "100", "--format", "jsonl"],
+        &["tail", "{dir}", "-n", "100", "--format", "json"],
     ] {
         let run = fixture.audit(args).expect(0);
         assert_inert(&format!("{args:?}"), &run.stdout);
@@ -67,9 +70,11 @@ fn json_output_escapes_hostile_characters_and_keeps_their_value() {
 #[test]
 fn csv_output_is_inert_and_neutralises_formulas() {
     let fixture = hostile_log();
-    for args in
-        [&["query", "{dir}", "--format", "csv"][..], &["export", "{dir}", "--format", "csv"]]
-    {
+    for args in [
+        &["query", "{dir}", "--format", "csv"][..],
+        &["export", "{dir}", "--format", "csv"],
+        &["tail", "{dir}", "-n", "100", "--format", "csv"],
+    ] {
         let run = fixture.audit(args).expect(0);
         assert_inert(&format!("{args:?}"), &run.stdout);
         assert!(
@@ -86,6 +91,8 @@ fn tail_reports_and_proofs_are_inert() {
     let fixture = hostile_log();
     let run = fixture.audit(&["tail", "{dir}", "-n", "100"]).expect(0);
     assert_inert("tail", &run.stdout);
+    let run = fixture.audit(&["export", "{dir}", "--format", "text"]).expect(0);
+    assert_inert("export text", &run.stdout);
     for format in ["md", "json", "html"] {
         let run = fixture
             .audit(&["report", "{dir}", "--framework", "gdpr", "--format", format])
@@ -105,6 +112,9 @@ fn tail_reports_and_proofs_are_inert() {
     let seq = seq_of_hostile_failure(&fixture);
     let run = fixture.audit(&["prove", "{dir}", "--seq", &seq]).expect(0);
     assert_inert("prove", &run.stdout);
+    let text = fixture.audit(&["prove", "{dir}", "--seq", &seq, "--format", "text"]).expect(0);
+    assert_inert("prove text", &text.stdout);
+    assert!(text.stdout.contains(r"\x1b[2J"), "{}", text.stdout);
     let bundle = fixture.path("bundle.json");
     std::fs::write(&bundle, &run.stdout).unwrap();
     let run = crate::support::audit(&[
@@ -116,6 +126,18 @@ fn tail_reports_and_proofs_are_inert() {
     .expect(0);
     assert_inert("verify-proof", &run.stdout);
     assert!(run.stdout.contains(r"\x1b[2J"), "{}", run.stdout);
+    let run = crate::support::audit(&[
+        "verify-proof",
+        bundle.to_str().unwrap(),
+        "--public-key",
+        fixture.public_key_file.to_str().unwrap(),
+        "--format",
+        "json",
+    ])
+    .expect(0);
+    assert_inert("verify-proof json", &run.stdout);
+    let checked: Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(checked["record"]["event"]["attempted_user"], HOSTILE);
 }
 
 #[test]
