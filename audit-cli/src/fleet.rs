@@ -236,7 +236,7 @@ pub(crate) fn run_fleet(args: &FleetArgs, ctx: &mut Ctx<'_>) -> anyhow::Result<E
                 FleetFormat::Json => writeln!(ctx.out, "{}", json_pretty(&value))?,
                 FleetFormat::Jsonl => {
                     for log in value["logs"].as_array().into_iter().flatten() {
-                        writeln!(ctx.out, "{log}")?;
+                        writeln!(ctx.out, "{}", json_line(log))?;
                     }
                 }
                 FleetFormat::Text => {
@@ -270,11 +270,20 @@ pub(crate) fn run_fleet(args: &FleetArgs, ctx: &mut Ctx<'_>) -> anyhow::Result<E
                 ("actor", &filters.actor),
                 ("resource", &filters.resource),
                 ("ip", &filters.ip),
-                ("since", &filters.since),
-                ("until", &filters.until),
             ] {
                 if let Some(v) = value {
                     query.push((key, v.clone()));
+                }
+            }
+            let (since, until) = parse_range(
+                filters.since.as_deref(),
+                filters.until.as_deref(),
+                ctx.now,
+                &ctx.zone,
+            )?;
+            for (key, time) in [("since", since), ("until", until)] {
+                if let Some(time) = time {
+                    query.push((key, time.to_rfc3339()));
                 }
             }
             let mut printed = 0usize;
@@ -292,7 +301,7 @@ pub(crate) fn run_fleet(args: &FleetArgs, ctx: &mut Ctx<'_>) -> anyhow::Result<E
                     printed += 1;
                     match format {
                         FleetFormat::Json => all.push(record.clone()),
-                        FleetFormat::Jsonl => writeln!(ctx.out, "{record}")?,
+                        FleetFormat::Jsonl => writeln!(ctx.out, "{}", json_line(record))?,
                         FleetFormat::Text => writeln!(ctx.out, "{}", record_line(record))?,
                     }
                 }
@@ -332,7 +341,7 @@ pub(crate) fn run_fleet(args: &FleetArgs, ctx: &mut Ctx<'_>) -> anyhow::Result<E
             for log in value["logs"].as_array().into_iter().flatten() {
                 failed |= log["verdict"] != "PASS";
                 if *format == FleetFormat::Jsonl {
-                    writeln!(ctx.out, "{log}")?;
+                    writeln!(ctx.out, "{}", json_line(log))?;
                 }
                 if *format == FleetFormat::Text {
                     writeln!(

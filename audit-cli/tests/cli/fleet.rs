@@ -160,6 +160,11 @@ fn an_operator_runs_a_collector_ships_a_log_and_audits_the_fleet() {
         assert_eq!(record["severity"], "high");
     }
     fleet(&["query", "--kind", "no.such.kind"]).expect(1);
+    // Times as `audit query` reads them, sent to the collector as RFC 3339.
+    let day = ["query", "--since", "2026-11-22", "--until", "2026-11-22 00:10", "--limit", "5"];
+    let lines = fleet(&[&day[..], &["--format", "jsonl"]].concat()).expect(0).stdout;
+    assert_eq!(lines.lines().count(), 5, "{lines}");
+    fleet(&["query", "--since", "2026-11-23"]).expect(1);
     let run = fleet(&["verify"]).expect(0);
     assert!(run.stdout.starts_with("PASS  audit/svc-test/"), "{}", run.stdout);
     // The compliance report across the fleet, from the collector's records and verification.
