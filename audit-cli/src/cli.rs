@@ -76,7 +76,7 @@ pub(crate) enum Command {
     /// --public-key, the signature `report --sign` wrote beside it.
     #[command(name = "report-check", after_help = EXIT_CODES)]
     ReportCheck(ReportCheckArgs),
-    /// Show the last records, and with -f follow new ones as they become durable.
+    /// Show the last records, and with -f follow new ones as they are written.
     #[command(after_help = EXIT_CODES)]
     Tail(TailArgs),
     /// Every record, one per line, with its chain hashes (prev_hash, hash).

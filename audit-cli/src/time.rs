@@ -9,7 +9,8 @@
 //!   `minute(s)`, `h` `hour(s)`, `d` `day(s)`, `w` `week(s)`, `M` `month(s)`, `y` `year(s)`
 //!   (`m` is minutes, `M` months). Days, weeks, months and years are calendar units in the zone;
 //! - a date or a date and time in the zone: `2026-12-01` (its start), `2026-12-01 21:38`,
-//!   `2026-12-01 21:38:05`, `2026-12-01T21:38`; a time alone (`21:38`) is today's;
+//!   `2026-12-01 21:38:05`, `2026-12-01T21:38`; a time alone (`21:38`) is today's; any of these
+//!   followed by ` UTC` is read in UTC;
 //! - RFC 3339 with an offset: `2026-12-01T21:38:00Z`, `2026-12-01T21:38:00+01:00`.
 
 use audit_events::Timestamp;
@@ -22,8 +23,8 @@ use crate::error::UsageError;
 /// The forms, for error messages.
 const FORMS: &str = "use now, today, yesterday, tomorrow; an age such as -1h, 30m, \"1 hour \
                      ago\", \"2 days ago\", 1y, 1M (months), 2w; a local date or time such as \
-                     2026-12-01, \"2026-12-01 21:38\", 21:38 (in the local zone, or UTC with \
-                     --utc); or RFC 3339 with an offset (2026-12-01T21:38:00Z)";
+                     2026-12-01, \"2026-12-01 21:38\", 21:38 (in the local zone; in UTC with \
+                     --utc or a trailing \" UTC\"); or RFC 3339 with an offset (2026-12-01T21:38:00Z)";
 
 /// Parses a time argument (see the module docs): relative forms are counted from `now`, local
 /// dates and times are read in `zone`.
@@ -73,6 +74,12 @@ pub(crate) fn parse_range(
 }
 
 fn parse(text: &str, now: Timestamp, zone: &TimeZone) -> Option<Timestamp> {
+    // `2026-12-01 21:38 UTC`, as journalctl takes it: the local forms, read in UTC.
+    let utc = TimeZone::UTC;
+    let (text, zone) = match text.strip_suffix(" UTC") {
+        Some(rest) => (rest.trim_end(), &utc),
+        None => (text, zone),
+    };
     let now_zoned =
         jiff::Timestamp::from_nanosecond(i128::from(now.0)).ok()?.to_zoned(zone.clone());
     let day_start = |days: i64| -> Option<Timestamp> {
@@ -221,6 +228,8 @@ mod tests {
         // An explicit offset wins over the zone; an age does not depend on it.
         assert_eq!(at_in("2026-12-01T21:38:00Z", &zone), "2026-12-01T21:38:00Z");
         assert_eq!(at_in("1h", &zone), "2026-11-22T09:30:00.5Z");
+        assert_eq!(at_in("2026-12-01 21:38 UTC", &zone), "2026-12-01T21:38:00Z");
+        assert_eq!(at_in("today UTC", &zone), "2026-11-22T00:00:00Z");
         // A calendar day across the change to summer time is 23 hours.
         let after = Timestamp::parse_rfc3339("2026-03-29T12:00:00+02:00").unwrap();
         assert_eq!(parse_time("1d", after, &zone).unwrap().to_rfc3339(), "2026-03-28T11:00:00Z");
@@ -252,6 +261,7 @@ mod tests {
             "99999999y",
             "- 1h ago",
             "1h ago ago",
+            "today UTC UTC",
             "\u{1b}[2J",
         ] {
             let e = parse_time(bad, now(), &TimeZone::UTC).unwrap_err();
