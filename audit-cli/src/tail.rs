@@ -5,8 +5,11 @@
 //! new segment created, a checkpoint renamed into place), and each event wakes the command to
 //! read what follows the last record printed. A writer writes each batch in one write and
 //! syncs it before its append returns, and readers see only complete frames, so a record is
-//! printed as soon as its batch is in the segment. The watch is set before the first read, so
-//! nothing written in between is missed.
+//! printed as soon as its batch is in the segment. That can be a moment before the writer's
+//! sync completes: if the machine loses power in that moment, recovery discards the batch as
+//! a torn tail (and records that it did), so a follower may have shown a record the log no
+//! longer holds. The watch is set before the first read, so nothing written in between is
+//! missed.
 
 use std::path::Path;
 use std::time::Duration;
