@@ -157,6 +157,19 @@ fn every_local_verb_prints_json_that_parses() {
     assert_eq!(consistent["old_size"], checkpoint["size"], "{consistent}");
     assert_eq!(consistent["verify"]["verdict"], "ANCHORED", "{consistent}");
 
+    // A checkpoint of another log: FAIL, exit 1, in JSON too.
+    let other = written_log(1);
+    let foreign = fixture.path("foreign.checkpoint");
+    std::fs::copy(other.dir.join("checkpoint"), &foreign).unwrap();
+    let f = foreign.to_str().unwrap();
+    let failed = json(
+        &audit(&["consistency", dir, "--old", f, "--public-key", public, "--format", "json"])
+            .expect(1)
+            .stdout,
+    );
+    assert_eq!(failed["verdict"], "FAIL", "{failed}");
+    assert!(failed["reason"].is_string(), "{failed}");
+
     let report =
         json(&audit(&["report", dir, "--framework", "soc2", "--format", "json"]).expect(0).stdout);
     assert!(report.is_object(), "{report}");
@@ -167,6 +180,11 @@ fn every_local_verb_prints_json_that_parses() {
     assert_eq!(check["verdict"], "NOT PROVEN", "{check}");
     assert_eq!(check["digest"]["ok"], true, "{check}");
     assert!(check["signature"].is_null(), "{check}");
+    let edited = std::fs::read_to_string(&out).unwrap().replacen('{', "{\"x\": 1, ", 1);
+    std::fs::write(&out, edited).unwrap();
+    let check = json(&audit(&["report-check", o, "--format", "json"]).expect(1).stdout);
+    assert_eq!(check["verdict"], "FAIL", "{check}");
+    assert_eq!(check["digest"]["ok"], false, "{check}");
 
     assert!(json(&audit(&["kinds", "--format", "json"]).expect(0).stdout)["kinds"].is_array());
 
