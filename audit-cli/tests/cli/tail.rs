@@ -39,26 +39,9 @@ impl Drop for Killed {
 fn tail_follow_prints_records_appended_by_a_running_writer() {
     let (fixture, mut writer) = new_log();
     writer.append_batch(&entries(3, at(1)), at(1)).unwrap();
-    let mut child = Killed(
-        Command::new(env!("CARGO_BIN_EXE_audit"))
-            .args(["tail", fixture.dir.to_str().unwrap(), "-n", "1", "-f"])
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap(),
-    );
-    let stdout = child.0.stdout.take().unwrap();
-    let (lines_tx, lines) = mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines() {
-            if lines_tx.send(line.unwrap()).is_err() {
-                break;
-            }
-        }
-    });
+    let (_child, lines) = follow(&fixture.dir, &["-n", "1"]);
     let wait = Duration::from_secs(20);
-    let first = lines.recv_timeout(wait).expect("the last record is printed first");
+    let (first, _) = lines.recv_timeout(wait).expect("the last record is printed first");
     assert!(first.contains("#3  token.created"), "{first}");
 
     let mut event = EventKind::TaskCanceled.example();
@@ -66,7 +49,7 @@ fn tail_follow_prints_records_appended_by_a_running_writer() {
         *reason = "follow-marker".to_owned();
     }
     writer.append_batch(&[entry(event, at(2), 77)], at(2)).unwrap();
-    let next = lines.recv_timeout(wait).expect("the appended record is followed");
+    let (next, _) = lines.recv_timeout(wait).expect("the appended record is followed");
     assert!(next.contains("#4  task.canceled") && next.contains("follow-marker"), "{next}");
 }
 
