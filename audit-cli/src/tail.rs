@@ -3,19 +3,18 @@
 //!
 //! Following is event-driven: the log directory is watched with inotify (a segment written, a
 //! new segment created, a checkpoint renamed into place), and each event wakes the command to
-//! read what follows the last record printed. A writer writes each batch in one write and
-//! syncs it before its append returns, and readers see only complete frames, so a record is
-//! printed as soon as its batch is in the segment. That can be a moment before the writer's
-//! sync completes: if the machine loses power in that moment, recovery discards the batch as
-//! a torn tail (and records that it did), so a follower may have shown a record the log no
-//! longer holds. The watch is set before the first read, so nothing written in between is
-//! missed.
+//! read what follows the last record printed. Readers see only complete frames, and the
+//! command syncs the segment (`fdatasync` through its own descriptor) after reading new records
+//! and before printing them: a record is printed once it is durable, even if the writer's own
+//! sync has not returned yet, and recovery keeps every complete, chain-valid frame on the
+//! medium, so a power loss never takes back a record a follower has shown. The watch is set
+//! before the first read, so nothing written in between is missed.
 
 use std::path::Path;
 use std::time::Duration;
 
 use anyhow::Context as _;
-use audit_store::LogReader;
+use audit_store::{LogReader, StoredRecord};
 use inotify::{EventMask, Inotify, WatchMask};
 
 use crate::Ctx;
@@ -109,13 +108,38 @@ fn next_seq(reader: &LogReader) -> anyhow::Result<u64> {
     Ok(next)
 }
 
-/// Prints every record from `from` on; returns the sequence number to continue from.
+/// Records read before one sync and print: a follower that fell far behind holds at most this
+/// many at a time.
+const CHUNK: usize = 4096;
+
+/// Prints every record from `from` on; returns the sequence number to continue from. Records
+/// are read, then made durable ([`LogReader::sync_from`]), then printed, so nothing printed can
+/// be lost to a power failure.
 fn print_from(reader: &LogReader, from: u64, sink: &mut RecordSink<'_>) -> anyhow::Result<u64> {
     let mut next = from;
+    let mut chunk = Vec::new();
     for stored in reader.records_from(from) {
-        let stored = stored.context("reading the log (run `audit verify` for details)")?;
+        chunk.push(stored.context("reading the log (run `audit verify` for details)")?);
+        if chunk.len() == CHUNK {
+            next = print_durable(reader, &mut chunk, sink)?.unwrap_or(next);
+        }
+    }
+    Ok(print_durable(reader, &mut chunk, sink)?.unwrap_or(next))
+}
+
+/// Syncs the segments that hold `chunk`, prints it and empties it; returns the sequence number
+/// after its last record.
+fn print_durable(
+    reader: &LogReader,
+    chunk: &mut Vec<StoredRecord>,
+    sink: &mut RecordSink<'_>,
+) -> anyhow::Result<Option<u64>> {
+    let Some(first) = chunk.first() else { return Ok(None) };
+    reader.sync_from(first.seq).context("making the records read durable before printing them")?;
+    let mut next = None;
+    for stored in chunk.drain(..) {
         sink.write(&stored.decode()?, &stored.prev_chain, &stored.chain)?;
-        next = stored.seq + 1;
+        next = Some(stored.seq + 1);
     }
     Ok(next)
 }

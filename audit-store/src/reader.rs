@@ -10,6 +10,7 @@ use audit_chain::Hash;
 use audit_events::{LogId, Record};
 
 use crate::error::StoreError;
+use crate::io::open_read;
 use crate::layout;
 use crate::meta::LogMeta;
 use crate::segment::{ChainedFrames, OpenFault, WalkStop};
@@ -80,6 +81,21 @@ impl LogReader {
     /// Re-lists the segment files (a writer may have added some).
     pub fn refresh(&mut self) -> Result<(), StoreError> {
         self.segments = layout::list_segments(&self.dir)?;
+        Ok(())
+    }
+
+    /// Makes durable everything a reader can already see at or after sequence number `from`:
+    /// one `fdatasync` of each segment file that may hold such records. A follower calls it
+    /// after reading new records and before showing them, so it never shows a record that a
+    /// power loss could still take away (recovery keeps every complete, chain-valid frame that
+    /// is on the medium). Syncing through a read-only descriptor flushes the file's pages
+    /// whoever wrote them.
+    pub fn sync_from(&self, from: u64) -> Result<(), StoreError> {
+        let start = self.segments.iter().rposition(|(first, _)| *first <= from).unwrap_or(0);
+        for (_, path) in self.segments.get(start..).unwrap_or_default() {
+            let file = open_read(path).map_err(|e| StoreError::io("opening", path, e))?;
+            file.sync_data().map_err(|e| StoreError::io("syncing", path, e))?;
+        }
         Ok(())
     }
 
