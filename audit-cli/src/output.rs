@@ -118,9 +118,31 @@ pub(crate) fn details_with(record: &Record, edit: &dyn Fn(&mut Value)) -> String
     out
 }
 
-/// One line of text per record: time, sequence number, kind, severity, subject, fields.
+/// The envelope's outcome and correlation fields that are present, as `key=value` pairs
+/// (`outcome=failure claimed_time=… request_id=… user_agent=…`), values display-safe.
+pub(crate) fn envelope_pairs(record: &Record) -> String {
+    let mut pairs = Vec::new();
+    if let Some(outcome) = record.outcome() {
+        pairs.push(format!("outcome={outcome}"));
+    }
+    if let Some(claimed) = record.claimed_time() {
+        pairs.push(format!("claimed_time={claimed}"));
+    }
+    if let Some(id) = record.request_id() {
+        pairs.push(format!("request_id={}", quote_if_needed(&display_safe(id))));
+    }
+    if let Some(agent) = record.user_agent() {
+        pairs.push(format!("user_agent={}", quote_if_needed(&display_safe(agent))));
+    }
+    pairs.join(" ")
+}
+
+/// One line of text per record: time (when the log received it), sequence number, kind,
+/// severity, subject, then the outcome and correlation fields that are present (the producer's
+/// claimed time among them), then the fields.
 pub(crate) fn text_line(record: &Record) -> String {
     let details = details(record);
+    let envelope = envelope_pairs(record);
     let mut line = format!(
         "{}  #{}  {}  {}  {}",
         record.time,
@@ -129,6 +151,10 @@ pub(crate) fn text_line(record: &Record) -> String {
         record.severity(),
         subject(record)
     );
+    if !envelope.is_empty() {
+        line.push_str("  ");
+        line.push_str(&envelope);
+    }
     if !details.is_empty() {
         line.push_str("  ");
         line.push_str(&details);
@@ -243,6 +269,7 @@ mod tests {
             audit_id: AuditId([2; 16]),
             service_id: "svc".to_owned(),
             body: Body::Event(EventRecord::new(event)),
+            context: Some(audit_events::RecordContext::default()),
         }
     }
 
@@ -270,6 +297,27 @@ mod tests {
         assert!(line.contains(r"\u{202E}"), "{line}");
         assert!(line.contains("#7  auth.failure  medium"), "{line}");
         assert!(line.contains("reason=\"=cmd|' /C calc'!A0"), "{line}");
+    }
+
+    #[test]
+    fn text_lines_show_both_times_the_correlation_fields_and_the_outcome() {
+        let mut shown = hostile_record();
+        shown.context = Some(audit_events::RecordContext {
+            claimed_time: Some(Timestamp(1_795_337_000_000_000_000)),
+            request_id: Some(format!("req {HOSTILE}")),
+            user_agent: Some(HOSTILE.to_owned()),
+        });
+        let line = text_line(&shown);
+        assert_clean(&line);
+        assert!(line.starts_with("2026-11-22T08:20:00Z  #7  auth.failure"), "{line}");
+        assert!(line.contains("  outcome=failure claimed_time=2026-11-22T08:03:20Z"), "{line}");
+        assert!(line.contains(r#"request_id="req a\x1b[2J"#), "{line}");
+        assert!(line.contains(r"user_agent=a\x1b[2J"), "{line}");
+        // Nothing is shown for fields that are absent.
+        let line = text_line(&record(EventKind::SuspiciousActivity.example()));
+        for key in ["outcome=", "claimed_time=", "request_id=", "user_agent="] {
+            assert!(!line.contains(key), "{line}");
+        }
     }
 
     #[test]

@@ -69,6 +69,7 @@ impl Forger {
             body: Body::Event(EventRecord::new(
                 EventKind::ALL[usize::try_from(seq).unwrap() % EventKind::ALL.len()].example(),
             )),
+            context: Some(audit_events::RecordContext::default()),
         }
         .encode()
         .unwrap()
@@ -501,13 +502,11 @@ fn entries(count: usize, time: Timestamp, salt: u64) -> Vec<Entry> {
             let mut id = [0u8; 16];
             id[..8].copy_from_slice(&salt.to_be_bytes());
             id[8..].copy_from_slice(&(i as u64).to_be_bytes());
-            Entry {
+            Entry::new(
                 time,
-                audit_id: AuditId(id),
-                body: Body::Event(EventRecord::new(
-                    EventKind::ALL[i % EventKind::ALL.len()].example(),
-                )),
-            }
+                AuditId(id),
+                Body::Event(EventRecord::new(EventKind::ALL[i % EventKind::ALL.len()].example())),
+            )
         })
         .collect()
 }

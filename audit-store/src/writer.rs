@@ -562,11 +562,7 @@ impl LogWriter {
         now: Timestamp,
     ) -> Result<(), StoreError> {
         self.last_time = self.last_time.max(now);
-        let entry = Entry {
-            time: self.last_time,
-            audit_id: self.ids.next_id(),
-            body: Body::System(record),
-        };
+        let entry = Entry::new(self.last_time, self.ids.next_id(), Body::System(record));
         self.stage(&entry)
     }
 

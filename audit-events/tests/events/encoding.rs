@@ -34,11 +34,7 @@ fn golden_text() -> String {
         out.push_str(&format!("{} {}\n", record.kind(), to_hex(&record.encode().unwrap())));
     }
     for record in context_records() {
-        out.push_str(&format!(
-            "{}+context {}\n",
-            record.kind(),
-            to_hex(&record.encode().unwrap())
-        ));
+        out.push_str(&format!("{}+context {}\n", record.kind(), to_hex(&record.encode().unwrap())));
     }
     out
 }
@@ -161,10 +157,7 @@ fn entries_encode_exactly_like_their_records() {
         time: record.time,
         audit_id: record.audit_id,
         body: record.body.clone(),
-        context: RecordContext {
-            request_id: Some("req-1".to_owned()),
-            ..RecordContext::default()
-        },
+        context: RecordContext { request_id: Some("req-1".to_owned()), ..RecordContext::default() },
     };
     let record = &Record { context: Some(entry.context.clone()), ..record.clone() };
     let mut out = vec![0xff];
