@@ -223,6 +223,13 @@ pub(crate) struct QueryArgs {
     /// The record with this audit id (32 hex digits).
     #[arg(long, value_name = "HEX")]
     pub(crate) audit_id: Option<audit_events::AuditId>,
+    /// Events with this uniform outcome: success, failure, unknown (kinds without an outcome
+    /// never match; FORMAT.md lists them).
+    #[arg(long, value_parser = parse_outcome)]
+    pub(crate) outcome: Option<audit_events::EventOutcome>,
+    /// Records with this request (correlation) id.
+    #[arg(long, value_name = "ID")]
+    pub(crate) request_id: Option<String>,
     /// Newest first.
     #[arg(long)]
     pub(crate) reverse: bool,
@@ -492,6 +499,12 @@ fn parse_category(text: &str) -> Result<Category, String> {
 }
 
 /// Case does not matter (`HIGH`, `High`).
+pub(crate) fn parse_outcome(text: &str) -> Result<audit_events::EventOutcome, String> {
+    text.to_ascii_lowercase()
+        .parse()
+        .map_err(|_| "expected one of success, failure, unknown".to_owned())
+}
+
 fn parse_severity(text: &str) -> Result<Severity, String> {
     text.to_ascii_lowercase()
         .parse()
