@@ -750,6 +750,12 @@ pub(crate) struct FleetFilters {
     /// Only this client address.
     #[arg(long)]
     pub(crate) ip: Option<String>,
+    /// Only this uniform outcome: success, failure, unknown.
+    #[arg(long)]
+    pub(crate) outcome: Option<String>,
+    /// Only this request (correlation) id.
+    #[arg(long)]
+    pub(crate) request_id: Option<String>,
     /// From this time (RFC 3339).
     #[arg(long)]
     pub(crate) since: Option<String>,

@@ -212,6 +212,8 @@ pub(crate) fn run_fleet(args: &FleetArgs, ctx: &mut Ctx<'_>) -> anyhow::Result<E
                 ("actor", &filters.actor),
                 ("resource", &filters.resource),
                 ("ip", &filters.ip),
+                ("outcome", &filters.outcome),
+                ("request_id", &filters.request_id),
                 ("since", &filters.since),
                 ("until", &filters.until),
             ] {

@@ -80,7 +80,7 @@ fn an_operator_runs_a_collector_ships_a_log_and_audits_the_fleet() {
     let c = tmp.path().join("collector");
     let cdir = c.to_str().unwrap();
     let run = audit(&["collector", "init", "--database", &db, "--dir", cdir]).expect(0);
-    assert!(run.stdout.contains("migrations applied: [1, 2]"), "{}", run.stdout);
+    assert!(run.stdout.contains("migrations applied: [1, 2, 3]"), "{}", run.stdout);
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let listen = format!("127.0.0.1:{port}");
     let mut child = Command::new(env!("CARGO_BIN_EXE_audit"))
