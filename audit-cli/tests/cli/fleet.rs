@@ -138,6 +138,13 @@ fn an_operator_runs_a_collector_ships_a_log_and_audits_the_fleet() {
         let record: serde_json::Value = serde_json::from_str(line).unwrap();
         assert_eq!(record["severity"], "high");
     }
+    let failures = fleet(&["query", "--outcome", "failure", "--format", "jsonl"]).expect(0).stdout;
+    assert!(!failures.is_empty());
+    for line in failures.lines() {
+        let record: serde_json::Value = serde_json::from_str(line).unwrap();
+        assert_eq!(record["outcome"], "failure", "{line}");
+    }
+    fleet(&["query", "--request-id", "no-such-request"]).expect(1);
     fleet(&["query", "--kind", "no.such.kind"]).expect(1);
     let run = fleet(&["verify"]).expect(0);
     assert!(run.stdout.starts_with("PASS  audit/svc-test/"), "{}", run.stdout);
