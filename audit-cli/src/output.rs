@@ -309,10 +309,10 @@ mod tests {
         });
         let line = text_line(&shown);
         assert_clean(&line);
-        assert!(line.starts_with("2026-11-22T08:20:00Z  #7  auth.failure"), "{line}");
-        assert!(line.contains("  outcome=failure claimed_time=2026-11-22T08:03:20Z"), "{line}");
+        assert!(line.starts_with("2026-11-22T09:00:00Z  #7  auth.failure"), "{line}");
+        assert!(line.contains("  outcome=failure claimed_time=2026-11-22T08:43:20Z"), "{line}");
         assert!(line.contains(r#"request_id="req a\x1b[2J"#), "{line}");
-        assert!(line.contains(r"user_agent=a\x1b[2J"), "{line}");
+        assert!(line.contains(r#"user_agent="a\x1b[2J"#), "{line}");
         // Nothing is shown for fields that are absent.
         let line = text_line(&record(EventKind::SuspiciousActivity.example()));
         for key in ["outcome=", "claimed_time=", "request_id=", "user_agent="] {
