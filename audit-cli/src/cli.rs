@@ -61,7 +61,7 @@ pub(crate) enum Command {
     #[command(after_help = VERDICTS_AND_EXIT_CODES)]
     Verify(VerifyArgs),
     /// Search records by actor, kind, category, severity, resource, time, address, sequence
-    /// number and audit id.
+    /// number, audit id, outcome and request id.
     #[command(after_help = EXIT_CODES)]
     Query(QueryArgs),
     /// A compliance report (SOC 2, GDPR, ISO/IEC 27001, HIPAA, PCI DSS) for a period,
@@ -429,8 +429,10 @@ pub(crate) struct EmitArgs {
     pub(crate) dir: PathBuf,
     /// JSON lines to append (`-` or nothing for standard input). Each line is one event:
     /// {"kind": "task.canceled", "event": {...}}, the fields as `audit export` shows them;
-    /// "category" and "severity" may be given and must agree. A bad line is reported by
-    /// number and skipped (exit 2); the other lines are written.
+    /// "category", "severity" and "outcome" may be given and must agree. "claimed_time"
+    /// (RFC 3339: when the event happened, kept beside the time the log receives it),
+    /// "request_id" and "user_agent" are kept in the record; plain "time" is refused. A bad
+    /// line is reported by number and skipped (exit 2); the other lines are written.
     pub(crate) file: Option<PathBuf>,
 }
 
