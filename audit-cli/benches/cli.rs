@@ -32,7 +32,7 @@ fn entry(i: u64) -> Entry {
     }
     // One second apart, so the log spans several seal epochs and segments.
     let time = Timestamp(T0 + i64::try_from(i).unwrap() * 1_000_000_000);
-    Entry { time, audit_id: AuditId(id), body: Body::Event(EventRecord::new(event)) }
+    Entry::new(time, AuditId(id), Body::Event(EventRecord::new(event)))
 }
 
 fn write_log(dir: &Path) {

@@ -65,7 +65,7 @@ pub(crate) enum Command {
     #[command(after_help = VERDICTS_AND_EXIT_CODES)]
     Verify(VerifyArgs),
     /// Search records by actor, kind, category, severity, resource, time, address, sequence
-    /// number and audit id.
+    /// number, audit id, outcome and request id.
     #[command(after_help = EXIT_CODES)]
     Query(QueryArgs),
     /// A compliance report (SOC 2, GDPR, ISO/IEC 27001, HIPAA, PCI DSS) for a period,
@@ -256,6 +256,13 @@ pub(crate) struct QueryArgs {
     /// The record with this audit id (32 hex digits).
     #[arg(long, value_name = "HEX")]
     pub(crate) audit_id: Option<audit_events::AuditId>,
+    /// Events with this uniform outcome: success, failure, unknown (kinds without an outcome
+    /// never match; FORMAT.md lists them).
+    #[arg(long, value_parser = parse_outcome)]
+    pub(crate) outcome: Option<audit_events::EventOutcome>,
+    /// Records with this request (correlation) id.
+    #[arg(long, value_name = "ID")]
+    pub(crate) request_id: Option<String>,
     /// Newest first.
     #[arg(long)]
     pub(crate) reverse: bool,
@@ -462,8 +469,10 @@ pub(crate) struct EmitArgs {
     pub(crate) dir: PathBuf,
     /// JSON lines to append (`-` or nothing for standard input). Each line is one event:
     /// {"kind": "task.canceled", "event": {...}}, the fields as `audit export` shows them;
-    /// "category" and "severity" may be given and must agree. A bad line is reported by
-    /// number and skipped (exit 2); the other lines are written.
+    /// "category", "severity" and "outcome" may be given and must agree. "claimed_time"
+    /// (RFC 3339: when the event happened, kept beside the time the log receives it),
+    /// "request_id" and "user_agent" are kept in the record; plain "time" is refused. A bad
+    /// line is reported by number and skipped (exit 2); the other lines are written.
     pub(crate) file: Option<PathBuf>,
     /// Output format of the summary, once every written event is durable: text on standard
     /// error, or one JSON object on standard output (written and refused counts).
@@ -538,6 +547,12 @@ fn parse_category(text: &str) -> Result<Category, String> {
 }
 
 /// Case does not matter (`HIGH`, `High`).
+pub(crate) fn parse_outcome(text: &str) -> Result<audit_events::EventOutcome, String> {
+    text.to_ascii_lowercase()
+        .parse()
+        .map_err(|_| "expected one of success, failure, unknown".to_owned())
+}
+
 fn parse_severity(text: &str) -> Result<Severity, String> {
     text.to_ascii_lowercase()
         .parse()
@@ -804,6 +819,12 @@ pub(crate) struct FleetFilters {
     /// Only this client address.
     #[arg(long)]
     pub(crate) ip: Option<String>,
+    /// Only this uniform outcome: success, failure, unknown.
+    #[arg(long)]
+    pub(crate) outcome: Option<String>,
+    /// Only this request (correlation) id.
+    #[arg(long)]
+    pub(crate) request_id: Option<String>,
     /// From this time (same forms as `audit query --since`).
     #[arg(long)]
     pub(crate) since: Option<String>,

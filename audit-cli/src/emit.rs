@@ -2,9 +2,14 @@
 //! for shell scripts and services not written in Rust.
 //!
 //! Each non-empty line is one JSON object: `{"kind": "<dotted event kind>", "event": {<the
-//! event's fields, as in the export schema>}}`, optionally with `category` and `severity`,
-//! which must agree with the event. Everything else a record carries (sequence number, time,
-//! ids, hashes) is assigned by the log, so any other member is refused. Events go through
+//! event's fields, as in the export schema>}}`, optionally with `category`, `severity` and
+//! `outcome`, which must agree with the event, and with the envelope's correlation fields:
+//! `claimed_time` (RFC 3339: when the event happened, as the producer states it, kept beside the
+//! time the log receives it), `request_id` and `user_agent` (strings, escaped and bounded like
+//! event text). Everything else a record carries (sequence number, time, ids, hashes) is
+//! assigned by the log, so any other member is refused. Plain `time` is refused too, naming
+//! `claimed_time`: in every record the log shows, `time` is when the log received it, and the
+//! same name may not mean the producer's clock on the way in. Events go through
 //! `audit-logger` exactly as a Rust service's do: the same escaping, bounds, time stamp and
 //! chain. A malformed line is reported with its line number and nothing of it is written; the
 //! other lines are. Exit 0 when every line was written, 2 when a line was refused, 3 when the
@@ -15,7 +20,7 @@ use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
 
 use anyhow::Context as _;
-use audit_events::{AuditEvent, EventKind, event_from_fields};
+use audit_events::{AuditEvent, EventKind, RecordContext, Timestamp, event_from_fields};
 use audit_logger::{AuditConfig, AuditError, AuditLogger, KeyHandling};
 use audit_store::LogReader;
 use input_validation::display_safe;
@@ -72,8 +77,10 @@ pub(crate) fn run(args: &EmitArgs, ctx: &mut Ctx<'_>) -> anyhow::Result<ExitStat
             Err(reason) => Err(reason),
         };
         match event {
-            Ok(event) => {
-                logger.emit(event).with_context(|| format!("line {number}: not written"))?;
+            Ok((event, context)) => {
+                logger
+                    .emit_with(event, context)
+                    .with_context(|| format!("line {number}: not written"))?;
                 written += 1;
                 unflushed += 1;
                 let stats = logger.stats();
@@ -132,20 +139,54 @@ fn locked(dir: &Path) -> anyhow::Error {
 }
 
 /// Fails clearly, before anything is opened for writing, when a writer holds the log.
-/// One JSON line to an event; the error names what is wrong without echoing values.
-fn parse_line(text: &str) -> Result<AuditEvent, String> {
+/// The members a line may have.
+const MEMBERS: [&str; 8] = [
+    "kind",
+    "event",
+    "category",
+    "severity",
+    "outcome",
+    "claimed_time",
+    "request_id",
+    "user_agent",
+];
+
+/// One JSON line to an event and its envelope's correlation fields; the error names what is
+/// wrong without echoing values.
+fn parse_line(text: &str) -> Result<(AuditEvent, RecordContext), String> {
     let value: Value = serde_json::from_str(text).map_err(|e| format!("not JSON ({e})"))?;
     let Value::Object(mut object) = value else {
         return Err("not a JSON object".to_owned());
     };
-    if let Some(extra) =
-        object.keys().find(|k| !matches!(k.as_str(), "kind" | "event" | "category" | "severity"))
-    {
+    if object.contains_key("time") {
+        return Err("member `time` is not accepted: the log sets a record's time to when it \
+                    receives it; give the event's original time as `claimed_time` (RFC 3339), \
+                    which the record keeps beside it"
+            .to_owned());
+    }
+    if let Some(extra) = object.keys().find(|k| !MEMBERS.contains(&k.as_str())) {
         return Err(format!(
             "member `{extra}` is not accepted: give only kind, event (and optionally category, \
-             severity); the log assigns sequence numbers, times, ids and hashes"
+             severity, outcome, claimed_time, request_id, user_agent); the log assigns \
+             sequence numbers, times, ids and hashes"
         ));
     }
+    let text_member = |name: &str| match object.get(name) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s.clone())),
+        Some(_) => Err(format!("`{name}` must be a string")),
+    };
+    let claimed_time = match text_member("claimed_time")? {
+        None => None,
+        Some(t) => Some(Timestamp::parse_rfc3339(&t).map_err(|_| {
+            "`claimed_time` is not an RFC 3339 time (such as 2026-11-22T09:20:00Z)".to_owned()
+        })?),
+    };
+    let context = RecordContext {
+        claimed_time,
+        request_id: text_member("request_id")?,
+        user_agent: text_member("user_agent")?,
+    };
     let kind_name = object.get("kind").and_then(Value::as_str).ok_or("no `kind` string")?;
     let kind: EventKind = kind_name.parse().map_err(|_| {
         format!("unknown event kind `{kind_name}` (system records are written by the log only)")
@@ -163,7 +204,16 @@ fn parse_line(text: &str) -> Result<AuditEvent, String> {
     {
         return Err(format!("`severity` does not match the event (it is {})", event.severity()));
     }
-    Ok(event)
+    if let Some(outcome) = object.get("outcome") {
+        let derived = event.outcome();
+        if outcome.as_str() != derived.map(|o| o.as_str()) {
+            return Err(match derived {
+                Some(o) => format!("`outcome` does not match the event (it is {o})"),
+                None => format!("{kind} has no outcome"),
+            });
+        }
+    }
+    Ok((event, context))
 }
 
 enum Line {
@@ -219,7 +269,10 @@ mod tests {
     fn lines_parse_to_events_and_bad_lines_say_why() {
         let fields = audit_events::event_to_fields(&EventKind::AuthFailure.example()).unwrap();
         let line = serde_json::json!({"kind": "auth.failure", "event": fields}).to_string();
-        assert_eq!(parse_line(&line).unwrap(), EventKind::AuthFailure.example());
+        assert_eq!(
+            parse_line(&line).unwrap(),
+            (EventKind::AuthFailure.example(), RecordContext::default())
+        );
         let with_checks = serde_json::json!({
             "kind": "auth.failure", "category": "authentication", "severity": "medium", "event": fields
         });
@@ -239,6 +292,37 @@ mod tests {
         }
         let wrong = serde_json::json!({"kind": "auth.failure", "severity": "low", "event": fields});
         assert!(parse_line(&wrong.to_string()).unwrap_err().contains("severity"));
+    }
+
+    #[test]
+    fn lines_carry_a_claimed_time_and_correlation_fields() {
+        let fields = audit_events::event_to_fields(&EventKind::AuthFailure.example()).unwrap();
+        let line = serde_json::json!({
+            "kind": "auth.failure", "event": fields, "outcome": "failure",
+            "claimed_time": "2026-11-22T10:20:00+01:00", "request_id": "req-1",
+            "user_agent": "curl/8.5.0",
+        });
+        let (_, context) = parse_line(&line.to_string()).unwrap();
+        assert_eq!(context.claimed_time.map(|t| t.to_rfc3339()).unwrap(), "2026-11-22T09:20:00Z");
+        assert_eq!(context.request_id.as_deref(), Some("req-1"));
+        assert_eq!(context.user_agent.as_deref(), Some("curl/8.5.0"));
+        for (member, value, why) in [
+            ("time", serde_json::json!("2026-11-22T09:20:00Z"), "`claimed_time`"),
+            ("claimed_time", serde_json::json!("yesterday"), "not an RFC 3339 time"),
+            ("claimed_time", serde_json::json!(17), "must be a string"),
+            ("request_id", serde_json::json!(["a"]), "must be a string"),
+            ("outcome", serde_json::json!("success"), "does not match"),
+        ] {
+            let mut bad = serde_json::json!({"kind": "auth.failure", "event": fields});
+            bad[member] = value;
+            let err = parse_line(&bad.to_string()).unwrap_err();
+            assert!(err.contains(why), "{member}: {err}");
+        }
+        let fields = audit_events::event_to_fields(&EventKind::SuspiciousActivity.example());
+        let none = serde_json::json!({
+            "kind": "security.suspicious_activity", "event": fields.unwrap(), "outcome": "unknown"
+        });
+        assert!(parse_line(&none.to_string()).unwrap_err().contains("has no outcome"));
     }
 
     #[test]

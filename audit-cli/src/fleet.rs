@@ -270,6 +270,8 @@ pub(crate) fn run_fleet(args: &FleetArgs, ctx: &mut Ctx<'_>) -> anyhow::Result<E
                 ("actor", &filters.actor),
                 ("resource", &filters.resource),
                 ("ip", &filters.ip),
+                ("outcome", &filters.outcome),
+                ("request_id", &filters.request_id),
             ] {
                 if let Some(v) = value {
                     query.push((key, v.clone()));
@@ -378,14 +380,23 @@ fn safe(s: &str, max: usize) -> String {
     input_validation::truncate_escaped(&escaped, max).to_owned()
 }
 
+/// One record of a fleet search: time received, origin, sequence number, kind, severity, the
+/// outcome and correlation fields present, then the event (cut for the terminal).
 fn record_line(record: &Value) -> String {
+    let mut envelope = String::new();
+    for key in ["outcome", "claimed_time", "request_id", "user_agent"] {
+        if let Some(value) = record.get(key).and_then(Value::as_str) {
+            envelope.push_str(&format!("{key}={} ", safe(value, 300)));
+        }
+    }
     format!(
-        "{} {} #{} {} {} {}",
+        "{} {} #{} {} {} {}{}",
         text(&record["time"]),
         text(&record["origin"]),
         record["seq"],
         text(&record["kind"]),
         text(&record["severity"]),
+        envelope,
         safe(&record["event"].to_string(), 300)
     )
 }
@@ -787,5 +798,31 @@ fn framework_name(framework: crate::cli::Framework) -> &'static str {
         Framework::Iso27001 => "iso27001",
         Framework::Hipaa => "hipaa",
         Framework::PciDss => "pci-dss",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fleet_text_lines_show_the_outcome_and_correlation_fields_escaped() {
+        let record = serde_json::json!({
+            "time": "2026-11-22T09:24:34Z", "origin": "audit/svc/00", "seq": 7,
+            "kind": "auth.failure", "severity": "medium", "outcome": "failure",
+            "claimed_time": "2026-11-22T09:20:00Z", "request_id": "req-\u{1b}[2J",
+            "user_agent": "curl\r\n/8", "event": {"reason": "x"},
+        });
+        let line = record_line(&record);
+        assert!(!line.chars().any(input_validation::is_dangerous), "{line:?}");
+        assert!(
+            line.contains(
+                "medium outcome=failure claimed_time=2026-11-22T09:20:00Z request_id=req-"
+            ),
+            "{line}"
+        );
+        assert!(line.contains("user_agent=curl"), "{line}");
+        let plain = serde_json::json!({"time": "t", "seq": 1, "event": {}});
+        assert!(!record_line(&plain).contains('='));
     }
 }

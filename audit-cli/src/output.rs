@@ -127,9 +127,31 @@ pub(crate) fn details_with(record: &Record, edit: &dyn Fn(&mut Value)) -> String
     out
 }
 
-/// One line of text per record: time, sequence number, kind, severity, subject, fields.
+/// The envelope's outcome and correlation fields that are present, as `key=value` pairs
+/// (`outcome=failure claimed_time=… request_id=… user_agent=…`), values display-safe.
+pub(crate) fn envelope_pairs(record: &Record) -> String {
+    let mut pairs = Vec::new();
+    if let Some(outcome) = record.outcome() {
+        pairs.push(format!("outcome={outcome}"));
+    }
+    if let Some(claimed) = record.claimed_time() {
+        pairs.push(format!("claimed_time={claimed}"));
+    }
+    if let Some(id) = record.request_id() {
+        pairs.push(format!("request_id={}", quote_if_needed(&display_safe(id))));
+    }
+    if let Some(agent) = record.user_agent() {
+        pairs.push(format!("user_agent={}", quote_if_needed(&display_safe(agent))));
+    }
+    pairs.join(" ")
+}
+
+/// One line of text per record: time (when the log received it), sequence number, kind,
+/// severity, subject, then the outcome and correlation fields that are present (the producer's
+/// claimed time among them), then the fields.
 pub(crate) fn text_line(record: &Record) -> String {
     let details = details(record);
+    let envelope = envelope_pairs(record);
     let mut line = format!(
         "{}  #{}  {}  {}  {}",
         record.time,
@@ -138,6 +160,10 @@ pub(crate) fn text_line(record: &Record) -> String {
         record.severity(),
         subject(record)
     );
+    if !envelope.is_empty() {
+        line.push_str("  ");
+        line.push_str(&envelope);
+    }
     if !details.is_empty() {
         line.push_str("  ");
         line.push_str(&details);
@@ -205,7 +231,7 @@ pub(crate) fn csv_writer<W: Write>(out: W) -> csv::Writer<W> {
 }
 
 /// The CSV header shared by `query`, `export` and `tail`.
-pub(crate) const CSV_HEADER: [&str; 13] = [
+pub(crate) const CSV_HEADER: [&str; 17] = [
     "seq",
     "time",
     "service_id",
@@ -219,6 +245,10 @@ pub(crate) const CSV_HEADER: [&str; 13] = [
     "audit_id",
     "prev_hash",
     "hash",
+    "outcome",
+    "claimed_time",
+    "request_id",
+    "user_agent",
 ];
 
 /// Where records go, in one of the record formats (`query`, `export`, `tail`): text lines, one
@@ -295,7 +325,7 @@ impl<'a> RecordSink<'a> {
 }
 
 /// The CSV cells of a record and its chain hashes, each display-safe and formula-neutral.
-pub(crate) fn csv_row(record: &Record, prev: &[u8; 32], hash: &[u8; 32]) -> [String; 13] {
+pub(crate) fn csv_row(record: &Record, prev: &[u8; 32], hash: &[u8; 32]) -> [String; 17] {
     let (escaped, truncated) = match &record.body {
         Body::Event(e) => (e.escaped.join(";"), e.truncated.join(";")),
         Body::System(_) => (String::new(), String::new()),
@@ -315,6 +345,10 @@ pub(crate) fn csv_row(record: &Record, prev: &[u8; 32], hash: &[u8; 32]) -> [Str
         record.audit_id.to_string(),
         HashValue(*prev).to_string(),
         HashValue(*hash).to_string(),
+        record.outcome().map(|o| o.to_string()).unwrap_or_default(),
+        record.claimed_time().map(|t| t.to_string()).unwrap_or_default(),
+        record.request_id().unwrap_or_default().to_owned(),
+        record.user_agent().unwrap_or_default().to_owned(),
     ];
     cells.map(|c| csv_cell(&c))
 }
@@ -349,6 +383,7 @@ mod tests {
             audit_id: AuditId([2; 16]),
             service_id: "svc".to_owned(),
             body: Body::Event(EventRecord::new(event)),
+            context: Some(audit_events::RecordContext::default()),
         }
     }
 
@@ -376,6 +411,27 @@ mod tests {
         assert!(line.contains(r"\u{202E}"), "{line}");
         assert!(line.contains("#7  auth.failure  medium"), "{line}");
         assert!(line.contains("reason=\"=cmd|' /C calc'!A0"), "{line}");
+    }
+
+    #[test]
+    fn text_lines_show_both_times_the_correlation_fields_and_the_outcome() {
+        let mut shown = hostile_record();
+        shown.context = Some(audit_events::RecordContext {
+            claimed_time: Some(Timestamp(1_795_337_000_000_000_000)),
+            request_id: Some(format!("req {HOSTILE}")),
+            user_agent: Some(HOSTILE.to_owned()),
+        });
+        let line = text_line(&shown);
+        assert_clean(&line);
+        assert!(line.starts_with("2026-11-22T09:00:00Z  #7  auth.failure"), "{line}");
+        assert!(line.contains("  outcome=failure claimed_time=2026-11-22T08:43:20Z"), "{line}");
+        assert!(line.contains(r#"request_id="req a\x1b[2J"#), "{line}");
+        assert!(line.contains(r#"user_agent="a\x1b[2J"#), "{line}");
+        // Nothing is shown for fields that are absent.
+        let line = text_line(&record(EventKind::SuspiciousActivity.example()));
+        for key in ["outcome=", "claimed_time=", "request_id=", "user_agent="] {
+            assert!(!line.contains(key), "{line}");
+        }
     }
 
     #[test]

@@ -1,5 +1,5 @@
 //! `audit query`: search by actor, kind, category, severity, resource, time, client address,
-//! sequence number and audit id, oldest or newest first, with an offset and a limit, in text,
+//! sequence number, audit id, outcome and request id, oldest or newest first, with an offset and a limit, in text,
 //! JSON, JSON lines or CSV, or only the count. Exit 0 with matches, 1 with none.
 
 use anyhow::Context as _;
@@ -31,6 +31,8 @@ pub(crate) fn run(args: &QueryArgs, ctx: &mut Ctx<'_>) -> anyhow::Result<ExitSta
         ip: args.ip,
         seqs: args.seq,
         audit_id: args.audit_id,
+        outcome: args.outcome,
+        request_id: args.request_id.clone(),
         limit: args.limit.map(|n| n.saturating_add(args.offset)),
         order: if args.reverse { Order::Descending } else { Order::Ascending },
     };

@@ -15,6 +15,7 @@ use crate::error::CollectorError;
 const MIGRATIONS: &[(i32, &str, &str)] = &[
     (1, "fleet", include_str!("../migrations/0001_fleet.sql")),
     (2, "purge", include_str!("../migrations/0002_purge.sql")),
+    (3, "correlation", include_str!("../migrations/0003_correlation.sql")),
 ];
 
 /// A pool of connections to the fleet database.

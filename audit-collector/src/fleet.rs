@@ -173,6 +173,11 @@ pub struct RecordFilter {
     pub resource: Option<String>,
     /// Only this client address.
     pub ip: Option<String>,
+    /// Only this uniform outcome (`success`, `failure`, `unknown`); records stored before
+    /// record format 2 reached the collector have none.
+    pub outcome: Option<String>,
+    /// Only this request (correlation) id.
+    pub request_id: Option<String>,
     /// From this time (RFC 3339), inclusive.
     pub since: Option<String>,
     /// Until this time (RFC 3339), exclusive.
@@ -222,6 +227,15 @@ pub async fn records(db: &Db, filter: &RecordFilter) -> Result<Value, CollectorE
             .parse()
             .map_err(|_| CollectorError::Invalid(format!("ip {v:?} is not an address")))?;
         add(&mut sql, "r.ip = ?", Box::new(ip));
+    }
+    if let Some(v) = &filter.outcome {
+        let outcome: audit_events::EventOutcome = v.to_ascii_lowercase().parse().map_err(|_| {
+            CollectorError::Invalid("outcome must be success, failure or unknown".into())
+        })?;
+        add(&mut sql, "r.outcome = ?", Box::new(outcome.as_str().to_owned()));
+    }
+    if let Some(v) = text(&filter.request_id) {
+        add(&mut sql, "r.request_id = ?", Box::new(v));
     }
     for (bound, op) in [(&filter.since, ">="), (&filter.until, "<")] {
         if let Some(v) = bound {

@@ -352,7 +352,8 @@ async fn check(
         if record.event().is_some_and(|e| {
             e.subject_id().is_some_and(|a| a.contains('\0'))
                 || e.resource_ids().iter().any(|r| r.contains('\0'))
-        }) {
+        }) || record.request_id().is_some_and(|r| r.contains('\0'))
+        {
             return Ok(Checked::Refused(refuse(
                 400,
                 "malformed",
@@ -411,7 +412,8 @@ async fn copy_records(
     let sink = tx
         .copy_in(
             "COPY records (log_id, seq, time, kind, category, severity, actor, resources, ip,
-                           service_id, chain, bytes) FROM STDIN (FORMAT binary)",
+                           outcome, request_id, service_id, chain, bytes)
+             FROM STDIN (FORMAT binary)",
         )
         .await?;
     let writer = BinaryCopyInWriter::new(
@@ -426,6 +428,8 @@ async fn copy_records(
             Type::TEXT,
             Type::TEXT_ARRAY,
             Type::INET,
+            Type::TEXT,
+            Type::TEXT,
             Type::TEXT,
             Type::BYTEA,
             Type::BYTEA,
@@ -444,7 +448,9 @@ async fn copy_records(
         let actor = event.and_then(|e| e.subject_id());
         let resources: Vec<&str> = event.map(|e| e.resource_ids()).unwrap_or_default();
         let ip: Option<IpAddr> = event.and_then(|e| e.ip());
-        let row: [&(dyn ToSql + Sync); 12] = [
+        let outcome = record.outcome().map(|o| o.as_str());
+        let request_id = record.request_id();
+        let row: [&(dyn ToSql + Sync); 14] = [
             &id,
             &seq,
             &time,
@@ -454,6 +460,8 @@ async fn copy_records(
             &actor,
             &resources,
             &ip,
+            &outcome,
+            &request_id,
             &record.service_id,
             &checked.chain.as_slice(),
             &frame.bytes,

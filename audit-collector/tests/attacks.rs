@@ -57,6 +57,16 @@ impl Forger {
 
     /// The encoding of record `seq` of this log, claiming `service_id`.
     fn record(&self, seq: u64, service_id: &str) -> Vec<u8> {
+        self.record_with(seq, service_id, audit_events::RecordContext::default())
+    }
+
+    /// [`Forger::record`] with the envelope's correlation fields.
+    fn record_with(
+        &self,
+        seq: u64,
+        service_id: &str,
+        context: audit_events::RecordContext,
+    ) -> Vec<u8> {
         let mut audit_id = [0u8; 16];
         audit_id[..8].copy_from_slice(&seq.to_be_bytes());
         audit_id[8..].copy_from_slice(&self.log_id.as_bytes()[..8]);
@@ -69,6 +79,7 @@ impl Forger {
             body: Body::Event(EventRecord::new(
                 EventKind::ALL[usize::try_from(seq).unwrap() % EventKind::ALL.len()].example(),
             )),
+            context: Some(context),
         }
         .encode()
         .unwrap()
@@ -501,13 +512,11 @@ fn entries(count: usize, time: Timestamp, salt: u64) -> Vec<Entry> {
             let mut id = [0u8; 16];
             id[..8].copy_from_slice(&salt.to_be_bytes());
             id[8..].copy_from_slice(&(i as u64).to_be_bytes());
-            Entry {
+            Entry::new(
                 time,
-                audit_id: AuditId(id),
-                body: Body::Event(EventRecord::new(
-                    EventKind::ALL[i % EventKind::ALL.len()].example(),
-                )),
-            }
+                AuditId(id),
+                Body::Event(EventRecord::new(EventKind::ALL[i % EventKind::ALL.len()].example())),
+            )
         })
         .collect()
 }
@@ -830,4 +839,63 @@ fn an_old_checkpoint_shown_again_is_stale_not_evidence_of_a_rollback() {
         fleet.count("SELECT count(*) FROM refusals WHERE reason IN ('stale', 'rollback')"),
         2
     );
+}
+
+#[test]
+fn outcome_and_request_id_are_stored_searchable_and_a_nul_in_the_request_id_is_refused() {
+    use audit_events::RecordContext;
+    let fleet = Fleet::start();
+    let mut forger = Forger::new("worker-a", 1);
+    fleet.enroll(&forger.signer.verifier_key());
+    // Records 0..4 cycle through the catalogue: auth.success, auth.failure, token.created,
+    // token.revoked; record 1 carries a request id.
+    forger.push_honest(1);
+    let context =
+        RecordContext { request_id: Some("req-1".to_owned()), ..RecordContext::default() };
+    let bytes = forger.record_with(1, "worker-a", context);
+    forger.push(bytes);
+    forger.push_honest(2);
+    assert!(matches!(
+        fleet.ingest(&forger.shipment(0, 4).encode().unwrap()).unwrap(),
+        Outcome::Accepted { size: 4, .. }
+    ));
+    let rows = fleet.query("SELECT kind, outcome, request_id FROM records ORDER BY seq");
+    let stored: Vec<(String, Option<String>, Option<String>)> =
+        rows.iter().map(|r| (r.get(0), r.get(1), r.get(2))).collect();
+    assert_eq!(
+        stored,
+        [
+            ("auth.success".to_owned(), Some("success".to_owned()), None),
+            ("auth.failure".to_owned(), Some("failure".to_owned()), Some("req-1".to_owned())),
+            ("token.created".to_owned(), Some("success".to_owned()), None),
+            ("token.revoked".to_owned(), Some("success".to_owned()), None),
+        ]
+    );
+    let token = fleet.runtime.block_on(fleet.db.add_auditor_token("alice")).unwrap();
+    let auditor = fleet.client(Some(token));
+    let kinds = |query: &str| -> Vec<String> {
+        auditor.fleet(&format!("/v1/fleet/records?{query}")).unwrap()["records"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["kind"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    assert_eq!(kinds("outcome=failure"), ["auth.failure"]);
+    assert_eq!(kinds("outcome=SUCCESS").len(), 3);
+    assert_eq!(kinds("request_id=req-1"), ["auth.failure"]);
+    assert!(kinds("request_id=x%27%20OR%20%271%27%3D%271").is_empty());
+    match auditor.fleet("/v1/fleet/records?outcome=partial") {
+        Err(CollectorError::Refused { status: 400, .. }) => {}
+        other => panic!("a bad outcome: {other:?}"),
+    }
+    // A NUL in the request id cannot be stored: a refusal with evidence, not a 503.
+    let context =
+        RecordContext { request_id: Some("req\0x".to_owned()), ..RecordContext::default() };
+    let bytes = forger.record_with(4, "worker-a", context);
+    forger.push(bytes);
+    let refusal = refused(fleet.ingest(&forger.shipment(4, 5).encode().unwrap()));
+    assert_eq!((refusal.status, refusal.reason), (400, "malformed"), "{refusal:?}");
+    assert_eq!(fleet.refusals().len(), 1);
+    assert_eq!(fleet.count("SELECT count(*) FROM records"), 4);
 }

@@ -37,11 +37,7 @@ fn entries(count: usize, time: Timestamp, salt: u64) -> Vec<Entry> {
             id[..8].copy_from_slice(&salt.to_be_bytes());
             id[8..].copy_from_slice(&(i as u64).to_be_bytes());
             let kind = EventKind::ALL[i % EventKind::ALL.len()];
-            Entry {
-                time,
-                audit_id: AuditId(id),
-                body: Body::Event(EventRecord::new(kind.example())),
-            }
+            Entry::new(time, AuditId(id), Body::Event(EventRecord::new(kind.example())))
         })
         .collect()
 }

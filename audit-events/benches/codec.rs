@@ -40,6 +40,7 @@ fn main() {
         audit_id: AuditId([0x1d; 16]),
         service_id: "orchestrator-1".to_owned(),
         body: Body::Event(EventRecord::new(EventKind::AuthSuccess.example())),
+        context: Some(audit_events::RecordContext::default()),
     };
     let bytes = record.encode().unwrap();
     let mut buf = Vec::with_capacity(256);

@@ -13,7 +13,7 @@ use crate::error::EventError;
 use crate::ids::Timestamp;
 use crate::secrets::{Digest, PromptDigest, TokenFingerprint};
 use crate::types::{
-    Actor, AuthMethod, Category, FieldChange, Outcome, Resource, RiskScore, Severity,
+    Actor, AuthMethod, Category, EventOutcome, FieldChange, Outcome, Resource, RiskScore, Severity,
 };
 use crate::visit::{FieldPath, TextVisitor, Visit};
 
@@ -307,6 +307,53 @@ event_catalogue! {
 }
 
 impl EventKind {
+    /// The uniform outcome every event of this kind has; `None` where an outcome has no meaning
+    /// and for the two kinds that carry their own (`task.completed`, `data.inference_executed`:
+    /// see [`AuditEvent::outcome`]).
+    pub const fn outcome(self) -> Option<EventOutcome> {
+        match self {
+            Self::AuthSuccess
+            | Self::TokenCreated
+            | Self::TokenRevoked
+            | Self::AuthorizationGranted
+            | Self::PermissionChanged
+            | Self::PoolCreated
+            | Self::PoolDeleted
+            | Self::PoolModified
+            | Self::NodeRegistered
+            | Self::NodeDeregistered
+            | Self::TaskSubmitted
+            | Self::TaskCanceled
+            | Self::VramSealed
+            | Self::SealVerified
+            | Self::VramAllocated
+            | Self::VramDeallocated
+            | Self::ModelAccessed
+            | Self::DataDeleted
+            | Self::GdprDataExport
+            | Self::GdprRightToErasure => Some(EventOutcome::Success),
+            Self::AuthFailure
+            | Self::AuthorizationDenied
+            | Self::SealVerificationFailed
+            | Self::VramAllocationFailed
+            | Self::RateLimitExceeded
+            | Self::InvalidTokenUsed
+            | Self::IntegrityViolation
+            | Self::MalformedModelRejected => Some(EventOutcome::Failure),
+            Self::PathTraversalAttempt | Self::GdprDataAccessRequest => Some(EventOutcome::Unknown),
+            Self::TaskCompleted
+            | Self::InferenceExecuted
+            | Self::PolicyViolation
+            | Self::SuspiciousActivity
+            | Self::ResourceLimitViolation => None,
+        }
+    }
+
+    /// Whether events of this kind carry a uniform outcome.
+    pub const fn has_outcome(self) -> bool {
+        self.outcome().is_some() || matches!(self, Self::TaskCompleted | Self::InferenceExecuted)
+    }
+
     /// Looks a kind up by its dotted name.
     pub fn from_name(name: &str) -> Option<Self> {
         Self::ALL.iter().copied().find(|k| k.as_str() == name)
@@ -342,6 +389,19 @@ impl AuditEvent {
             | Self::ResourceLimitViolation { severity, .. } => *severity,
             Self::SuspiciousActivity { risk_score, .. } => risk_score.severity(),
             _ => self.kind().default_severity(),
+        }
+    }
+
+    /// The uniform outcome (FORMAT.md, "Uniform outcome"): fixed by the kind where the kind
+    /// says what happened, taken from the event's own `outcome` field for `task.completed` and
+    /// `data.inference_executed`, `unknown` for an attempt whose result the event does not
+    /// state, and `None` for an observation that is no attempt at anything.
+    pub const fn outcome(&self) -> Option<EventOutcome> {
+        match self {
+            Self::TaskCompleted { outcome, .. } | Self::InferenceExecuted { outcome, .. } => {
+                Some(outcome.uniform())
+            }
+            _ => self.kind().outcome(),
         }
     }
 

@@ -1,7 +1,10 @@
 //! The canonical binary encoding of records (postcard behind a version byte).
 //!
-//! Layout: one byte [`RECORD_FORMAT_VERSION`], then the postcard encoding of [`Record`] fields
-//! in declaration order (`log_id`, `seq`, `time`, `audit_id`, `service_id`, `body`). Integers are
+//! Layout: one byte, the record format, then the postcard encoding of [`Record`] fields in
+//! declaration order (`log_id`, `seq`, `time`, `audit_id`, `service_id`, `body`) and, from format
+//! 2 ([`RECORD_FORMAT_VERSION`]), the [`RecordContext`] (`claimed_time`, `request_id`,
+//! `user_agent`). Format 1 records (no context) are still read and re-encode to their own bytes.
+//! Integers are
 //! varints (signed ones zigzag), strings and lists are length-prefixed, enum variants are varint
 //! indexes (so variants are only ever appended), fixed-size byte arrays are raw. No maps and no
 //! floats appear in any encoded type.
@@ -15,10 +18,14 @@ use serde::{Deserialize, Serialize};
 use crate::catalogue::EventKind;
 use crate::error::EventError;
 use crate::ids::{AuditId, LogId, Timestamp};
-use crate::record::{Body, Entry, Record, RecordKind, SystemKind};
+use crate::record::{Body, Entry, Record, RecordContext, RecordKind, SystemKind};
 
 /// The record format version written by this build (the first byte of every encoded record).
-pub const RECORD_FORMAT_VERSION: u8 = 1;
+/// Format 1 (the envelope without [`RecordContext`]) is still read.
+pub const RECORD_FORMAT_VERSION: u8 = 2;
+
+/// The first record format, read but no longer written.
+const RECORD_FORMAT_V1: u8 = 1;
 
 /// A borrowed view with exactly the field order of [`Record`], so an [`Entry`] can be encoded
 /// into a record without cloning its body.
@@ -32,10 +39,29 @@ struct RecordView<'a> {
     body: &'a Body,
 }
 
-fn encode_view(view: &RecordView<'_>, out: &mut Vec<u8>) -> Result<(), EventError> {
-    out.push(RECORD_FORMAT_VERSION);
+/// A decoded record of either format: the envelope and body, then (format 2) the context.
+#[derive(Deserialize)]
+struct RecordV1 {
+    log_id: LogId,
+    seq: u64,
+    time: Timestamp,
+    audit_id: AuditId,
+    service_id: String,
+    body: Body,
+}
+
+fn encode_view(
+    view: &RecordView<'_>,
+    context: Option<&RecordContext>,
+    out: &mut Vec<u8>,
+) -> Result<(), EventError> {
+    out.push(if context.is_some() { RECORD_FORMAT_VERSION } else { RECORD_FORMAT_V1 });
     let taken = std::mem::take(out);
     *out = postcard::to_extend(view, taken).map_err(|_| EventError::Encode)?;
+    if let Some(context) = context {
+        let taken = std::mem::take(out);
+        *out = postcard::to_extend(context, taken).map_err(|_| EventError::Encode)?;
+    }
     Ok(())
 }
 
@@ -58,15 +84,32 @@ impl Record {
                 service_id: &self.service_id,
                 body: &self.body,
             },
+            self.context.as_ref(),
             out,
         )
     }
 
-    /// Decodes a record strictly (see the module docs).
+    /// Decodes a record strictly (see the module docs), of either format.
     pub fn decode(bytes: &[u8]) -> Result<Record, EventError> {
         let rest = strip_version(bytes)?;
-        let (record, trailing): (Record, &[u8]) = postcard::take_from_bytes(rest)
-            .map_err(|_| EventError::Malformed { reason: "not a valid record encoding" })?;
+        let malformed = |_| EventError::Malformed { reason: "not a valid record encoding" };
+        let (v1, rest): (RecordV1, &[u8]) = postcard::take_from_bytes(rest).map_err(malformed)?;
+        let (context, trailing) = if bytes.first() == Some(&RECORD_FORMAT_V1) {
+            (None, rest)
+        } else {
+            let (context, rest): (RecordContext, &[u8]) =
+                postcard::take_from_bytes(rest).map_err(malformed)?;
+            (Some(context), rest)
+        };
+        let record = Record {
+            log_id: v1.log_id,
+            seq: v1.seq,
+            time: v1.time,
+            audit_id: v1.audit_id,
+            service_id: v1.service_id,
+            body: v1.body,
+            context,
+        };
         if !trailing.is_empty() {
             return Err(EventError::TrailingBytes { count: trailing.len() });
         }
@@ -96,6 +139,7 @@ impl Entry {
                 service_id,
                 body: &self.body,
             },
+            Some(&self.context),
             out,
         )
     }
@@ -104,7 +148,7 @@ impl Entry {
 fn strip_version(bytes: &[u8]) -> Result<&[u8], EventError> {
     match bytes.split_first() {
         None => Err(EventError::Malformed { reason: "empty record" }),
-        Some((&RECORD_FORMAT_VERSION, rest)) => Ok(rest),
+        Some((&(RECORD_FORMAT_V1 | RECORD_FORMAT_VERSION), rest)) => Ok(rest),
         Some((&found, _)) => {
             Err(EventError::UnsupportedVersion { found, supported: RECORD_FORMAT_VERSION })
         }

@@ -353,7 +353,21 @@ pub fn catalogue_markdown() -> String {
          that halves each round, until it fits) |"
     );
     let _ = writeln!(out, "| service id (record envelope) | {MAX_SERVICE_ID_BYTES} bytes |");
+    let _ = writeln!(
+        out,
+        "| request id (record envelope) | {} bytes |",
+        TextClass::Identifier.max_bytes()
+    );
+    let _ =
+        writeln!(out, "| user agent (record envelope) | {} bytes |", TextClass::Text.max_bytes());
     out.push('\n');
+    out.push_str(
+        "Besides its fields, an event's record may carry the envelope's correlation fields (a \
+         request id, a user agent, and the time the event happened as its producer claims it), \
+         set with `AuditLogger::emit_with` or `audit emit`, and has a uniform outcome \
+         (`success`, `failure`, `unknown`) derived from its kind or its `outcome` field; \
+         FORMAT.md lists the outcome of every kind.\n\n",
+    );
     out.push_str(
         "The class of a text field inside a shared type follows the same rule by name: \
          `actor.user_id`, `actor.session_id`, `resource.resource_id` and `resource.parent_id` \

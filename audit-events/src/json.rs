@@ -9,6 +9,10 @@
 //!  "service_id":"orchestrator-1"},"escaped":[],"truncated":[],"prev_hash":"…","hash":"…"}
 //! ```
 //!
+//! `format` is the record's format (1 or 2). An event record of a kind with a uniform outcome
+//! carries `"outcome"` (`success`, `failure`, `unknown`; derived from the event, checked when
+//! parsed), and a record of format 2 `"claimed_time"`, `"request_id"` and `"user_agent"` when
+//! they are set (after `severity`).
 //! System records carry `"system": {…}` instead of `event`/`escaped`/`truncated`. Times are
 //! RFC 3339 UTC, kinds are dotted names, hashes and ids lowercase hex, digests `alg:hex`.
 //! `prev_hash` and `hash` are the record's chain hashes, supplied by the caller (the store knows
@@ -22,8 +26,8 @@ use crate::catalogue::{AuditEvent, EventKind};
 use crate::codec::RECORD_FORMAT_VERSION;
 use crate::error::EventError;
 use crate::ids::{AuditId, HashValue, LogId, Timestamp};
-use crate::record::{Body, EventRecord, Record, RecordKind, SystemRecord};
-use crate::types::{Category, Severity};
+use crate::record::{Body, EventRecord, Record, RecordContext, RecordKind, SystemRecord};
+use crate::types::{Category, EventOutcome, Severity};
 
 #[derive(Serialize)]
 struct JsonOut<'a> {
@@ -36,6 +40,14 @@ struct JsonOut<'a> {
     kind: &'static str,
     category: Category,
     severity: Severity,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    outcome: Option<EventOutcome>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    claimed_time: Option<Timestamp>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    request_id: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    user_agent: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     event: Option<Value>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -64,6 +76,14 @@ struct JsonIn {
     category: Option<Category>,
     #[serde(default)]
     severity: Option<Severity>,
+    #[serde(default)]
+    outcome: Option<EventOutcome>,
+    #[serde(default)]
+    claimed_time: Option<Timestamp>,
+    #[serde(default)]
+    request_id: Option<String>,
+    #[serde(default)]
+    user_agent: Option<String>,
     #[serde(default)]
     event: Option<Value>,
     #[serde(default)]
@@ -113,7 +133,7 @@ impl Record {
         };
         let kind = self.kind();
         let out = JsonOut {
-            format: RECORD_FORMAT_VERSION,
+            format: self.format(),
             log_id: &self.log_id,
             seq: self.seq,
             time: self.time,
@@ -122,6 +142,10 @@ impl Record {
             kind: kind.as_str(),
             category: kind.category(),
             severity: self.severity(),
+            outcome: self.outcome(),
+            claimed_time: self.claimed_time(),
+            request_id: self.request_id(),
+            user_agent: self.user_agent(),
             event,
             escaped,
             truncated,
@@ -147,12 +171,28 @@ impl Record {
         value: Value,
     ) -> Result<(Record, Option<HashValue>, Option<HashValue>), EventError> {
         let input: JsonIn = serde_json::from_value(value).map_err(|e| json_error(&e))?;
-        if input.format != RECORD_FORMAT_VERSION {
-            return Err(EventError::UnsupportedVersion {
-                found: input.format,
-                supported: RECORD_FORMAT_VERSION,
-            });
-        }
+        let context = RecordContext {
+            claimed_time: input.claimed_time,
+            request_id: input.request_id,
+            user_agent: input.user_agent,
+        };
+        let context = match input.format {
+            RECORD_FORMAT_VERSION => Some(context),
+            1 if context.is_empty() => None,
+            1 => {
+                return Err(EventError::Json {
+                    reason: "a format 1 record has no `claimed_time`, `request_id` or \
+                             `user_agent`"
+                        .to_owned(),
+                });
+            }
+            found => {
+                return Err(EventError::UnsupportedVersion {
+                    found,
+                    supported: RECORD_FORMAT_VERSION,
+                });
+            }
+        };
         let kind: RecordKind = input.kind.parse()?;
         let body = match kind {
             RecordKind::Event(kind) => {
@@ -200,6 +240,7 @@ impl Record {
             audit_id: input.audit_id,
             service_id: input.service_id,
             body,
+            context,
         };
         if input.category.is_some_and(|c| c != kind.category()) {
             return Err(EventError::Json { reason: "`category` does not match `kind`".to_owned() });
@@ -207,6 +248,11 @@ impl Record {
         if input.severity.is_some_and(|s| s != record.severity()) {
             return Err(EventError::Json {
                 reason: "`severity` does not match the event".to_owned(),
+            });
+        }
+        if input.outcome.is_some_and(|o| Some(o) != record.outcome()) {
+            return Err(EventError::Json {
+                reason: "`outcome` does not match the event".to_owned(),
             });
         }
         Ok((record, input.prev_hash, input.hash))

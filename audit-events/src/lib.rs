@@ -7,7 +7,8 @@
 //!   [`EventKind`] with its stable dotted name, category, severity and lane.
 //! - Secrets are unrepresentable: a token can only enter as a [`TokenFingerprint`], a prompt as a
 //!   [`PromptDigest`] (length and hash); there is no pointer type. `Debug` shows fingerprints only.
-//! - [`Record`]: the envelope (log id, sequence number, time, audit id, service id) around an
+//! - [`Record`]: the envelope (log id, sequence number, time, audit id, service id, and from
+//!   record format 2 the optional [`RecordContext`]: claimed time, request id, user agent) around an
 //!   event or a [`SystemRecord`] (opens, resumes, drops, recoveries, seals, checkpoints,
 //!   rotations, purges, clean close).
 //! - Canonical binary encoding ([`Record::encode`], [`Record::decode`]): a version byte, then
@@ -48,11 +49,13 @@ pub use error::EventError;
 pub use ids::{AuditId, AuditIdGenerator, HashValue, LogId, Timestamp};
 pub use json::{event_from_fields, event_to_fields};
 pub use record::{
-    Body, Entry, EventRecord, KindCount, Record, RecordKind, RotationReason, SystemKind,
-    SystemRecord,
+    Body, Entry, EventRecord, KindCount, Record, RecordContext, RecordKind, RotationReason,
+    SystemKind, SystemRecord,
 };
 pub use secrets::{Digest, DigestAlgorithm, PromptDigest, TokenFingerprint};
-pub use types::{Actor, AuthMethod, Category, FieldChange, Outcome, Resource, RiskScore, Severity};
+pub use types::{
+    Actor, AuthMethod, Category, EventOutcome, FieldChange, Outcome, Resource, RiskScore, Severity,
+};
 pub use visit::{FieldPath, TextClass, TextVisitor};
 
 /// Lowercase hex of arbitrary bytes (ids, hashes), the form used throughout the JSON schema.

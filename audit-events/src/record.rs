@@ -8,12 +8,12 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use crate::catalogue::{AuditEvent, EventKind};
 use crate::error::EventError;
 use crate::ids::{AuditId, HashValue, LogId, Timestamp};
-use crate::types::{Category, Severity};
+use crate::types::{Category, EventOutcome, Severity};
 
 /// One stored record: the envelope and its body.
 ///
 /// Sequence numbers are consecutive from 0 for the life of the log; a restart continues them.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Record {
     /// The log this record belongs to.
     pub log_id: LogId,
@@ -27,6 +27,37 @@ pub struct Record {
     pub service_id: String,
     /// An event or a system record.
     pub body: Body,
+    /// The correlation fields of the envelope: `Some` for a record of format 2 (what this build
+    /// writes, possibly with every field empty), `None` for a record of format 1, written before
+    /// the envelope had them. The encoding keeps the difference, so each record still has exactly
+    /// one encoding.
+    pub context: Option<RecordContext>,
+}
+
+/// The envelope's correlation fields (record format 2), each optional.
+///
+/// A service sets them through the logger, which escapes and bounds the two text fields like
+/// every event text field (`request_id` to [`crate::MAX_IDENTIFIER_BYTES`], `user_agent` to
+/// [`crate::MAX_TEXT_BYTES`]) and lists them as `envelope.request_id` and `envelope.user_agent`
+/// in the record's `escaped` and `truncated` paths.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RecordContext {
+    /// When the event happened, as its producer states it: not checked against any clock and
+    /// kept apart from the record's `time` (when the log received it), which alone orders the
+    /// log, dates its seals and drives retention.
+    pub claimed_time: Option<Timestamp>,
+    /// The request or correlation id the event belongs to (`X-Request-Id`, a trace id).
+    pub request_id: Option<String>,
+    /// The client's user agent, as it presented itself.
+    pub user_agent: Option<String>,
+}
+
+impl RecordContext {
+    /// Whether no field is set.
+    pub const fn is_empty(&self) -> bool {
+        self.claimed_time.is_none() && self.request_id.is_none() && self.user_agent.is_none()
+    }
 }
 
 /// What a record carries. Variants are only ever appended.
@@ -352,6 +383,32 @@ impl Record {
             Body::System(_) => None,
         }
     }
+
+    /// The record format this record is encoded in: 2 with the correlation fields, 1 without.
+    pub const fn format(&self) -> u8 {
+        if self.context.is_some() { crate::codec::RECORD_FORMAT_VERSION } else { 1 }
+    }
+
+    /// The event's uniform outcome (see [`AuditEvent::outcome`]); `None` for system records
+    /// and for event kinds where an outcome has no meaning.
+    pub fn outcome(&self) -> Option<EventOutcome> {
+        self.event().and_then(AuditEvent::outcome)
+    }
+
+    /// The time the producer claims the event happened, if it stated one.
+    pub fn claimed_time(&self) -> Option<Timestamp> {
+        self.context.as_ref().and_then(|c| c.claimed_time)
+    }
+
+    /// The request or correlation id, if set.
+    pub fn request_id(&self) -> Option<&str> {
+        self.context.as_ref().and_then(|c| c.request_id.as_deref())
+    }
+
+    /// The user agent, if set.
+    pub fn user_agent(&self) -> Option<&str> {
+        self.context.as_ref().and_then(|c| c.user_agent.as_deref())
+    }
 }
 
 /// A record body with its time and audit id, before the writer gives it a sequence number.
@@ -363,10 +420,18 @@ pub struct Entry {
     pub audit_id: AuditId,
     /// The body.
     pub body: Body,
+    /// The envelope's correlation fields (empty for most records).
+    pub context: RecordContext,
 }
 
 impl Entry {
-    /// The stored record this entry becomes at `seq` in log `log_id` of `service_id`.
+    /// An entry with no correlation fields.
+    pub fn new(time: Timestamp, audit_id: AuditId, body: Body) -> Self {
+        Self { time, audit_id, body, context: RecordContext::default() }
+    }
+
+    /// The stored record this entry becomes at `seq` in log `log_id` of `service_id` (always
+    /// of the current record format).
     pub fn into_record(self, log_id: LogId, seq: u64, service_id: String) -> Record {
         Record {
             log_id,
@@ -375,6 +440,7 @@ impl Entry {
             audit_id: self.audit_id,
             service_id,
             body: self.body,
+            context: Some(self.context),
         }
     }
 }

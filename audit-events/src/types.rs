@@ -164,6 +164,61 @@ impl FromStr for Severity {
     }
 }
 
+/// The uniform outcome of an event (`success`, `failure`, `unknown`), the same on every kind
+/// where it has a meaning, for search and reports. Derived from the event (its kind, or its own
+/// [`Outcome`] field), never stored apart from it, so it cannot contradict the event; see
+/// [`crate::AuditEvent::outcome`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EventOutcome {
+    /// The action the event records was carried out.
+    Success,
+    /// It was refused or failed (a partial success counts as a failure).
+    Failure,
+    /// It was attempted, and the event does not say with what result.
+    Unknown,
+}
+
+impl EventOutcome {
+    /// Every value.
+    pub const ALL: [EventOutcome; 3] = [Self::Success, Self::Failure, Self::Unknown];
+
+    /// The lowercase name.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Success => "success",
+            Self::Failure => "failure",
+            Self::Unknown => "unknown",
+        }
+    }
+}
+
+impl fmt::Display for EventOutcome {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for EventOutcome {
+    type Err = EventError;
+    fn from_str(s: &str) -> Result<Self, EventError> {
+        Self::ALL
+            .into_iter()
+            .find(|v| v.as_str() == s)
+            .ok_or(EventError::UnknownName { what: "outcome" })
+    }
+}
+
+impl Outcome {
+    /// The uniform outcome: a partial success is a failure (not everything happened).
+    pub const fn uniform(&self) -> EventOutcome {
+        match self {
+            Self::Success => EventOutcome::Success,
+            Self::Failure { .. } | Self::PartialSuccess { .. } => EventOutcome::Failure,
+        }
+    }
+}
+
 /// The category an event kind belongs to; system records have their own.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

@@ -7,13 +7,15 @@ use std::sync::atomic::Ordering;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use audit_events::{AuditEvent, AuditIdGenerator, Body, Entry, EventKind, EventRecord, Timestamp};
+use audit_events::{
+    AuditEvent, AuditIdGenerator, Body, Entry, EventKind, EventRecord, RecordContext, Timestamp,
+};
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, TrySendError};
 
 use crate::backend::{self, Opened};
 use crate::config::AuditConfig;
 use crate::error::AuditError;
-use crate::prepare::{Prepared, prepare};
+use crate::prepare::{Prepared, prepare, prepare_context};
 use crate::shared::{Queued, Shared};
 use crate::stats::{LoggerStats, ShutdownReport};
 use crate::writer::{Control, Inbox, Writer, WriterExit};
@@ -155,7 +157,38 @@ impl AuditLogger {
     /// [`AuditError::WriterPoisoned`] once the writer has failed, [`AuditError::ShutDown`]
     /// once it has stopped, [`AuditError::InvalidEvent`] if the event cannot be bounded. Every
     /// refusal is counted by kind and recorded in the log at the writer's next batch.
-    pub fn emit(&self, mut event: AuditEvent) -> Result<(), AuditError> {
+    pub fn emit(&self, event: AuditEvent) -> Result<(), AuditError> {
+        self.emit_with(event, RecordContext::default())
+    }
+
+    /// [`AuditLogger::emit`] with the envelope's correlation fields: the request or correlation
+    /// id, the client's user agent, and the time the event happened as the service states it
+    /// (`claimed_time`, for an event reported after the fact; the record's own time stays the
+    /// time it was queued). Both text fields are escaped and bounded like event text (paths
+    /// `envelope.request_id`, `envelope.user_agent`).
+    ///
+    /// ```
+    /// use audit_logger::{AuditConfig, AuditLogger};
+    /// use audit_events::{EventKind, RecordContext};
+    ///
+    /// let logger = AuditLogger::new(AuditConfig::disabled("orchestrator-1"))?;
+    /// let context = RecordContext {
+    ///     request_id: Some("req-7f3a9c01".to_owned()),
+    ///     user_agent: Some("curl/8.5.0".to_owned()),
+    ///     ..RecordContext::default()
+    /// };
+    /// logger.emit_with(EventKind::AuthSuccess.example(), context)?;
+    /// # Ok::<(), audit_logger::AuditError>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// As [`AuditLogger::emit`].
+    pub fn emit_with(
+        &self,
+        mut event: AuditEvent,
+        mut context: RecordContext,
+    ) -> Result<(), AuditError> {
         let now = Timestamp::now();
         let kind = event.kind();
         let critical = event.is_critical();
@@ -163,13 +196,17 @@ impl AuditLogger {
             self.refuse(kind, now, &self.shared.refused_unavailable);
             return Err(err);
         }
-        let Prepared { escaped, truncated, heap } = match prepare(&mut event) {
+        let mut prepared = match prepare(&mut event) {
             Ok(prepared) => prepared,
             Err(err) => {
                 self.refuse(kind, now, &self.shared.refused_invalid);
                 return Err(err);
             }
         };
+        if !context.is_empty() {
+            prepare_context(&mut context, &mut prepared);
+        }
+        let Prepared { escaped, truncated, heap } = prepared;
         let Some(lanes) = &self.lanes else {
             self.shared.discarded_disabled.fetch_add(1, Ordering::Relaxed);
             return Ok(());
@@ -188,6 +225,7 @@ impl AuditLogger {
             time: now,
             audit_id: self.shared.stamp.ids.next_id(),
             body: Body::Event(EventRecord { event, escaped, truncated }),
+            context,
         };
         match lane.try_send(Queued { entry, cost }) {
             Ok(()) => {

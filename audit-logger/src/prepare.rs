@@ -17,7 +17,10 @@
 use std::borrow::Cow;
 use std::mem::size_of;
 
-use audit_events::{AuditEvent, EventKind, FieldChange, MAX_EVENT_BYTES, MAX_LIST_ITEMS};
+use audit_events::{
+    AuditEvent, EventKind, FieldChange, MAX_EVENT_BYTES, MAX_IDENTIFIER_BYTES, MAX_LIST_ITEMS,
+    MAX_TEXT_BYTES, RecordContext,
+};
 use input_validation::{escape_for_log, truncate_escaped};
 
 use crate::error::AuditError;
@@ -78,6 +81,38 @@ pub(crate) fn prepare(event: &mut AuditEvent) -> Result<Prepared, AuditError> {
         heap += paths.iter().map(String::capacity).sum::<usize>();
     }
     Ok(Prepared { escaped, truncated, heap })
+}
+
+/// Escapes and bounds the envelope's two text fields the way [`prepare`] treats event text
+/// (`request_id` an identifier, `user_agent` free text), noting them as `envelope.request_id`
+/// and `envelope.user_agent` in `prepared`, and adds the heap they hold. An empty context costs
+/// two checks.
+pub(crate) fn prepare_context(context: &mut RecordContext, prepared: &mut Prepared) {
+    let fields = [
+        ("envelope.request_id", MAX_IDENTIFIER_BYTES, &mut context.request_id),
+        ("envelope.user_agent", MAX_TEXT_BYTES, &mut context.user_agent),
+    ];
+    for (path, bound, field) in fields {
+        let Some(text) = field.as_mut() else {
+            continue;
+        };
+        let keep = bound + PRE_CUT_MARGIN;
+        if text.len() > keep {
+            text.truncate(text.floor_char_boundary(keep));
+        }
+        if !is_plain_ascii(text)
+            && let Cow::Owned(rewritten) = escape_for_log(text)
+        {
+            *text = rewritten;
+            prepared.escaped.push(path.to_owned());
+        }
+        if text.len() > bound {
+            let end = truncate_escaped(text, bound).len();
+            text.truncate(end);
+            prepared.truncated.push(path.to_owned());
+        }
+        prepared.heap += fit_text(text) + path.len();
+    }
 }
 
 /// What one pass over the text fields learned.

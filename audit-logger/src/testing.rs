@@ -221,8 +221,7 @@ impl MemorySink {
                 previous_clean: last_closed,
             },
         };
-        let entry =
-            Entry { time: now, audit_id: system_id(state.next_seq), body: Body::System(body) };
+        let entry = Entry::new(now, system_id(state.next_seq), Body::System(body));
         let service_id = config.service_id.clone();
         state.push(&entry, &service_id)?;
         state.open = true;
@@ -363,11 +362,8 @@ impl LogSink for MemoryWriter {
     fn close(mut self: Box<Self>, now: Timestamp) -> Result<(), SinkError> {
         let mut state = self.sink.lock();
         state.seals += 1;
-        let entry = Entry {
-            time: now,
-            audit_id: system_id(state.next_seq),
-            body: Body::System(SystemRecord::LogClosed),
-        };
+        let entry =
+            Entry::new(now, system_id(state.next_seq), Body::System(SystemRecord::LogClosed));
         state.push(&entry, &self.service_id)?;
         state.closes += 1;
         state.open = false;

@@ -305,7 +305,7 @@ impl Writer {
         let has_drop_record = dropped.is_some();
         if let Some(record) = dropped {
             let audit_id = self.shared.stamp.ids.next_id();
-            self.batch.push(Entry { time: now, audit_id, body: Body::System(record) });
+            self.batch.push(Entry::new(now, audit_id, Body::System(record)));
         }
         self.in_flight = (
             len64(&self.critical.entries),

@@ -33,11 +33,7 @@ fn entry(i: u64, time: i64) -> Entry {
             *text = format!("user-{:04}", i % 1000);
         }
     });
-    Entry {
-        time: Timestamp(time),
-        audit_id: AuditId(id),
-        body: Body::Event(EventRecord::new(event)),
-    }
+    Entry::new(Timestamp(time), AuditId(id), Body::Event(EventRecord::new(event)))
 }
 
 fn config() -> LogConfig {

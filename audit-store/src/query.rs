@@ -1,4 +1,5 @@
-//! Search: by actor, kind, category, severity, resource and time, with limit and order.
+//! Search: by actor, kind, category, severity, resource, time, outcome and request id, with
+//! limit and order.
 //!
 //! Each closed segment has an index (`index.rs`): postings narrow a search to the records of one
 //! actor or resource, and per-record times and kinds filter without reading frames. Segments
@@ -53,6 +54,10 @@ pub struct Query {
     pub seqs: Option<(u64, u64)>,
     /// The record with this audit id.
     pub audit_id: Option<audit_events::AuditId>,
+    /// Events with this uniform outcome (kinds without one never match).
+    pub outcome: Option<audit_events::EventOutcome>,
+    /// Records with exactly this request id, as stored (escaped).
+    pub request_id: Option<String>,
     /// At most this many results.
     pub limit: Option<usize>,
     /// Result order.
@@ -97,6 +102,12 @@ impl Query {
             return false;
         }
         if self.audit_id.is_some_and(|id| record.audit_id != id) {
+            return false;
+        }
+        if self.outcome.is_some() && record.outcome() != self.outcome {
+            return false;
+        }
+        if self.request_id.as_deref().is_some_and(|id| record.request_id() != Some(id)) {
             return false;
         }
         true

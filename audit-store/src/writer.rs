@@ -15,8 +15,8 @@ use audit_chain::{
     sign_checkpoint,
 };
 use audit_events::{
-    AuditIdGenerator, Body, Entry, HashValue, LogId, RotationReason, SystemKind, SystemRecord,
-    Timestamp,
+    AuditIdGenerator, Body, Entry, HashValue, LogId, MAX_IDENTIFIER_BYTES, MAX_TEXT_BYTES,
+    RotationReason, SystemKind, SystemRecord, Timestamp,
 };
 
 use crate::config::LogConfig;
@@ -327,7 +327,8 @@ impl LogWriter {
     /// first if it is full or the UTC day changed.
     ///
     /// Entries may be events or `events_dropped` system records; every other system record is
-    /// the store's own and is refused.
+    /// the store's own and is refused. A request id over 256 bytes or a user agent over 1024
+    /// bytes (the logger's bounds) is refused too, before anything is written.
     pub fn append_batch(
         &mut self,
         entries: &[Entry],
@@ -341,6 +342,15 @@ impl LogWriter {
                 return Err(StoreError::InvalidEntry {
                     index,
                     reason: "only events and events-dropped records may be appended",
+                });
+            }
+            let context = &entry.context;
+            if context.request_id.as_ref().is_some_and(|r| r.len() > MAX_IDENTIFIER_BYTES)
+                || context.user_agent.as_ref().is_some_and(|u| u.len() > MAX_TEXT_BYTES)
+            {
+                return Err(StoreError::InvalidEntry {
+                    index,
+                    reason: "a request id over 256 bytes or a user agent over 1024 bytes",
                 });
             }
         }
@@ -562,11 +572,7 @@ impl LogWriter {
         now: Timestamp,
     ) -> Result<(), StoreError> {
         self.last_time = self.last_time.max(now);
-        let entry = Entry {
-            time: self.last_time,
-            audit_id: self.ids.next_id(),
-            body: Body::System(record),
-        };
+        let entry = Entry::new(self.last_time, self.ids.next_id(), Body::System(record));
         self.stage(&entry)
     }
 

@@ -108,3 +108,80 @@ fn emit_into_a_directory_without_a_log_is_a_usage_error() {
     let run = audit_with_input(&["emit", tmp.path().to_str().unwrap()], b"{}\n").expect(2);
     assert!(run.stderr.contains("holds no audit log"), "{}", run.stderr);
 }
+
+#[test]
+fn emit_keeps_the_claimed_time_and_correlation_fields_and_query_filters_on_them() {
+    let fixture = log_created_now();
+    let failure = json!({
+        "kind": "auth.failure",
+        "event": event_to_fields(&EventKind::AuthFailure.example()).unwrap(),
+        "claimed_time": "2026-11-22T09:20:00+01:00",
+        "request_id": "req-A",
+        "user_agent": format!("curl/8.5.0 {HOSTILE}"),
+        "outcome": "failure",
+    });
+    let success = json!({
+        "kind": "auth.success",
+        "event": event_to_fields(&EventKind::AuthSuccess.example()).unwrap(),
+        "request_id": "req-B",
+    });
+    let replayed = json!({
+        "kind": "auth.success",
+        "event": event_to_fields(&EventKind::AuthSuccess.example()).unwrap(),
+        "time": "2026-11-22T09:20:00Z",
+    });
+    let input = format!("{failure}\n{success}\n{replayed}\n");
+    let dir = fixture.dir.to_str().unwrap();
+    let run = audit_with_input(&["emit", dir, "-"], input.as_bytes()).expect(2);
+    assert!(run.stderr.contains("line 3: member `time`"), "{}", run.stderr);
+    assert!(run.stderr.contains("`claimed_time`"), "{}", run.stderr);
+    assert!(run.stderr.contains("2 event(s) written"), "{}", run.stderr);
+
+    // JSON: both times, the request id, the user agent (escaped as stored), the outcome.
+    let run = fixture.audit(&["query", "{dir}", "--request-id", "req-A", "--format", "jsonl"]);
+    let hits: Vec<Value> =
+        run.expect(0).lines().iter().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(hits.len(), 1);
+    let hit = &hits[0];
+    assert_eq!(hit["format"], 2);
+    assert_eq!(hit["kind"], "auth.failure");
+    assert_eq!(hit["claimed_time"], "2026-11-22T08:20:00Z");
+    assert_ne!(hit["time"], hit["claimed_time"], "the log's own time is kept apart");
+    assert_eq!(hit["request_id"], "req-A");
+    assert_eq!(hit["outcome"], "failure");
+    let agent = hit["user_agent"].as_str().unwrap();
+    assert_eq!(agent, input_validation::escape_for_log(&format!("curl/8.5.0 {HOSTILE}")));
+    assert_eq!(hit["escaped"], json!(["envelope.user_agent"]));
+
+    // Text (query and tail): both times and the fields, every character inert.
+    for args in [&["query", "{dir}", "--request-id", "req-A"][..], &["tail", "{dir}", "-n", "5"]] {
+        let run = fixture.audit(args).expect(0);
+        assert_inert("text output", &run.stdout);
+        let line = run.lines().into_iter().find(|l| l.contains("auth.failure")).unwrap().to_owned();
+        assert!(line.contains("outcome=failure claimed_time=2026-11-22T08:20:00Z"), "{line}");
+        assert!(line.contains("request_id=req-A"), "{line}");
+        assert!(line.contains("user_agent=\"curl/8.5.0 "), "{line}");
+    }
+
+    // Filters: the outcome and the request id, alone and together.
+    let kinds = |args: &[&str]| -> Vec<String> {
+        let mut all = vec!["query", "{dir}", "--format", "jsonl"];
+        all.extend_from_slice(args);
+        fixture
+            .audit(&all)
+            .stdout
+            .lines()
+            .map(|l| serde_json::from_str::<Value>(l).unwrap()["kind"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    assert_eq!(kinds(&["--outcome", "failure"]), ["auth.failure"]);
+    assert_eq!(kinds(&["--outcome", "SUCCESS"]), ["auth.success"]);
+    assert_eq!(kinds(&["--request-id", "req-B"]), ["auth.success"]);
+    fixture.audit(&["query", "{dir}", "--request-id", "req-B", "--outcome", "failure"]).expect(1);
+    fixture.audit(&["query", "{dir}", "--outcome", "unknown"]).expect(1);
+    fixture.audit(&["query", "{dir}", "--request-id", "req-C"]).expect(1);
+    fixture.audit(&["query", "{dir}", "--outcome", "partial"]).expect(2);
+    // The records are chained like any other.
+    let key = fixture.material_file.to_str().unwrap();
+    fixture.audit(&["verify", "{dir}", "--verification-key", key]).expect(0);
+}

@@ -30,7 +30,7 @@ fn csv_export_has_a_header_and_one_row_per_record() {
     let lines = csv.lines();
     assert_eq!(
         lines[0],
-        "seq,time,service_id,kind,category,severity,subject,details,escaped,truncated,audit_id,prev_hash,hash"
+        "seq,time,service_id,kind,category,severity,subject,details,escaped,truncated,audit_id,prev_hash,hash,outcome,claimed_time,request_id,user_agent"
     );
     assert_eq!(lines.len(), jsonl.lines().len() + 1);
     assert!(

@@ -80,7 +80,7 @@ fn an_operator_runs_a_collector_ships_a_log_and_audits_the_fleet() {
     let c = tmp.path().join("collector");
     let cdir = c.to_str().unwrap();
     let run = audit(&["collector", "init", "--database", &db, "--dir", cdir]).expect(0);
-    assert!(run.stdout.contains("migrations applied: [1, 2]"), "{}", run.stdout);
+    assert!(run.stdout.contains("migrations applied: [1, 2, 3]"), "{}", run.stdout);
     let again = tmp.path().join("collector-2");
     let args = ["collector", "init", "--database", &db, "--dir", again.to_str().unwrap()];
     let run = audit(&[&args[..], &["--format", "json"]].concat()).expect(0);
@@ -159,6 +159,13 @@ fn an_operator_runs_a_collector_ships_a_log_and_audits_the_fleet() {
         let record: serde_json::Value = serde_json::from_str(line).unwrap();
         assert_eq!(record["severity"], "high");
     }
+    let failures = fleet(&["query", "--outcome", "failure", "--format", "jsonl"]).expect(0).stdout;
+    assert!(!failures.is_empty());
+    for line in failures.lines() {
+        let record: serde_json::Value = serde_json::from_str(line).unwrap();
+        assert_eq!(record["outcome"], "failure", "{line}");
+    }
+    fleet(&["query", "--request-id", "no-such-request"]).expect(1);
     fleet(&["query", "--kind", "no.such.kind"]).expect(1);
     // Times as `audit query` reads them, sent to the collector as RFC 3339.
     let day = ["query", "--since", "2026-11-22", "--until", "2026-11-22 00:10", "--limit", "5"];

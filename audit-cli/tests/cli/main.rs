@@ -7,6 +7,7 @@ mod demo;
 mod emit;
 mod export;
 mod fleet;
+mod format_1;
 mod formats;
 mod hostile;
 mod hostile_files;

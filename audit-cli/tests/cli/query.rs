@@ -94,7 +94,10 @@ fn json_jsonl_and_csv_carry_the_chain_hashes() {
     assert!(lines[0].starts_with("seq,time,service_id,kind,"), "{}", lines[0]);
     assert_eq!(lines.len(), 2);
     assert!(lines[1].contains("\"auth.success\""), "{}", lines[1]);
-    assert!(lines[1].ends_with(&format!("\"{}\"", line["hash"].as_str().unwrap())), "{}", lines[1]);
+    // The hash column, then outcome (auth.success: success) and the three empty correlation
+    // columns.
+    let tail = format!("\"{}\",\"success\",\"\",\"\",\"\"", line["hash"].as_str().unwrap());
+    assert!(lines[1].ends_with(&tail), "{}", lines[1]);
 }
 
 #[test]

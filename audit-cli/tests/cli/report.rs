@@ -271,6 +271,7 @@ fn drops_restarts_and_recoveries_are_reported() {
             last: at(2),
             by_kind: vec![KindCount { kind: EventKind::TaskSubmitted, count: 42 }],
         }),
+        context: audit_events::RecordContext::default(),
     };
     writer.append_batch(&[dropped], at(2)).unwrap();
     drop(writer);

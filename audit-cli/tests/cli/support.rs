@@ -32,7 +32,7 @@ pub(crate) fn config() -> LogConfig {
 pub(crate) fn entry(event: AuditEvent, time: Timestamp, n: u64) -> Entry {
     let mut id = [0u8; 16];
     id[8..].copy_from_slice(&n.to_be_bytes());
-    Entry { time, audit_id: AuditId(id), body: Body::Event(EventRecord::new(event)) }
+    Entry::new(time, AuditId(id), Body::Event(EventRecord::new(event)))
 }
 
 /// `count` events cycling through every kind, all at `time`.

@@ -2,8 +2,8 @@
 //! every event kind and every system kind.
 
 use audit_events::{
-    AuditId, Body, EventKind, EventRecord, HashValue, KindCount, LogId, Record, RotationReason,
-    SystemRecord, Timestamp,
+    AuditId, Body, EventKind, EventRecord, HashValue, KindCount, LogId, Record, RecordContext,
+    RotationReason, SystemRecord, Timestamp,
 };
 
 /// 2026-11-22T09:24:34.123456789Z.
@@ -17,7 +17,20 @@ pub(crate) fn envelope(seq: u64, body: Body) -> Record {
         audit_id: AuditId([0x22; 16]),
         service_id: "orchestrator-1".to_owned(),
         body,
+        context: Some(RecordContext::default()),
     }
+}
+
+/// A record of the current format with every correlation field set.
+pub(crate) fn with_context(seq: u64, body: Body) -> Record {
+    let mut record = envelope(seq, body);
+    record.context = Some(RecordContext {
+        // 2026-11-22T09:20:00Z: five minutes before the log received it.
+        claimed_time: Some(Timestamp(1_795_339_200_000_000_000)),
+        request_id: Some("req-7f3a9c01".to_owned()),
+        user_agent: Some("curl/8.5.0".to_owned()),
+    });
+    record
 }
 
 pub(crate) fn system_examples() -> Vec<SystemRecord> {
@@ -69,6 +82,11 @@ pub(crate) fn system_examples() -> Vec<SystemRecord> {
         },
         SystemRecord::LegalHold { held: true, reason: "case 2026-17".to_owned() },
     ]
+}
+
+/// [`all_records`] as format 1 wrote them (no correlation fields).
+pub(crate) fn all_records_v1() -> Vec<Record> {
+    all_records().into_iter().map(|r| Record { context: None, ..r }).collect()
 }
 
 /// One record of every event kind (seq 0..35) followed by one of every system kind.

@@ -142,3 +142,79 @@ proptest! {
         logger.shutdown().unwrap();
     }
 }
+
+#[test]
+fn hostile_correlation_fields_are_stored_escaped_bounded_and_listed() {
+    use audit_events::{MAX_IDENTIFIER_BYTES, RecordContext, Timestamp};
+    let sink = MemorySink::new();
+    let logger = logger(&sink, |_| {});
+    let request_id = "req\u{0}\u{1b}[2J\r\nFAKE: ok\u{202E}\\x41".to_owned();
+    let huge_agent = format!("Mozilla/5.0 \u{0}{}", "\u{1b}A".repeat(500_000));
+    let claimed = Timestamp(1_000_000_000);
+    logger
+        .emit_with(
+            EventKind::AuthSuccess.example(),
+            RecordContext {
+                claimed_time: Some(claimed),
+                request_id: Some(request_id.clone()),
+                user_agent: Some(huge_agent),
+            },
+        )
+        .unwrap();
+    // NUL alone, and plain text that needs nothing.
+    logger
+        .emit_with(
+            EventKind::AuthFailure.example(),
+            RecordContext {
+                request_id: Some("\u{0}".to_owned()),
+                user_agent: Some("curl/8.5.0".to_owned()),
+                ..RecordContext::default()
+            },
+        )
+        .unwrap();
+    logger.emit(EventKind::TaskSubmitted.example()).unwrap();
+    logger.flush().unwrap();
+    let records = sink.records().unwrap();
+    let events: Vec<&Record> = records.iter().filter(|r| r.event().is_some()).collect();
+    assert_eq!(events.len(), 3);
+    let hostile = events.iter().find(|r| r.kind().as_str() == "auth.success").unwrap();
+    let Body::Event(stored) = &hostile.body else { unreachable!() };
+    assert_eq!(stored.escaped, ["envelope.request_id", "envelope.user_agent"]);
+    assert_eq!(stored.truncated, ["envelope.user_agent"]);
+    let id = hostile.request_id().unwrap();
+    assert_clean(id);
+    assert_eq!(unescape_log(id).unwrap(), request_id);
+    let agent = hostile.user_agent().unwrap();
+    assert_clean(agent);
+    assert!(agent.len() <= MAX_TEXT_BYTES, "{}", agent.len());
+    assert!(agent.starts_with("Mozilla/5.0 "), "{agent}");
+    assert!(unescape_log(agent).is_ok(), "the cut never splits an escape");
+    // The claimed time is kept as given, apart from the record's own time.
+    assert_eq!(hostile.claimed_time(), Some(claimed));
+    assert!(hostile.time > claimed);
+
+    let nul = events.iter().find(|r| r.kind().as_str() == "auth.failure").unwrap();
+    assert_clean(nul.request_id().unwrap());
+    assert_eq!(unescape_log(nul.request_id().unwrap()).unwrap(), "\u{0}");
+    assert_eq!(nul.user_agent(), Some("curl/8.5.0"));
+    let Body::Event(stored) = &nul.body else { unreachable!() };
+    assert_eq!(stored.escaped, ["envelope.request_id"]);
+
+    // A plain emit writes the current format with an empty context.
+    let plain = events.iter().find(|r| r.kind().as_str() == "task.submitted").unwrap();
+    assert_eq!(plain.format(), audit_events::RECORD_FORMAT_VERSION);
+    assert_eq!(plain.context, Some(RecordContext::default()));
+
+    // An identifier over its bound is cut to it.
+    logger
+        .emit_with(
+            EventKind::AuthSuccess.example(),
+            RecordContext { request_id: Some("r".repeat(10_000)), ..RecordContext::default() },
+        )
+        .unwrap();
+    logger.flush().unwrap();
+    let records = sink.records().unwrap();
+    let last = records.iter().rev().find(|r| r.event().is_some()).unwrap();
+    assert_eq!(last.request_id().unwrap().len(), MAX_IDENTIFIER_BYTES);
+    logger.shutdown().unwrap();
+}

@@ -318,6 +318,7 @@ fn hidden_record(dir: &Path, seq: u64) -> Record {
         audit_id: AuditId([9; 16]),
         service_id: "svc-test".to_owned(),
         body: Body::Event(EventRecord::new(event)),
+        context: Some(audit_events::RecordContext::default()),
     }
 }
 

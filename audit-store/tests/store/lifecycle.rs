@@ -100,6 +100,36 @@ fn only_events_and_drop_records_may_be_appended() {
 }
 
 #[test]
+fn correlation_fields_over_their_bounds_are_refused_and_within_them_verify() {
+    let (fixture, mut writer) = new_log();
+    let mut batch = entries(3, at(1));
+    batch[1].context.request_id = Some("r".repeat(257));
+    assert!(matches!(
+        writer.append_batch(&batch, at(1)),
+        Err(StoreError::InvalidEntry { index: 1, .. })
+    ));
+    batch[1].context.request_id = None;
+    batch[2].context.user_agent = Some("u".repeat(1025));
+    assert!(matches!(
+        writer.append_batch(&batch, at(1)),
+        Err(StoreError::InvalidEntry { index: 2, .. })
+    ));
+    // At their bounds they are written, read back and covered by the chain and seals.
+    batch[1].context.request_id = Some("r".repeat(256));
+    batch[2].context.user_agent = Some("u".repeat(1024));
+    batch[2].context.claimed_time = Some(at(-3600));
+    writer.append_batch(&batch, at(1)).unwrap();
+    writer.close(at(2)).unwrap();
+    let report = fixture.verify();
+    assert!(report.is_intact(), "{report:#?}");
+    let records = audit_store::tamper::read_records(&fixture.dir).unwrap();
+    let agent = records.iter().find(|r| r.user_agent().is_some()).unwrap();
+    assert_eq!(agent.user_agent().unwrap().len(), 1024);
+    assert_eq!(agent.claimed_time(), Some(at(-3600)));
+    assert!(records.iter().all(|r| r.format() == 2));
+}
+
+#[test]
 fn one_writer_per_directory() {
     let (fixture, writer) = new_log();
     assert!(matches!(

@@ -25,7 +25,7 @@ pub(crate) fn config() -> LogConfig {
 pub(crate) fn entry(kind: EventKind, time: Timestamp, n: u64) -> Entry {
     let mut id = [0u8; 16];
     id[8..].copy_from_slice(&n.to_be_bytes());
-    Entry { time, audit_id: AuditId(id), body: Body::Event(EventRecord::new(kind.example())) }
+    Entry::new(time, AuditId(id), Body::Event(EventRecord::new(kind.example())))
 }
 
 /// `count` events cycling through every kind, all at `time`.

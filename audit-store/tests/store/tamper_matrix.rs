@@ -418,3 +418,39 @@ fn a_purge_claiming_more_than_retention_allows_is_caught() {
             .unwrap();
     assert!(report.is_intact(), "{report:#?}");
 }
+
+#[test]
+fn changed_or_stripped_correlation_fields_with_every_hash_recomputed_are_caught_by_the_seal() {
+    let (fixture, mut writer) = new_log();
+    let mut batch = entries(6, at(1));
+    for entry in &mut batch {
+        entry.context.request_id = Some("req-1".to_owned());
+        entry.context.user_agent = Some("curl/8.5.0".to_owned());
+        entry.context.claimed_time = Some(at(-60));
+    }
+    writer.append_batch(&batch, at(1)).unwrap();
+    writer.append_batch(&entries(6, at(30)), at(30)).unwrap();
+    writer.close(at(31)).unwrap();
+    assert!(fixture.verify().is_intact());
+    let records = tamper::read_records(&fixture.dir).unwrap();
+    let target = records.iter().position(|r| r.request_id().is_some()).unwrap();
+    type Edit = Box<dyn Fn(&mut Record)>;
+    let edits: Vec<(&str, Edit)> = vec![
+        ("request id", Box::new(|r| r.context.as_mut().unwrap().request_id = Some("req-2".into()))),
+        ("user agent", Box::new(|r| r.context.as_mut().unwrap().user_agent = None)),
+        ("claimed time", Box::new(|r| r.context.as_mut().unwrap().claimed_time = Some(at(-7200)))),
+        // Rewritten as a record of format 1: the same event without its correlation fields.
+        ("format 1", Box::new(|r| r.context = None)),
+    ];
+    for (what, edit) in edits {
+        let (_tmp, dir) = copy_log(&fixture.dir);
+        let mut edited = records.clone();
+        edit(&mut edited[target]);
+        tamper::rewrite(&dir, &edited, &mut |_| None).unwrap();
+        tamper::resign_checkpoint(&dir).unwrap();
+        let report = fixture.verify_dir(&dir);
+        let failure = failure(&report);
+        assert_eq!(failure.kind, FailureKind::Seal, "{what}: {failure}");
+        assert!(failure.seq.unwrap() <= u64::try_from(target).unwrap(), "{what}: {failure}");
+    }
+}

@@ -450,13 +450,13 @@ pub(crate) mod store_log {
                 let mut id = [0u8; 16];
                 id[..8].copy_from_slice(&time.0.to_be_bytes());
                 id[8..].copy_from_slice(&u64::try_from(i).unwrap().to_be_bytes());
-                Entry {
+                Entry::new(
                     time,
-                    audit_id: AuditId(id),
-                    body: Body::Event(EventRecord::new(
+                    AuditId(id),
+                    Body::Event(EventRecord::new(
                         EventKind::ALL[i % EventKind::ALL.len()].example(),
                     )),
-                }
+                )
             })
             .collect()
     }
