@@ -4,7 +4,9 @@
 
 use anyhow::Context as _;
 use audit_events::{EventKind, RecordKind, SystemKind};
-use audit_store::{Order, Query, query_outcome};
+use std::ops::ControlFlow;
+
+use audit_store::{IndexFallback, Order, Query, QueryHit, QuerySink, query_each};
 use input_validation::display_safe;
 
 use crate::Ctx;
@@ -32,58 +34,126 @@ pub(crate) fn run(args: &QueryArgs, ctx: &mut Ctx<'_>) -> anyhow::Result<ExitSta
         limit: args.limit.map(|n| n.saturating_add(args.offset)),
         order: if args.reverse { Order::Descending } else { Order::Ascending },
     };
-    let outcome = query_outcome(&args.dir, &q)
-        .with_context(|| format!("searching {}", args.dir.display()))?;
-    for fallback in &outcome.rebuilt_indexes {
-        writeln!(
-            ctx.err,
-            "note: index of {} not used ({}); the segment was searched frame by frame",
-            display_safe(&fallback.segment),
-            display_safe(&fallback.reason)
-        )?;
+    let mut sink = Printer {
+        out: &mut *ctx.out,
+        err: &mut *ctx.err,
+        format: args.format,
+        count_only: args.count,
+        skip: args.offset,
+        printed: 0,
+        begun: false,
+        failed: None,
+    };
+    let searched = query_each(&args.dir, &q, &mut sink);
+    if let Some(e) = sink.failed.take() {
+        return Err(e);
     }
-    let hits: Vec<_> = outcome.hits.into_iter().skip(args.offset).collect();
+    searched.with_context(|| format!("searching {}", args.dir.display()))?;
+    let printed = sink.printed;
     if args.count {
-        writeln!(ctx.out, "{}", hits.len())?;
-        return Ok(if hits.is_empty() { ExitStatus::Finding } else { ExitStatus::Success });
+        writeln!(ctx.out, "{printed}")?;
+        return Ok(if printed == 0 { ExitStatus::Finding } else { ExitStatus::Success });
     }
-    let out = &mut *ctx.out;
-    match args.format {
-        QueryFormat::Text => {
-            for hit in &hits {
-                writeln!(out, "{}", text_line(&hit.record))?;
-            }
-        }
-        QueryFormat::Jsonl => {
-            for hit in &hits {
-                writeln!(
-                    out,
-                    "{}",
-                    json_line(&record_json(&hit.record, &hit.prev_chain, &hit.chain)?)
-                )?;
-            }
-        }
-        QueryFormat::Json => {
-            writeln!(out, "[")?;
-            for (i, hit) in hits.iter().enumerate() {
-                let sep = if i + 1 < hits.len() { "," } else { "" };
-                let value = record_json(&hit.record, &hit.prev_chain, &hit.chain)?;
-                writeln!(out, "{}{sep}", json_line(&value))?;
-            }
-            writeln!(out, "]")?;
-        }
-        QueryFormat::Csv => {
-            out.write_all(CSV_HEADER.as_bytes())?;
-            for hit in &hits {
-                out.write_all(csv_row(&hit.record, &hit.prev_chain, &hit.chain).as_bytes())?;
-            }
-        }
-    }
-    if hits.is_empty() {
+    sink.end()?;
+    if printed == 0 {
         writeln!(ctx.err, "no record matched")?;
         return Ok(ExitStatus::Finding);
     }
     Ok(ExitStatus::Success)
+}
+
+/// Prints each hit as the search finds it (after skipping `--offset` hits), so memory does not
+/// grow with the number of results.
+struct Printer<'a> {
+    out: &'a mut dyn std::io::Write,
+    err: &'a mut dyn std::io::Write,
+    format: QueryFormat,
+    count_only: bool,
+    skip: usize,
+    printed: usize,
+    /// The opening of the output (JSON's `[`, the CSV header) was written: it is written with
+    /// the first hit, or at the end, so a search that fails prints nothing.
+    begun: bool,
+    /// The first failure to write: the search is stopped and this is returned.
+    failed: Option<anyhow::Error>,
+}
+
+impl Printer<'_> {
+    fn begin(&mut self) -> anyhow::Result<()> {
+        if std::mem::replace(&mut self.begun, true) {
+            return Ok(());
+        }
+        match self.format {
+            QueryFormat::Json => writeln!(self.out, "[")?,
+            QueryFormat::Csv => self.out.write_all(CSV_HEADER.as_bytes())?,
+            QueryFormat::Text | QueryFormat::Jsonl => {}
+        }
+        Ok(())
+    }
+
+    fn end(&mut self) -> anyhow::Result<()> {
+        self.begin()?;
+        if self.format == QueryFormat::Json {
+            if self.printed > 0 {
+                writeln!(self.out)?;
+            }
+            writeln!(self.out, "]")?;
+        }
+        Ok(())
+    }
+
+    fn print(&mut self, hit: &QueryHit) -> anyhow::Result<()> {
+        self.begin()?;
+        let out = &mut *self.out;
+        match self.format {
+            QueryFormat::Text => writeln!(out, "{}", text_line(&hit.record))?,
+            QueryFormat::Jsonl => writeln!(
+                out,
+                "{}",
+                json_line(&record_json(&hit.record, &hit.prev_chain, &hit.chain)?)
+            )?,
+            QueryFormat::Json => {
+                if self.printed > 0 {
+                    writeln!(out, ",")?;
+                }
+                let value = record_json(&hit.record, &hit.prev_chain, &hit.chain)?;
+                write!(out, "{}", json_line(&value))?;
+            }
+            QueryFormat::Csv => {
+                out.write_all(csv_row(&hit.record, &hit.prev_chain, &hit.chain).as_bytes())?;
+            }
+        }
+        Ok(())
+    }
+}
+
+impl QuerySink for Printer<'_> {
+    fn hit(&mut self, hit: QueryHit) -> ControlFlow<()> {
+        if self.skip > 0 {
+            self.skip -= 1;
+            return ControlFlow::Continue(());
+        }
+        if !self.count_only
+            && let Err(e) = self.print(&hit)
+        {
+            self.failed = Some(e);
+            return ControlFlow::Break(());
+        }
+        self.printed += 1;
+        ControlFlow::Continue(())
+    }
+
+    fn index_not_used(&mut self, fallback: IndexFallback) {
+        let written = writeln!(
+            self.err,
+            "note: index of {} not used ({}); the segment was searched frame by frame",
+            display_safe(&fallback.segment),
+            display_safe(&fallback.reason)
+        );
+        if let Err(e) = written {
+            self.failed.get_or_insert(e.into());
+        }
+    }
 }
 
 /// A dotted kind name, or a family `prefix.*` (`auth.*`, `security.*`, `system.*`).
