@@ -160,6 +160,8 @@ fn mib(bytes: u64) -> String {
 /// One column of the table.
 struct Column {
     size: u64,
+    /// Bytes of the log directory.
+    bytes: u64,
     cells: Vec<String>,
 }
 
@@ -237,7 +239,7 @@ fn measure(root: &Path, size: u64) -> Column {
     );
     let key = material_path.to_str().unwrap();
     let verify_args = ["verify", d, "--verification-key", key];
-    let verify = run_audit(&verify_args);
+    let verify = median(&verify_args, 1);
     let verify_rss = peak_memory(&verify_args, root);
     let records = size as f64;
     report(
@@ -263,7 +265,7 @@ fn measure(root: &Path, size: u64) -> Column {
     ];
     std::fs::remove_dir_all(&dir).unwrap();
     std::fs::remove_file(&material_path).unwrap();
-    Column { size, cells }
+    Column { size, bytes, cells }
 }
 
 /// `1e6`, `1000000`, `10^7`.
@@ -311,9 +313,9 @@ fn main() {
     std::fs::create_dir_all(&root).unwrap();
     let mut columns = Vec::new();
     let mut skipped = Vec::new();
-    let mut per_record = 400.0_f64;
+    let mut per_record: u64 = 400;
     for size in sizes {
-        let need = (size as f64 * per_record * 1.2) as u64;
+        let need = size.saturating_mul(per_record) / 5 * 6;
         let free = free_bytes(&root);
         if need > free {
             println!(
@@ -330,7 +332,7 @@ fn main() {
             continue;
         }
         let column = measure(&root, size);
-        per_record = column.cells[1].trim_end_matches(" B").parse().unwrap_or(per_record);
+        per_record = column.bytes.div_ceil(size);
         columns.push(column);
     }
     let _ = std::fs::remove_dir_all(&root);

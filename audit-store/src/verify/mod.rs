@@ -624,7 +624,7 @@ impl<'a> Verifier<'a> {
             if self.frame(&frame, payload).is_none() {
                 return Ok(());
             }
-            index.add(frame.offset, frame.chain, payload, self.seq);
+            index.add(frame.offset, frame.chain, payload, self.seq, frame.kind);
             seen.count += 1;
             let now_at = frames.offset();
             *done += now_at - last_reported;
