@@ -138,6 +138,22 @@ fn peak_memory(args: &[&str], scratch: &Path) -> u64 {
     kib * 1024
 }
 
+/// Wall time of `audit ARGS` held to the first core (`taskset -c 0`), if taskset is there.
+fn one_core_wall(args: &[&str]) -> Option<Duration> {
+    let start = Instant::now();
+    let status = Command::new("taskset")
+        .args(["-c", "0"])
+        .arg(env!("CARGO_BIN_EXE_audit"))
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .ok()?;
+    assert!(status.success(), "audit {args:?}: {status}");
+    Some(start.elapsed())
+}
+
 /// The median run (by wall time) of `runs` runs after one warm-up.
 fn median(args: &[&str], runs: usize) -> Run {
     run_audit(args);
@@ -176,6 +192,7 @@ const ROWS: &[&str] = &[
     "`audit query --limit 10 --reverse`: time / peak memory",
     "`audit query --actor X` (every hit): peak memory",
     "`audit verify` with the verifier material",
+    "`audit verify`, held to one core (`taskset -c 0`)",
     "`audit verify`: peak memory",
 ];
 
@@ -240,6 +257,7 @@ fn measure(root: &Path, size: u64) -> Column {
     let key = material_path.to_str().unwrap();
     let verify_args = ["verify", d, "--verification-key", key];
     let verify = median(&verify_args, 1);
+    let one_core = one_core_wall(&verify_args);
     let verify_rss = peak_memory(&verify_args, root);
     let records = size as f64;
     report(
@@ -261,6 +279,10 @@ fn measure(root: &Path, size: u64) -> Column {
         format!("{:.1} ms / {}", newest.wall.as_secs_f64() * 1e3, mib(newest_rss)),
         mib(every_rss),
         format!("{:.0} records/s", records / verify.wall.as_secs_f64()),
+        one_core.map_or_else(
+            || "taskset not found".to_owned(),
+            |t| format!("{:.0} records/s", records / t.as_secs_f64()),
+        ),
         mib(verify_rss),
     ];
     std::fs::remove_dir_all(&dir).unwrap();
