@@ -22,9 +22,9 @@ use audit_events::LogId;
 use crate::segment::{Chained, ChainedFrames, FrameReader, OpenFault, WalkStop};
 
 /// Frames per batch.
-const BATCH_FRAMES: usize = 2048;
+const BATCH_FRAMES: usize = 1024;
 /// Batches a worker may be ahead of the verifier, per segment.
-const AHEAD: usize = 4;
+const AHEAD: usize = 2;
 
 /// Frames walked by a worker.
 pub(super) struct Batch {
