@@ -50,7 +50,10 @@ pub use meta::{LogMeta, VerifierMaterial, service_of_origin};
 pub use proof::{
     ConsistencyBundle, InclusionBundle, consistency_proof, inclusion_proof, latest_checkpoint,
 };
-pub use query::{IndexFallback, Order, Query, QueryHit, QueryOutcome, query, query_outcome};
+pub use query::{
+    IndexFallback, Order, Query, QueryHit, QueryOutcome, QuerySink, query, query_each,
+    query_outcome,
+};
 pub use reader::{LogReader, Records, StoredRecord};
 pub use retention::PurgeOutcome;
 pub use verify::{

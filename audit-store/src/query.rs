@@ -7,7 +7,9 @@
 //! back from its frame and its chain link checked, so an index can narrow a search but never put
 //! a false record into the results.
 
+use std::collections::VecDeque;
 use std::fs::File;
+use std::ops::ControlFlow;
 use std::os::unix::fs::FileExt;
 use std::path::Path;
 
@@ -148,12 +150,45 @@ pub struct QueryOutcome {
     pub rebuilt_indexes: Vec<IndexFallback>,
 }
 
+/// Where [`query_each`] delivers results, one at a time, as they are found.
+pub trait QuerySink {
+    /// One matching record, in the order asked for. `Break` ends the search.
+    fn hit(&mut self, hit: QueryHit) -> ControlFlow<()>;
+
+    /// A segment whose index file was present but not used: it is searched frame by frame.
+    fn index_not_used(&mut self, fallback: IndexFallback);
+}
+
+impl QuerySink for QueryOutcome {
+    fn hit(&mut self, hit: QueryHit) -> ControlFlow<()> {
+        self.hits.push(hit);
+        ControlFlow::Continue(())
+    }
+
+    fn index_not_used(&mut self, fallback: IndexFallback) {
+        self.rebuilt_indexes.push(fallback);
+    }
+}
+
 /// Runs a query over the log in `dir`.
 pub fn query(dir: &Path, query: &Query) -> Result<Vec<QueryHit>, StoreError> {
     Ok(query_outcome(dir, query)?.hits)
 }
 
-/// Runs a query over the log in `dir`, saying which index files were not trusted.
+/// Runs a query over the log in `dir`, collecting the hits and the index files not trusted.
+pub fn query_outcome(dir: &Path, query: &Query) -> Result<QueryOutcome, StoreError> {
+    let mut outcome = QueryOutcome::default();
+    query_each(dir, query, &mut outcome)?;
+    Ok(outcome)
+}
+
+/// Runs a query over the log in `dir`, handing each hit to `sink` as soon as it is known, in the
+/// order asked for. Memory stays bounded by one segment's index and a fixed buffer whatever
+/// the size of the log: with [`Order::Ascending`] nothing is held; newest first, the positions
+/// (not the records) of at most `limit` hits of the segment being scanned are held, since a
+/// segment's frames can only be walked from its header. A search stops reading as soon as the
+/// limit is reached, so an error in a later part of the log is not reported then; a damaged
+/// log may also have delivered some hits before the error (run `audit verify`).
 ///
 /// The last segment is always scanned from its header: anyone who can write the directory can
 /// append frames to it (a forged `index_committed` record for a forged index included), and
@@ -165,60 +200,109 @@ pub fn query(dir: &Path, query: &Query) -> Result<Vec<QueryHit>, StoreError> {
 /// must sit exactly between its neighbours and link from the one before. Anything else is
 /// searched by a chain-checked scan, and a segment other than the last must end where the next
 /// one continues.
-pub fn query_outcome(dir: &Path, query: &Query) -> Result<QueryOutcome, StoreError> {
+pub fn query_each(dir: &Path, query: &Query, sink: &mut dyn QuerySink) -> Result<(), StoreError> {
     let reader = LogReader::open(dir)?;
-    let all: Vec<(u64, std::path::PathBuf)> = reader.segments().to_vec();
+    let all = reader.segments();
     let mut order: Vec<usize> = (0..all.len()).collect();
     if query.order == Order::Descending {
         order.reverse();
     }
-    let limit = query.limit.unwrap_or(usize::MAX);
-    let mut outcome = QueryOutcome::default();
+    let mut out = Emit { sink, left: query.limit.unwrap_or(usize::MAX), stopped: false };
     for k in order {
-        if outcome.hits.len() >= limit {
+        if out.done() {
             break;
         }
         let (first_seq, path) = &all[k];
-        let first_seq = *first_seq;
-        let name = layout::segment_name(first_seq);
-        let index_path = reader.dir().join(layout::index_name(first_seq));
-        let next = all.get(k + 1).map(|(_, p)| p.as_path());
-        // The last segment's index is used only if the segment ends with the commitment, the
-        // `log_closed` record and the final seal: frames appended after a clean close (a forged
-        // commitment for a forged index included) make the segment be scanned.
-        let mut found = match next {
-            _ if std::fs::symlink_metadata(&index_path).is_ok() => {
-                let searched = match IndexView::read(&index_path) {
-                    Some(index) => {
-                        let expect = Expect { first_seq, log_id: reader.meta().log_id, next };
-                        search_indexed(path, &name, &index, &expect, query)?
-                    }
-                    None => Err("the index file is damaged".to_owned()),
-                };
-                match searched {
-                    Ok(hits) => hits,
-                    // A log still being written (or reopened since): its last segment is scanned
-                    // as a matter of course, nothing to report.
-                    Err(reason) if next.is_none() && reason == NOT_CLOSED => {
-                        scan_whole(path, &name, reader.meta().log_id, next, query)?
-                    }
-                    Err(reason) => {
-                        outcome
-                            .rebuilt_indexes
-                            .push(IndexFallback { segment: name.clone(), reason });
-                        scan_whole(path, &name, reader.meta().log_id, next, query)?
-                    }
-                }
-            }
-            _ => scan_whole(path, &name, reader.meta().log_id, next, query)?,
+        let name = layout::segment_name(*first_seq);
+        let index_path = reader.dir().join(layout::index_name(*first_seq));
+        let seg = Segment {
+            path,
+            name: &name,
+            log_id: reader.meta().log_id,
+            first_seq: *first_seq,
+            next: all.get(k + 1).map(|(_, p)| p.as_path()),
         };
-        if query.order == Order::Descending {
-            found.reverse();
+        if std::fs::symlink_metadata(&index_path).is_err() {
+            scan_segment(&seg, query, &mut out, None)?;
+            continue;
         }
-        let room = limit - outcome.hits.len();
-        outcome.hits.extend(found.into_iter().take(room));
+        let checked = match IndexView::read(&index_path) {
+            Some(index) => check_index(&seg, &index)?.map(|plan| (index, plan)),
+            None => Err("the index file is damaged".to_owned()),
+        };
+        let (reason, emitted) = match checked {
+            Ok((index, plan)) => match emit_indexed(&seg, &index, &plan, query, &mut out)? {
+                Ok(()) => continue,
+                Err(stopped) => stopped,
+            },
+            // A log still being written (or reopened since): its last segment is scanned as a
+            // matter of course, nothing to report.
+            Err(reason) if seg.next.is_none() && reason == NOT_CLOSED => {
+                scan_segment(&seg, query, &mut out, None)?;
+                continue;
+            }
+            Err(reason) => (reason, None),
+        };
+        out.sink.index_not_used(IndexFallback { segment: name.clone(), reason });
+        // Hits already delivered from the index are real records of this segment (each was
+        // read back and chain-checked): the scan continues after them.
+        scan_segment(&seg, query, &mut out, emitted)?;
     }
-    Ok(outcome)
+    Ok(())
+}
+
+/// Hands hits to the sink until the limit is reached or the sink says stop.
+struct Emit<'a> {
+    sink: &'a mut dyn QuerySink,
+    left: usize,
+    stopped: bool,
+}
+
+impl Emit<'_> {
+    fn done(&self) -> bool {
+        self.stopped || self.left == 0
+    }
+
+    fn hit(&mut self, hit: QueryHit) -> ControlFlow<()> {
+        if self.done() {
+            return ControlFlow::Break(());
+        }
+        self.left -= 1;
+        if self.sink.hit(hit).is_break() {
+            self.stopped = true;
+        }
+        if self.done() { ControlFlow::Break(()) } else { ControlFlow::Continue(()) }
+    }
+}
+
+/// The segment being searched.
+struct Segment<'a> {
+    path: &'a Path,
+    name: &'a str,
+    log_id: LogId,
+    first_seq: u64,
+    /// The next segment file; `None` for the last segment, whose index is used only when the
+    /// segment ends exactly with its commitment, `log_closed` and the final seal (a clean close).
+    next: Option<&'a Path>,
+}
+
+impl Segment<'_> {
+    fn damaged(&self, offset: u64, reason: String) -> StoreError {
+        StoreError::Damaged {
+            file: self.name.to_owned(),
+            offset,
+            reason: format!("{reason}; run `audit verify`"),
+        }
+    }
+
+    /// Whether a scan that ended with `end` ended where the next segment continues (always true
+    /// for the last segment, or when the next header is unreadable: that is reported when the
+    /// next segment is searched).
+    fn leads_to_next(&self, end: &ScanEnd) -> bool {
+        let Some(next) = self.next else { return true };
+        let next_prev = FrameReader::open(next).ok().map(|(h, _)| h.prev_chain);
+        !end.torn && next_prev.is_none_or(|p| p == end.chain)
+    }
 }
 
 fn overlaps(range: Option<(i64, i64)>, query: &Query) -> bool {
@@ -231,33 +315,29 @@ fn overlaps(range: Option<(i64, i64)>, query: &Query) -> bool {
 const NOT_CLOSED: &str =
     "the last segment does not end with its index commitment and a clean close";
 
-/// What a segment's index must agree with.
-struct Expect<'a> {
-    first_seq: u64,
-    log_id: LogId,
-    /// The next segment file; `None` for the last segment, whose index is used only when the
-    /// segment ends exactly with its commitment, `log_closed` and the final seal (a clean close).
-    next: Option<&'a Path>,
+/// An index checked against its commitment and its segment, ready to be used.
+struct Plan {
+    file: File,
+    header_prev: Hash,
+    /// Offset, chain hash before, and sequence number of the first frame after the records the
+    /// index covers (the `index_committed` record).
+    after: (u64, Hash, u64),
+    /// Frames from there to the end of the segment when it was checked.
+    after_frames: u64,
 }
 
-/// Checks the index against its commitment and the segment, then uses it for the records it
-/// covers and scans the frames from the commitment on. `Ok(Err(reason))`: the index cannot be
-/// used and the segment must be scanned.
-fn search_indexed(
-    path: &Path,
-    name: &str,
-    index: &IndexView,
-    expect: &Expect<'_>,
-    query: &Query,
-) -> Result<Result<Vec<QueryHit>, String>, StoreError> {
-    let (header, reader) = match FrameReader::open(path) {
+/// Checks the index against its commitment and the segment, including every frame from the
+/// commitment to the end of the segment. `Ok(Err(reason))`: the index cannot be used and the
+/// segment must be scanned.
+fn check_index(seg: &Segment<'_>, index: &IndexView) -> Result<Result<Plan, String>, StoreError> {
+    let (header, reader) = match FrameReader::open(seg.path) {
         Ok(opened) => opened,
         // The scan reports what is wrong with the segment.
         Err(_) => return Ok(Err("the segment cannot be read".to_owned())),
     };
     let header_len = reader.offset();
     let ih = &index.header;
-    if header.first_seq != expect.first_seq || ih.first_seq != expect.first_seq {
+    if header.first_seq != seg.first_seq || ih.first_seq != seg.first_seq {
         return Ok(Err("the index belongs to another segment".to_owned()));
     }
     if !index.offsets_are_plausible(header_len)
@@ -265,17 +345,48 @@ fn search_indexed(
     {
         return Ok(Err("the index does not describe its segment".to_owned()));
     }
-    let file = open_read(path).map_err(|e| StoreError::io("reading", path, e))?;
+    let file = open_read(seg.path).map_err(|e| StoreError::io("reading", seg.path, e))?;
     let count = u64::try_from(ih.count).unwrap_or(u64::MAX);
-    if let Err(reason) = check_commitment(&file, index, expect, count) {
+    if let Err(reason) = check_commitment(&file, index, seg, count) {
         return Ok(Err(reason));
     }
-    if ih.count > 0 && read_hit(&file, name, index, header.prev_chain, 0)?.is_none() {
+    if ih.count > 0 && read_hit(&file, seg.name, index, header.prev_chain, 0)?.is_none() {
         return Ok(Err("the index does not match the first frame of its segment".to_owned()));
     }
-    let mut hits = Vec::new();
-    if overlaps(ih.time_range, query) {
-        let mut positions: Option<Vec<u32>> = None;
+    // The commitment and every frame after it (rotation, seal, records of a reopened segment).
+    let after = (ih.end_offset, ih.last_chain, seg.first_seq + count);
+    let end = scan(seg, Some(after), None, &Query::default(), None)?;
+    if seg.next.is_some() && !seg.leads_to_next(&end) {
+        return Ok(Err(
+            "the segment's frames after the index do not lead to the next segment".to_owned()
+        ));
+    }
+    if seg.next.is_none() && (end.torn || end.frames != 3 || !end.closed) {
+        return Ok(Err(NOT_CLOSED.to_owned()));
+    }
+    Ok(Ok(Plan { file, header_prev: header.prev_chain, after, after_frames: end.frames }))
+}
+
+/// Delivers the hits of a segment through its checked index, then those after it.
+/// `Ok(Err((reason, last)))`: an index entry did not match its frame; `last` is the sequence
+/// number of the last hit already delivered from this segment, if any.
+fn emit_indexed(
+    seg: &Segment<'_>,
+    index: &IndexView,
+    plan: &Plan,
+    query: &Query,
+    out: &mut Emit<'_>,
+) -> Result<Result<(), (String, Option<u64>)>, StoreError> {
+    let descending = query.order == Order::Descending;
+    let mut last = None;
+    if descending {
+        last = scan_descending(seg, Some((plan.after, plan.after_frames)), query, out, None)?;
+        if out.done() {
+            return Ok(Ok(()));
+        }
+    }
+    let mut positions: Option<Vec<u32>> = None;
+    if overlaps(index.header.time_range, query) {
         for (key, which) in
             [(&query.actor, Postings::Actors), (&query.resource, Postings::Resources)]
         {
@@ -289,43 +400,35 @@ fn search_indexed(
                 });
             }
         }
-        let all: Box<dyn Iterator<Item = usize>> = match positions {
-            Some(list) => Box::new(list.into_iter().filter_map(|p| usize::try_from(p).ok())),
-            None => Box::new(0..index.len()),
+    } else {
+        positions = Some(Vec::new());
+    }
+    let to_index = |p: u32| usize::try_from(p).ok();
+    let candidates: Box<dyn Iterator<Item = usize>> = match (positions, descending) {
+        (Some(list), false) => Box::new(list.into_iter().filter_map(to_index)),
+        (Some(list), true) => Box::new(list.into_iter().rev().filter_map(to_index)),
+        (None, false) => Box::new(0..index.len()),
+        (None, true) => Box::new((0..index.len()).rev()),
+    };
+    for i in candidates {
+        if !query.time_matches(index.time(i)) || !query.kind_code_matches(index.kind(i)) {
+            continue;
+        }
+        let Some(hit) = read_hit(&plan.file, seg.name, index, plan.header_prev, i)? else {
+            return Ok(Err(("an index entry does not match its frame".to_owned(), last)));
         };
-        for i in all {
-            if !query.time_matches(index.time(i)) || !query.kind_code_matches(index.kind(i)) {
-                continue;
-            }
-            let Some(hit) = read_hit(&file, name, index, header.prev_chain, i)? else {
-                return Ok(Err("an index entry does not match its frame".to_owned()));
-            };
-            if query.matches(&hit.record) {
-                hits.push(hit);
+        if query.matches(&hit.record) {
+            last = Some(hit.seq);
+            if out.hit(hit).is_break() {
+                return Ok(Ok(()));
             }
         }
     }
-    // The commitment and every frame after it (rotation, seal, records of a reopened segment).
-    let start = (ih.end_offset, ih.last_chain, expect.first_seq + count);
-    let (after, end) = scan(path, name, expect.log_id, Some(start), query)?;
-    match expect.next {
-        Some(next) => {
-            // An unreadable next header is reported when that segment is searched.
-            let next_prev = FrameReader::open(next).ok().map(|(h, _)| h.prev_chain);
-            if end.torn || next_prev.is_some_and(|p| p != end.chain) {
-                return Ok(Err(
-                    "the segment's frames after the index do not lead to the next segment"
-                        .to_owned(),
-                ));
-            }
-        }
-        None if end.torn || end.frames != 3 || !end.closed => {
-            return Ok(Err(NOT_CLOSED.to_owned()));
-        }
-        None => {}
+    if !descending {
+        let mut emit = |_: u64, hit: QueryHit| out.hit(hit);
+        scan(seg, Some(plan.after), Some(plan.after_frames), query, Some(&mut emit))?;
     }
-    hits.extend(after);
-    Ok(Ok(hits))
+    Ok(Ok(()))
 }
 
 /// Checks that the frame at the index's end offset is the `index_committed` record for exactly
@@ -333,7 +436,7 @@ fn search_indexed(
 fn check_commitment(
     file: &File,
     index: &IndexView,
-    expect: &Expect<'_>,
+    seg: &Segment<'_>,
     count: u64,
 ) -> Result<(), String> {
     let ih = &index.header;
@@ -350,7 +453,7 @@ fn check_commitment(
             end_offset,
             digest,
         }) => {
-            *first_seq == expect.first_seq
+            *first_seq == seg.first_seq
                 && *records == count
                 && *end_offset == ih.end_offset
                 && digest.0 == index.digest()
@@ -358,8 +461,8 @@ fn check_commitment(
         _ => return Err(missing()),
     };
     if !committed
-        || record.log_id != expect.log_id
-        || Some(record.seq) != expect.first_seq.checked_add(count)
+        || record.log_id != seg.log_id
+        || Some(record.seq) != seg.first_seq.checked_add(count)
     {
         return Err("the index differs from what its index_committed record commits to".to_owned());
     }
@@ -430,29 +533,117 @@ fn read_hit(
     Ok(Some(QueryHit { seq: record.seq, segment: name.to_owned(), record, prev_chain, chain }))
 }
 
-/// Scans a whole segment from its header. A segment other than the last must end exactly
-/// where the next one continues: frames after that point are not part of the log.
-fn scan_whole(
-    path: &Path,
-    name: &str,
-    log_id: LogId,
-    next: Option<&Path>,
+/// Searches a whole segment from its header, skipping hits up to `emitted` (already delivered
+/// from the index, in the order asked for). A segment other than the last must end exactly where
+/// the next one continues: frames after that point are not part of the log.
+fn scan_segment(
+    seg: &Segment<'_>,
     query: &Query,
-) -> Result<Vec<QueryHit>, StoreError> {
-    let (hits, end) = scan(path, name, log_id, None, query)?;
-    if let Some(next) = next {
-        // An unreadable next header is reported when that segment is searched.
-        let next_prev = FrameReader::open(next).ok().map(|(h, _)| h.prev_chain);
-        if end.torn || next_prev.is_some_and(|p| p != end.chain) {
-            return Err(StoreError::Damaged {
-                file: name.to_owned(),
-                offset: 0,
-                reason: "the segment does not end where the next one continues; run `audit verify`"
-                    .to_owned(),
+    out: &mut Emit<'_>,
+    emitted: Option<u64>,
+) -> Result<(), StoreError> {
+    if query.order == Order::Descending {
+        scan_descending(seg, None, query, out, emitted)?;
+        return Ok(());
+    }
+    let mut emit = |_: u64, hit: QueryHit| {
+        if emitted.is_some_and(|last| hit.seq <= last) {
+            return ControlFlow::Continue(());
+        }
+        out.hit(hit)
+    };
+    let end = scan(seg, None, None, query, Some(&mut emit))?;
+    if !end.stopped && !seg.leads_to_next(&end) {
+        return Err(not_continued(seg));
+    }
+    Ok(())
+}
+
+fn not_continued(seg: &Segment<'_>) -> StoreError {
+    StoreError::Damaged {
+        file: seg.name.to_owned(),
+        offset: 0,
+        reason: "the segment does not end where the next one continues; run `audit verify`"
+            .to_owned(),
+    }
+}
+
+/// Where a hit was found, to read it back after the walk.
+struct Position {
+    offset: u64,
+    seq: u64,
+    prev_chain: Hash,
+    chain: Hash,
+}
+
+/// Searches a segment (or its part from `start`, at most so many frames) newest first: a walk
+/// from the start keeps the positions of the last hits (as many as may still be delivered),
+/// then each is read back, its chain link checked again, and delivered. Hits at or after
+/// `emitted` were already delivered from the index. Returns the sequence number of the last hit
+/// delivered, if any.
+fn scan_descending(
+    seg: &Segment<'_>,
+    start: Option<((u64, Hash, u64), u64)>,
+    query: &Query,
+    out: &mut Emit<'_>,
+    emitted: Option<u64>,
+) -> Result<Option<u64>, StoreError> {
+    let room = out.left;
+    let mut kept: VecDeque<Position> = VecDeque::new();
+    let mut keep = |offset: u64, hit: QueryHit| {
+        if emitted.is_some_and(|last| hit.seq >= last) {
+            return ControlFlow::Continue(());
+        }
+        if kept.len() == room {
+            kept.pop_front();
+        }
+        if room > 0 {
+            kept.push_back(Position {
+                offset,
+                seq: hit.seq,
+                prev_chain: hit.prev_chain,
+                chain: hit.chain,
             });
         }
+        ControlFlow::Continue(())
+    };
+    match start {
+        Some((from, frames)) => {
+            scan(seg, Some(from), Some(frames), query, Some(&mut keep))?;
+        }
+        None => {
+            let end = scan(seg, None, None, query, Some(&mut keep))?;
+            if !seg.leads_to_next(&end) {
+                return Err(not_continued(seg));
+            }
+        }
     }
-    Ok(hits)
+    let mut last = None;
+    let file = open_read(seg.path).map_err(|e| StoreError::io("reading", seg.path, e))?;
+    while let Some(position) = kept.pop_back() {
+        let changed = || seg.damaged(position.offset, "the frame changed while it was read".into());
+        let (body, chain) = read_frame(&file, position.offset).ok_or_else(changed)?;
+        if chain != position.chain || segment::link(&position.prev_chain, &body).1 != chain {
+            return Err(changed());
+        }
+        let record =
+            Record::decode(&body).map_err(|e| seg.damaged(position.offset, e.to_string()))?;
+        if record.seq != position.seq {
+            return Err(changed());
+        }
+        let hit = QueryHit {
+            seq: position.seq,
+            segment: seg.name.to_owned(),
+            record,
+            prev_chain: position.prev_chain,
+            chain,
+        };
+        last = Some(position.seq);
+        if out.hit(hit).is_break() {
+            break;
+        }
+    }
+    Ok(last)
 }
 
 /// How a scan ended.
@@ -465,21 +656,28 @@ struct ScanEnd {
     frames: u64,
     /// The last two frames read were `log_closed` and a seal.
     closed: bool,
+    /// The callback ended the scan before the end of the segment.
+    stopped: bool,
 }
 
-/// Scans a segment (or its part after `start`), decoding every record.
+/// What a scan does with each matching record (and the offset of its frame).
+type OnHit<'a> = &'a mut dyn FnMut(u64, QueryHit) -> ControlFlow<()>;
+
+/// Scans a segment (or its part from `start`, at most `max_frames` frames), chain-checking every
+/// frame and handing each record that matches to `on_hit` (none decoded without one).
 fn scan(
-    path: &Path,
-    name: &str,
-    log_id: LogId,
+    seg: &Segment<'_>,
     start: Option<(u64, Hash, u64)>,
+    max_frames: Option<u64>,
     query: &Query,
-) -> Result<(Vec<QueryHit>, ScanEnd), StoreError> {
-    let (_, mut frames) = match ChainedFrames::open(path, log_id) {
+    mut on_hit: Option<OnHit<'_>>,
+) -> Result<ScanEnd, StoreError> {
+    let path = seg.path;
+    let (_, mut frames) = match ChainedFrames::open(path, seg.log_id) {
         Ok(opened) => opened,
         Err(OpenFault::Io(e)) => return Err(StoreError::io("reading", path, e)),
         Err(OpenFault::Header(reason)) => {
-            return Err(StoreError::Damaged { file: name.to_owned(), offset: 0, reason });
+            return Err(StoreError::Damaged { file: seg.name.to_owned(), offset: 0, reason });
         }
     };
     if let Some((offset, last_chain, next_seq)) = start {
@@ -487,16 +685,11 @@ fn scan(
             .seek(offset, last_chain, next_seq)
             .map_err(|e| StoreError::io("reading", path, e))?;
     }
-    let damaged = |offset: u64, reason: String| StoreError::Damaged {
-        file: name.to_owned(),
-        offset,
-        reason: format!("{reason}; run `audit verify`"),
-    };
     let mut payload = Vec::new();
-    let mut hits = Vec::new();
     let mut torn = false;
+    let mut stopped = false;
     let (mut count, mut last_two) = (0u64, [None, None]);
-    loop {
+    while max_frames.is_none_or(|max| count < max) {
         let frame = match frames.next(&mut payload) {
             Ok(Some(frame)) => frame,
             Ok(None) => break,
@@ -505,24 +698,30 @@ fn scan(
                 break;
             }
             Err(WalkStop::Bad { offset, broken, .. }) => {
-                return Err(damaged(offset, broken.describe(frames.seq())));
+                return Err(seg.damaged(offset, broken.describe(frames.seq())));
             }
             Err(WalkStop::Io(e)) => return Err(StoreError::io("reading", path, e)),
         };
         count += 1;
         last_two = [last_two[1], Some(frame.kind)];
+        let Some(on_hit) = on_hit.as_mut() else { continue };
         if !query.time_matches(frame.time.0) || !query.kind_code_matches(kind_code(frame.kind)) {
             continue;
         }
-        let record = Record::decode(&payload).map_err(|e| damaged(frame.offset, e.to_string()))?;
+        let record =
+            Record::decode(&payload).map_err(|e| seg.damaged(frame.offset, e.to_string()))?;
         if query.matches(&record) {
-            hits.push(QueryHit {
+            let hit = QueryHit {
                 seq: frame.seq,
-                segment: name.to_owned(),
+                segment: seg.name.to_owned(),
                 record,
                 prev_chain: frame.prev_chain,
                 chain: frame.chain,
-            });
+            };
+            if on_hit(frame.offset, hit).is_break() {
+                stopped = true;
+                break;
+            }
         }
     }
     let closed = last_two
@@ -530,5 +729,5 @@ fn scan(
             Some(RecordKind::System(audit_events::SystemKind::LogClosed)),
             Some(RecordKind::System(audit_events::SystemKind::Seal)),
         ];
-    Ok((hits, ScanEnd { chain: frames.chain(), torn, frames: count, closed }))
+    Ok(ScanEnd { chain: frames.chain(), torn, frames: count, closed, stopped })
 }

@@ -14,9 +14,13 @@ use std::process::{Command, Stdio};
 use anyhow::{Context, Result, bail};
 use serde_json::{Value, json};
 
-/// Runs the benchmarks (optionally only those whose name contains `filter`) and writes the table.
+/// Runs the benchmarks (optionally only those whose name contains `filter`) and writes the table;
+/// with `--scale [SIZES]`, only the scale benchmark.
 pub(crate) fn run(root: &Path, args: &[String]) -> Result<()> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
+    if args.first().is_some_and(|a| a == "--scale") {
+        return scale(root, &cargo, &args[1..]);
+    }
     let mut command = Command::new(&cargo);
     command.args(["bench", "--workspace", "--quiet", "--"]).args(args).current_dir(root);
     let mut child = command
@@ -121,4 +125,20 @@ fn capture(program: &str, args: &[&str]) -> String {
         .filter(|o| o.status.success())
         .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
         .unwrap_or_else(|| "unknown".to_owned())
+}
+
+/// `cargo xtask bench --scale [SIZES]`: the scale benchmark (`audit-cli/benches/scale.rs`), which
+/// writes logs of each size (default 1e6,1e7,1e8 records; tens of GB) and the table
+/// `target/bench/scale.md`. Not part of CI.
+fn scale(root: &Path, cargo: &str, sizes: &[String]) -> Result<()> {
+    let mut command = Command::new(cargo);
+    command
+        .args(["bench", "--quiet", "-p", "audit-cli", "--bench", "scale", "--", "--scale"])
+        .args(sizes)
+        .current_dir(root);
+    let status = command.status().with_context(|| format!("could not start `{cargo} bench`"))?;
+    if !status.success() {
+        bail!("the scale benchmark exited with {status}");
+    }
+    Ok(())
 }

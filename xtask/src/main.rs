@@ -3,6 +3,8 @@
 //! - `cargo xtask ci`: every check CI runs, in order, stopping at the first failure.
 //! - `cargo xtask bench [FILTER]`: runs the benchmark binaries and writes
 //!   `target/bench/results.md` and `target/bench/results.json`.
+//! - `cargo xtask bench --scale [SIZES]`: the scale benchmark (logs of 1e6, 1e7 and 1e8 records
+//!   by default, tens of GB; not in CI), writing `target/bench/scale.md`.
 //! - `cargo xtask docs`: regenerates `docs/EVENTS.md` from the event catalogue.
 //! - `cargo xtask man`: writes the manual pages (`audit.1`, one per subcommand) into
 //!   `target/man` (`man -l target/man/audit-verify.1`).
@@ -38,7 +40,7 @@ fn main() -> ExitCode {
         Some("man") => man(&workspace_root()),
         _ => {
             eprintln!(
-                "usage: cargo xtask <ci | bench [FILTER] | docs | man | layering | tidy | paths | deny | packages>"
+                "usage: cargo xtask <ci | bench [FILTER] | bench --scale [SIZES] | docs | man | layering | tidy | paths | deny | packages>"
             );
             return ExitCode::from(2);
         }

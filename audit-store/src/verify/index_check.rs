@@ -10,7 +10,7 @@
 use std::path::Path;
 
 use audit_chain::Hash;
-use audit_events::{LogId, Record, RecordHeader, RecordKind, SystemRecord};
+use audit_events::{LogId, Record, RecordKind, SystemRecord};
 
 use super::{FailureKind, SegmentSeen, Verifier};
 use crate::index::{IndexView, SegmentIndex};
@@ -81,9 +81,20 @@ impl IndexCheck {
     /// Takes the next (chain-checked) frame. An `index_committed` record must match the index
     /// rebuilt so far; one that does not (segments merged or split while every record was kept)
     /// is noted, and the index file is judged by the byte comparison alone.
-    pub(super) fn add(&mut self, offset: u64, chain: Hash, payload: &[u8], seq: u64) {
+    pub(super) fn add(
+        &mut self,
+        offset: u64,
+        chain: Hash,
+        payload: &[u8],
+        seq: u64,
+        kind: RecordKind,
+    ) {
         let seq = seq.saturating_sub(1);
-        let commitment = commitment_of(payload);
+        let commitment = if kind == RecordKind::System(audit_events::SystemKind::IndexCommitted) {
+            commitment_of(payload)
+        } else {
+            None
+        };
         if !self.rebuild {
             if let Some((first_seq, records, end_offset, digest)) = commitment {
                 self.commitments.push((seq, first_seq, records, end_offset, digest));
@@ -115,11 +126,6 @@ impl IndexCheck {
 /// The fields of an `index_committed` record (first seq, records, end offset, digest), if the
 /// payload is one.
 fn commitment_of(payload: &[u8]) -> Option<(u64, u64, u64, Hash)> {
-    if RecordHeader::peek(payload).ok()?.kind
-        != RecordKind::System(audit_events::SystemKind::IndexCommitted)
-    {
-        return None;
-    }
     match Record::decode(payload).ok()?.body {
         audit_events::Body::System(SystemRecord::IndexCommitted {
             first_seq,

@@ -22,10 +22,11 @@ use audit_events::{LogId, Record, RecordKind, SystemRecord, Timestamp};
 use crate::error::StoreError;
 use crate::layout;
 use crate::meta::{LogMeta, VerifierMaterial};
-use crate::segment::{Broken, Chained, ChainedFrames, FrameReader, OpenFault, WalkStop};
+use crate::segment::{Broken, Chained, FrameReader, OpenFault, WalkStop};
 
 mod anchors;
 mod index_check;
+mod prefetch;
 mod purge;
 mod report;
 mod seals;
@@ -403,17 +404,31 @@ impl<'a> Verifier<'a> {
             return Ok(());
         }
         let count = segments.len();
-        for (i, (claimed, path)) in segments.iter().enumerate() {
-            self.report.segments[i].first_seq = *claimed;
-            self.current_segment = Some(self.report.segments[i].file.clone());
-            let before = self.report.records;
-            self.segment(i, *claimed, path, i + 1 == count, &mut done, total, progress)?;
-            self.report.segments[i].records = self.report.records - before;
-            if self.failed() {
-                self.report.segments[i].status = SegmentStatus::Failed;
-                return Ok(());
+        let (jobs, receivers) = prefetch::jobs(&segments);
+        let log_id = self.identity.as_ref().map(|i| i.log_id);
+        let stopped = std::thread::scope(|scope| -> Result<bool, StoreError> {
+            prefetch::start(scope, &jobs, count, log_id);
+            // Every receiver is dropped when this returns, which stops the workers early.
+            let mut receivers = receivers.into_iter();
+            for (i, (claimed, path)) in segments.iter().enumerate() {
+                let Some(rx) = receivers.next() else { break };
+                self.report.segments[i].first_seq = *claimed;
+                self.current_segment = Some(self.report.segments[i].file.clone());
+                let before = self.report.records;
+                let walked =
+                    self.segment(i, *claimed, path, i + 1 == count, rx, &mut done, total, progress);
+                self.report.segments[i].records = self.report.records - before;
+                walked?;
+                if self.failed() {
+                    self.report.segments[i].status = SegmentStatus::Failed;
+                    return Ok(true);
+                }
+                self.report.segments[i].status = SegmentStatus::Intact;
             }
-            self.report.segments[i].status = SegmentStatus::Intact;
+            Ok(false)
+        })?;
+        if stopped {
+            return Ok(());
         }
         // What is wrong at the end of the log (records cut off, unsealed records) is reported
         // against the last segment, where it shows.
@@ -435,6 +450,7 @@ impl<'a> Verifier<'a> {
         claimed: u64,
         path: &Path,
         is_last: bool,
+        rx: std::sync::mpsc::Receiver<prefetch::Batch>,
         done: &mut u64,
         total: u64,
         progress: &mut dyn FnMut(u64, u64),
@@ -534,7 +550,6 @@ impl<'a> Verifier<'a> {
             );
             return Ok(());
         }
-        let mut payload = Vec::new();
         let mut last_reported = reader.offset();
         let rebuild = self.seal_key.is_none();
         let mut index = IndexCheck::new(
@@ -546,11 +561,19 @@ impl<'a> Verifier<'a> {
             rebuild,
         );
         let mut seen = SegmentSeen { count: 0 };
-        let log_id = self.identity.as_ref().map_or(header.log_id, |i| i.log_id);
-        let mut frames = ChainedFrames::new(reader, self.chain, self.seq, log_id);
+        // The walk the workers made from the header; the header was just checked to continue
+        // the previous segment exactly there.
+        let mut frames = match prefetch::Frames::new(rx, self.chain, self.seq, reader.offset()) {
+            Ok(frames) => frames,
+            Err(WalkStop::Io(e)) => return Err(StoreError::io("reading", path, e)),
+            Err(_) => {
+                return Err(StoreError::io("reading", path, std::io::ErrorKind::Other.into()));
+            }
+        };
+        drop(reader);
         loop {
-            let frame = match frames.next(&mut payload) {
-                Ok(Some(frame)) => frame,
+            let (frame, payload) = match frames.next() {
+                Ok(Some(taken)) => taken,
                 Ok(None) => break,
                 Err(WalkStop::Torn { offset, bytes }) => {
                     if is_last {
@@ -598,10 +621,10 @@ impl<'a> Verifier<'a> {
                 }
                 Err(WalkStop::Io(e)) => return Err(StoreError::io("reading", path, e)),
             };
-            if self.frame(&frame, &payload).is_none() {
+            if self.frame(&frame, payload).is_none() {
                 return Ok(());
             }
-            index.add(frame.offset, frame.chain, &payload, self.seq);
+            index.add(frame.offset, frame.chain, payload, self.seq, frame.kind);
             seen.count += 1;
             let now_at = frames.offset();
             *done += now_at - last_reported;

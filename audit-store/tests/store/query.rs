@@ -61,6 +61,21 @@ fn queries() -> Vec<Query> {
         Query { limit: Some(7), order: Order::Descending, ..Query::default() },
         Query { limit: Some(5), actor: Some("cust-1001".to_owned()), ..Query::default() },
         Query { since: Some(at(3000)), order: Order::Descending, ..Query::default() },
+        Query { order: Order::Descending, ..Query::default() },
+        Query { limit: Some(40), order: Order::Descending, ..Query::default() },
+        Query {
+            limit: Some(3),
+            actor: Some("admin@example.com".to_owned()),
+            order: Order::Descending,
+            ..Query::default()
+        },
+        Query {
+            limit: Some(9),
+            resource: Some("pool-llama-70b".to_owned()),
+            order: Order::Descending,
+            ..Query::default()
+        },
+        Query { limit: Some(0), ..Query::default() },
     ]
 }
 

@@ -454,3 +454,33 @@ fn changed_or_stripped_correlation_fields_with_every_hash_recomputed_are_caught_
         assert!(failure.seq.unwrap() <= u64::try_from(target).unwrap(), "{what}: {failure}");
     }
 }
+
+#[test]
+fn with_damage_in_two_segments_the_earlier_one_is_the_failure_reported() {
+    let fixture = written_log(10);
+    let (_tmp, dir) = copy_log(&fixture.dir);
+    let files = segments(&dir);
+    assert!(files.len() >= 3, "{} segments", files.len());
+    let name = |i: usize| files[i].file_name().unwrap().to_string_lossy().into_owned();
+    let damage = |i: usize| {
+        let mut bytes = std::fs::read(&files[i]).unwrap();
+        let at = bytes.len() - 10;
+        bytes[at] ^= 0x01;
+        std::fs::write(&files[i], bytes).unwrap();
+    };
+    // Damage in a later segment alone is reported there.
+    let later = files.len() - 1;
+    damage(later);
+    let alone = fixture.verify_dir(&dir);
+    assert_eq!(failure(&alone).segment.as_deref(), Some(name(later).as_str()));
+    // With earlier damage as well, the earlier one is the failure, whichever a worker met first,
+    // and the later segment is not reported as checked.
+    damage(1);
+    let report = fixture.verify_dir(&dir);
+    let first = failure(&report);
+    assert_eq!(first.segment.as_deref(), Some(name(1).as_str()));
+    assert_eq!(first.kind, FailureKind::Chain);
+    assert_eq!(report.segments[1].status, audit_store::SegmentStatus::Failed);
+    assert_eq!(report.segments[later].status, audit_store::SegmentStatus::NotChecked);
+    assert_eq!(report.segments[0].status, audit_store::SegmentStatus::Intact);
+}
