@@ -33,7 +33,7 @@ fn entry(i: u64) -> Entry {
     if let AuditEvent::AuthFailure { attempted_user, .. } = &mut event {
         *attempted_user = Some(format!("user-{:03}", i % 97));
     }
-    Entry { time: time_of(i), audit_id: AuditId(id), body: Body::Event(EventRecord::new(event)) }
+    Entry::new(time_of(i), AuditId(id), Body::Event(EventRecord::new(event)))
 }
 
 fn time_of(i: u64) -> Timestamp {
