@@ -18,25 +18,23 @@ pub struct RetentionPolicy {
 }
 
 impl RetentionPolicy {
-    /// SOC 2 style evidence retention: 7 years.
-    pub const fn soc2() -> Self {
+    /// Keep sealed segments for 7 years (2,557 days). A period chosen by the organisation; no
+    /// framework is implied.
+    pub const fn seven_years() -> Self {
         Self { days: DAYS_7_YEARS, legal_hold: false }
     }
 
-    /// GDPR accountability records: 7 years.
-    pub const fn gdpr() -> Self {
-        Self { days: DAYS_7_YEARS, legal_hold: false }
-    }
-
-    /// ISO/IEC 27001 style: 3 years.
-    pub const fn iso27001() -> Self {
+    /// Keep sealed segments for 3 years (1,096 days). A period chosen by the organisation; no
+    /// framework is implied.
+    pub const fn three_years() -> Self {
         Self { days: DAYS_3_YEARS, legal_hold: false }
     }
 }
 
 impl Default for RetentionPolicy {
+    /// [`RetentionPolicy::seven_years`].
     fn default() -> Self {
-        Self::soc2()
+        Self::seven_years()
     }
 }
 

@@ -18,7 +18,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("audit-chain", &[]),
     ("audit-store", &["audit-events", "audit-chain"]),
     ("audit-logger", &["audit-store", "audit-events", "input-validation"]),
-    ("vram-residency", &["audit-logger", "audit-events", "input-validation"]),
+    ("vram-residency", &["audit-logger", "audit-chain", "audit-events", "input-validation"]),
     ("audit-collector", &["audit-store", "audit-events", "audit-chain"]),
     (
         "audit-cli",
