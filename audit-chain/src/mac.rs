@@ -88,9 +88,7 @@ mod tests {
     ));
 
     fn unhex(s: &str) -> Vec<u8> {
-        let s = s.trim();
-        assert!(s.len().is_multiple_of(2), "odd hex length");
-        (0..s.len()).step_by(2).map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap()).collect()
+        base16ct::mixed::decode_vec(s.trim()).unwrap()
     }
 
     /// `NAME = value` records, one case per occurrence of `first` (the field that opens a case).

@@ -86,7 +86,7 @@ mod tests {
     use super::*;
 
     fn unhex(s: &str) -> Vec<u8> {
-        (0..s.len()).step_by(2).map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap()).collect()
+        base16ct::mixed::decode_vec(s).unwrap()
     }
 
     fn vector_file(name: &str) -> String {
