@@ -49,11 +49,7 @@ pub(crate) fn hmac_sha256(key: &[u8], parts: &[&[u8]]) -> Zeroizing<Hash> {
 /// and the root it came from, are gone from memory once evolved past, so every intermediate
 /// value here (the padded HMAC key, the PRK, each `T(i)`) lives in a [`Zeroizing`] buffer. The
 /// RFC 5869 vectors below check it.
-pub fn hkdf_sha256<const N: usize>(
-    salt: &[u8],
-    ikm: &[u8],
-    info: &[u8],
-) -> Zeroizing<[Hash; N]> {
+pub fn hkdf_sha256<const N: usize>(salt: &[u8], ikm: &[u8], info: &[u8]) -> Zeroizing<[Hash; N]> {
     const { assert!(N <= 255, "HKDF-SHA256 output is limited to 255 blocks") };
     let prk = hmac_sha256(salt, &[ikm]);
     let mut out = Zeroizing::new([[0u8; 32]; N]);

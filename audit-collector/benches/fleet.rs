@@ -23,11 +23,11 @@ use audit_collector::fleet::{self, RecordFilter};
 use audit_collector::server::{self, AppState};
 use audit_collector::ship::{self, ShipOptions, Stop};
 use audit_collector::tls::TlsIdentity;
-use audit_events::{AuditId, Body, Entry, EventKind, EventRecord, Timestamp};
-use audit_store::{LogConfig, LogWriter};
+use audit_events::{Entry, Timestamp};
+use audit_store::LogWriter;
 
 /// 2026-11-22T00:00:00Z.
-const T0: i64 = 1_795_305_600_000_000_000;
+const T0: i64 = audit_testkit::fixture::T0.0;
 const SHIPPERS: usize = 4;
 
 fn report(name: &str, value: f64, unit: &str, target: &str) {
@@ -36,28 +36,7 @@ fn report(name: &str, value: f64, unit: &str, target: &str) {
     );
 }
 
-fn entry(i: u64, time: i64) -> Entry {
-    let kind = EventKind::ALL[usize::try_from(i).unwrap() % EventKind::ALL.len()];
-    let mut id = [0u8; 16];
-    id[8..].copy_from_slice(&i.to_be_bytes());
-    let mut event = kind.example();
-    event.for_each_text_mut(&mut |path, _, text| {
-        if path.to_string() == "actor.user_id" {
-            *text = format!("user-{:04}", i % 1000);
-        }
-    });
-    Entry {
-        time: Timestamp(time),
-        audit_id: AuditId(id),
-        body: Body::Event(EventRecord::new(event)),
-    }
-}
-
-fn config(service: &str) -> LogConfig {
-    let mut config = LogConfig::new(service);
-    config.seal_epoch = Duration::from_secs(60);
-    config
-}
+use audit_testkit::fixture::{fleet_entry as entry, log_config as config};
 
 /// A closed log of `records` events, written in batches of 10,000 one second apart.
 fn write_log(dir: &Path, service: &str, records: u64) {

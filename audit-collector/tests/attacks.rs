@@ -8,7 +8,7 @@ mod support;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
-use support::Fleet;
+use support::{Fleet, copy_dir};
 
 use audit_chain::{
     Checkpoint, Cosigner, Hash, MemoryTree, NoteSigner, chain_hash, consistency_proof,
@@ -19,10 +19,9 @@ use audit_collector::ship::{self, ShipOptions, Stop};
 use audit_collector::shipment::{Frame, Shipment};
 use audit_collector::witness::{self, Outcome, Refusal};
 use audit_events::{AuditId, Body, Entry, EventKind, EventRecord, LogId, Record, Timestamp};
-use audit_store::{LogConfig, LogWriter, VerifyOptions, verify};
+use audit_store::{LogWriter, VerifyOptions, verify};
 
-/// 2026-11-22T00:00:00Z.
-const T0: i64 = 1_795_305_600_000_000_000;
+use audit_testkit::fixture::{T0, at, log_config};
 
 /// The intruder's view of one log: its signing key, and records it builds and links itself
 /// (it has read FORMAT.md).
@@ -51,7 +50,7 @@ impl Forger {
             leaves: MemoryTree::new(),
             frames: Vec::new(),
             prev: genesis_chain_hash(log_id.as_bytes()),
-            t0: T0,
+            t0: T0.0,
         }
     }
 
@@ -485,31 +484,8 @@ fn a_proof_with_extra_or_missing_hashes_is_refused() {
     ));
 }
 
-fn at(seconds: i64) -> Timestamp {
-    Timestamp(T0 + seconds * 1_000_000_000)
-}
-
-fn log_config(service: &str) -> LogConfig {
-    let mut config = LogConfig::new(service);
-    config.seal_epoch = Duration::from_secs(60);
-    config
-}
-
 fn entries(count: usize, time: Timestamp, salt: u64) -> Vec<Entry> {
-    (0..count)
-        .map(|i| {
-            let mut id = [0u8; 16];
-            id[..8].copy_from_slice(&salt.to_be_bytes());
-            id[8..].copy_from_slice(&(i as u64).to_be_bytes());
-            Entry {
-                time,
-                audit_id: AuditId(id),
-                body: Body::Event(EventRecord::new(
-                    EventKind::ALL[i % EventKind::ALL.len()].example(),
-                )),
-            }
-        })
-        .collect()
+    audit_testkit::fixture::salted_entries(salt, 0, count, time)
 }
 
 /// Appends `batches` batches of 100 events to the log in `dir` (creating it when `from` is 0).
@@ -524,17 +500,6 @@ fn write_log(dir: &Path, service: &str, from: i64, batches: i64) {
         writer.append_batch(&entries(100, t, (from + b) as u64), t).unwrap();
     }
     writer.close(at(from + 20 * batches + 1)).unwrap();
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        if entry.file_type().unwrap().is_file() {
-            std::fs::copy(entry.path(), to.join(entry.file_name())).unwrap();
-        }
-    }
-    std::fs::set_permissions(to, std::os::unix::fs::PermissionsExt::from_mode(0o700)).unwrap();
 }
 
 /// Puts an attacker's file into a copy of the log directory.

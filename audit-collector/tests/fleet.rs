@@ -9,41 +9,17 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
-use support::Fleet;
+use support::{Fleet, copy_dir};
 
 use audit_collector::client::CollectorClient;
 use audit_collector::ship::{self, Progress, ShipOptions, Stop};
-use audit_events::{AuditId, Body, Entry, EventKind, EventRecord, Timestamp};
-use audit_store::{LogConfig, LogWriter, VerifierMaterial, VerifyOptions, verify};
+use audit_events::{Entry, Timestamp};
+use audit_store::{LogWriter, VerifierMaterial, VerifyOptions, verify};
 
-/// 2026-11-22T00:00:00Z.
-const T0: i64 = 1_795_305_600_000_000_000;
-const SECOND: i64 = 1_000_000_000;
-
-fn at(seconds: i64) -> Timestamp {
-    Timestamp(T0 + seconds * SECOND)
-}
-
-fn config(service: &str) -> LogConfig {
-    let mut config = LogConfig::new(service);
-    config.seal_epoch = Duration::from_secs(60);
-    config
-}
+use audit_testkit::fixture::{SECOND, T0, at, log_config as config};
 
 fn entries(count: usize, time: Timestamp, salt: u64) -> Vec<Entry> {
-    (0..count)
-        .map(|i| {
-            let mut id = [0u8; 16];
-            id[..8].copy_from_slice(&salt.to_be_bytes());
-            id[8..].copy_from_slice(&(i as u64).to_be_bytes());
-            let kind = EventKind::ALL[i % EventKind::ALL.len()];
-            Entry {
-                time,
-                audit_id: AuditId(id),
-                body: Body::Event(EventRecord::new(kind.example())),
-            }
-        })
-        .collect()
+    audit_testkit::fixture::salted_entries(salt, 0, count, time)
 }
 
 /// A closed log of `batches` batches of 100 events, 20 s apart.
@@ -71,17 +47,6 @@ fn public_key(dir: &Path) -> String {
 
 fn checkpoint_size(dir: &Path) -> u64 {
     audit_store::latest_checkpoint(dir).unwrap().1.size
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        if entry.file_type().unwrap().is_file() {
-            std::fs::copy(entry.path(), to.join(entry.file_name())).unwrap();
-        }
-    }
-    std::fs::set_permissions(to, std::os::unix::fs::PermissionsExt::from_mode(0o700)).unwrap();
 }
 
 fn ship_once(fleet: &Fleet, dir: &Path) -> Result<(), audit_collector::CollectorError> {
@@ -435,7 +400,7 @@ fn purges_remove_a_prefix_through_the_chained_purge_function_only() {
     // Nothing younger than the cutoff went.
     let young_gone: i64 = fleet.query(&format!(
         "SELECT count(*) FROM records WHERE time >= to_timestamp({}::float8)",
-        T0 / SECOND + 100
+        T0.0 / SECOND + 100
     ))[0]
         .get(0);
     let young_total = (0..10).filter(|b| 20 * b + 1 >= 100).count() as i64 * 100;

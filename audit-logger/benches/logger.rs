@@ -12,8 +12,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use audit_events::{AuditEvent, EventKind};
-use audit_logger::testing::MemorySink;
 use audit_logger::{AuditConfig, AuditError, AuditLogger, FlushMode, QueueBounds};
+use audit_testkit::MemorySink;
 
 const CRATE: &str = "audit-logger";
 /// Events emitted between two flushes: well inside the queue, so no emit is refused.

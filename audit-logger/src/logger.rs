@@ -81,7 +81,7 @@ impl AuditLogger {
 
     /// [`AuditLogger::new`] with the store's file operations going through `io`: for tests
     /// that inject failed syncs, full disks and torn writes
-    /// (`audit_store::io::FaultyIo`).
+    /// (`audit_testkit::FaultyIo`).
     pub fn with_io(
         config: AuditConfig,
         io: Arc<dyn audit_store::io::Io>,

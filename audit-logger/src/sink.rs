@@ -1,5 +1,5 @@
 //! The seam between the writer thread and the log it writes: the store's writer in production,
-//! an in-memory log with fault hooks in tests ([`crate::testing::MemorySink`]).
+//! an in-memory log with fault hooks in tests (`testing::MemorySink`, feature `test-support`).
 
 use std::fmt;
 

@@ -17,7 +17,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use audit_events::{AuditEvent, Record};
-use audit_store::{VerifierMaterial, VerifyOptions, tamper, verify};
+use audit_store::{VerifierMaterial, VerifyOptions, verify};
+use audit_testkit::tamper;
 
 /// Verifies the whole log in `dir` with the verifier material the child saved, and returns
 /// its records, or says what verification found.

@@ -114,8 +114,8 @@ impl VerifierMaterial {
     pub fn to_text(&self) -> Zeroizing<String> {
         // Encoded into a wiped buffer (constant time, no temporary copies of the key).
         let mut key_buf = Zeroizing::new([0u8; 64]);
-        let key_hex = base16ct::lower::encode_str(&*self.initial_seal_key, &mut *key_buf)
-            .unwrap_or_default();
+        let key_hex =
+            base16ct::lower::encode_str(&*self.initial_seal_key, &mut *key_buf).unwrap_or_default();
         Zeroizing::new(format!(
             "{MATERIAL_HEADER}\n# Keep this file off the log's host. Whoever holds the seal key can\n\
              # forge seals; without it, seals cannot be checked.\nlog-id: {}\norigin: {}\n\

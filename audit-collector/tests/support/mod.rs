@@ -14,6 +14,12 @@ use audit_collector::server::{self, AppState, Running};
 use audit_collector::tls::TlsIdentity;
 use audit_collector::witness::{self, Outcome};
 
+/// Copies a log directory's files to `to` (created, mode 0700).
+pub(crate) fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
+    audit_testkit::fixture::copy_log(from, to);
+    std::fs::set_permissions(to, std::os::unix::fs::PermissionsExt::from_mode(0o700)).unwrap();
+}
+
 /// A PostgreSQL cluster, the fleet database and a collector serving HTTPS on loopback.
 pub(crate) struct Fleet {
     pub(crate) runtime: tokio::runtime::Runtime,

@@ -6,8 +6,9 @@ use std::thread;
 
 use audit_events::{AuditEvent, Body, Record, SystemRecord};
 use audit_logger::{AuditConfig, AuditError, AuditLogger, KeyHandling, QueueBounds};
-use audit_store::io::FaultyIo;
-use audit_store::{VerifierMaterial, VerifyOptions, tamper, verify};
+use audit_store::{VerifierMaterial, VerifyOptions, verify};
+use audit_testkit::FaultyIo;
+use audit_testkit::tamper;
 use input_validation::unescape_log;
 
 use crate::support::{critical, routine, tags};

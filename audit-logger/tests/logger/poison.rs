@@ -3,7 +3,7 @@
 
 use audit_events::{EventKind, KindCount};
 use audit_logger::AuditError;
-use audit_logger::testing::MemorySink;
+use audit_testkit::MemorySink;
 
 use crate::support::{PATIENCE, critical, logger, routine, tags};
 

@@ -8,8 +8,9 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use audit_store::io::{CrashIo, Io};
+use audit_store::io::Io;
 use audit_store::{LogConfig, LogWriter, VerifierMaterial, VerifyOptions, verify};
+use audit_testkit::CrashIo;
 
 use crate::support::{at, config, entries};
 

@@ -2,7 +2,8 @@
 //! under legal hold; the rest of the log still verifies and proves.
 
 use audit_events::{Body, SystemRecord};
-use audit_store::{LogWriter, VerifyOptions, inclusion_proof, tamper, verify};
+use audit_store::{LogWriter, VerifyOptions, inclusion_proof, verify};
+use audit_testkit::tamper;
 
 use crate::support::{at, config, entries, new_log, segments};
 

@@ -3,7 +3,8 @@
 
 use audit_chain::SealKey;
 use audit_events::{AuditEvent, Body, Record, SystemRecord};
-use audit_store::{FailureKind, LogWriter, VerifyOptions, tamper, verify};
+use audit_store::{FailureKind, LogWriter, VerifyOptions, verify};
+use audit_testkit::tamper;
 
 use crate::support::{at, config, copy_log, entries, failure, new_log, segments, written_log};
 

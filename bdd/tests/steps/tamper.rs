@@ -7,7 +7,8 @@
 
 use audit_events::{AuditEvent, Body, EventKind, Record, SystemRecord};
 use audit_logger::{KeyHandling, RotationPolicy};
-use audit_store::{LogWriter, StoredRecord, tamper};
+use audit_store::{LogWriter, StoredRecord};
+use audit_testkit::tamper;
 use cucumber::{given, then, when};
 use serde_json::Value;
 

@@ -4,7 +4,8 @@ use std::sync::Arc;
 
 use audit_events::{AuditEvent, EventKind};
 use audit_logger::{AuditConfig, AuditLogger};
-use audit_store::{VerifyOptions, tamper, verify};
+use audit_store::{VerifyOptions, verify};
+use audit_testkit::tamper;
 use vram_residency::{HostBackend, VramError, VramManager};
 
 use crate::{MIB, secret, shard_bytes};

@@ -1,9 +1,10 @@
 //! What an intruder who can write the log directory and has read FORMAT.md can make without any
 //! key it does not find on the host: frames appended to the last segment with every chain hash,
 //! Merkle root and seal field recomputed (and a seal MAC, with the seal key left on the host),
-//! index headers with new checksums, leaf-hash files with a new checksum. Shared by the steps of
-//! `retention_forgery.feature`, `recovery_laundering.feature` and `sealed_past.feature`.
+//! index headers with new checksums. Offsets are FORMAT.md's. Shared by the store's intruder
+//! tests and the bdd scenarios.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use audit_chain::{CompactTree, SealKey};
@@ -12,12 +13,12 @@ use audit_store::tamper;
 use sha2::Digest as _;
 
 /// SHA-256 of `bytes`.
-pub(crate) fn sha256(bytes: &[u8]) -> [u8; 32] {
+pub fn sha256(bytes: &[u8]) -> [u8; 32] {
     sha2::Sha256::digest(bytes).into()
 }
 
-/// The offset of every complete frame of a segment file, after its header.
-pub(crate) fn frames(path: &Path) -> Vec<usize> {
+/// The header length of a segment file and the offset of each complete frame after it.
+pub fn frames(path: &Path) -> (usize, Vec<usize>) {
     let bytes = std::fs::read(path).unwrap();
     let header_len = usize::from(u16::from_le_bytes([bytes[10], bytes[11]]));
     let mut at = header_len;
@@ -31,16 +32,16 @@ pub(crate) fn frames(path: &Path) -> Vec<usize> {
         out.push(at);
         at += 4 + len + 32;
     }
-    out
+    (header_len, out)
 }
 
 /// The first sequence number a segment file's name gives.
-pub(crate) fn first_seq_of(segment: &Path) -> u64 {
+pub fn first_seq_of(segment: &Path) -> u64 {
     segment.file_name().unwrap().to_str().unwrap()[4..24].parse().unwrap()
 }
 
 /// The Merkle tree a segment header records at its first sequence number.
-pub(crate) fn tree_at(segment: &Path) -> CompactTree {
+pub fn tree_at(segment: &Path) -> CompactTree {
     let bytes = std::fs::read(segment).unwrap();
     let count = usize::from(bytes[76]);
     let frontier =
@@ -49,12 +50,12 @@ pub(crate) fn tree_at(segment: &Path) -> CompactTree {
 }
 
 /// The chain hash a segment header says it continues from.
-pub(crate) fn prev_chain_of(segment: &Path) -> [u8; 32] {
+pub fn prev_chain_of(segment: &Path) -> [u8; 32] {
     std::fs::read(segment).unwrap()[44..76].try_into().unwrap()
 }
 
 /// A system record shaped like the log's last one (same log id, audit id and service id).
-pub(crate) fn system(dir: &Path, time: Timestamp, body: SystemRecord) -> Record {
+pub fn system(dir: &Path, time: Timestamp, body: SystemRecord) -> Record {
     let mut record = tamper::read_records(dir).unwrap().pop().unwrap();
     record.time = time;
     record.body = Body::System(body);
@@ -62,7 +63,7 @@ pub(crate) fn system(dir: &Path, time: Timestamp, body: SystemRecord) -> Record 
 }
 
 /// A seal record of `epoch` made at `sealed_at`; its other fields are filled in when appended.
-pub(crate) fn seal_record(dir: &Path, epoch: u64, sealed_at: Timestamp) -> Record {
+pub fn seal_record(dir: &Path, epoch: u64, sealed_at: Timestamp) -> Record {
     system(
         dir,
         sealed_at,
@@ -78,29 +79,33 @@ pub(crate) fn seal_record(dir: &Path, epoch: u64, sealed_at: Timestamp) -> Recor
 }
 
 /// Appends `records` after the log's last record, chained as FORMAT.md says; seals get their
-/// fields recomputed and, with a stolen key, a MAC (see `audit_store::tamper::append`).
-pub(crate) fn append_forged(dir: &Path, records: Vec<Record>, key: Option<&SealKey>) {
-    audit_store::tamper::append(dir, records, key).expect("the forged records are appended");
+/// fields recomputed and, with a stolen key, a MAC (see [`tamper::append`]).
+pub fn append_forged(dir: &Path, records: Vec<Record>, key: Option<&SealKey>) {
+    tamper::append(dir, records, key).unwrap();
 }
 
-/// Removes `checkpoint` and every kept `checkpoint-*.note` of a log directory.
-pub(crate) fn remove_checkpoints(dir: &Path) {
+/// The files of `dir` whose names start with `prefix`, in order.
+pub fn files_starting(dir: &Path, prefix: &str) -> Vec<PathBuf> {
+    let mut found: Vec<PathBuf> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.file_name().unwrap().to_str().unwrap().starts_with(prefix))
+        .collect();
+    found.sort();
+    found
+}
+
+/// Removes `checkpoint` and every kept `checkpoint-*.note`: what an intruder does so that no
+/// signed size in the directory tells how long the log was.
+pub fn remove_checkpoints(dir: &Path) {
     for path in files_starting(dir, "checkpoint") {
         std::fs::remove_file(path).unwrap();
     }
 }
 
-/// The files of `dir` whose names start with `prefix`.
-pub(crate) fn files_starting(dir: &Path, prefix: &str) -> Vec<PathBuf> {
-    super::files_of(dir)
-        .into_iter()
-        .filter(|p| p.file_name().unwrap().to_str().unwrap().starts_with(prefix))
-        .collect()
-}
-
 /// Rewrites the time range in an index header, and both of its checksums, as FORMAT.md lays
 /// them out.
-pub(crate) fn forge_index_times(path: &Path, oldest: i64, newest: i64) {
+pub fn forge_index_times(path: &Path, oldest: i64, newest: i64) {
     let mut bytes = std::fs::read(path).unwrap();
     bytes[66..74].copy_from_slice(&oldest.to_le_bytes());
     bytes[74..82].copy_from_slice(&newest.to_le_bytes());
@@ -110,4 +115,31 @@ pub(crate) fn forge_index_times(path: &Path, oldest: i64, newest: i64) {
     let trailer = sha256(&bytes[..n - 32]);
     bytes[n - 32..].copy_from_slice(&trailer);
     std::fs::write(path, bytes).unwrap();
+}
+
+/// The body of an index file as FORMAT.md "Index file" lays it out: per record its frame
+/// offset, time and kind code, then the actor postings and the resource postings.
+pub fn index_body<K: AsRef<[u8]>>(
+    records: &[(u64, i64, u16)],
+    postings: &[BTreeMap<K, Vec<u32>>; 2],
+) -> Vec<u8> {
+    let mut body = Vec::new();
+    for (offset, time, kind) in records {
+        body.extend_from_slice(&offset.to_le_bytes());
+        body.extend_from_slice(&time.to_le_bytes());
+        body.extend_from_slice(&kind.to_le_bytes());
+    }
+    for map in postings {
+        body.extend_from_slice(&u32::try_from(map.len()).unwrap().to_le_bytes());
+        for (key, list) in map {
+            let key = key.as_ref();
+            body.extend_from_slice(&u16::try_from(key.len()).unwrap().to_le_bytes());
+            body.extend_from_slice(key);
+            body.extend_from_slice(&u32::try_from(list.len()).unwrap().to_le_bytes());
+            for p in list {
+                body.extend_from_slice(&p.to_le_bytes());
+            }
+        }
+    }
+    body
 }
