@@ -119,9 +119,12 @@ impl AuditLogger {
         };
         let writer = Writer::new(Arc::clone(&shared), sink, inbox, config.flush);
         let guard = PoisonOnUnwind(Arc::clone(&shared));
+        // The writer reports to the `tracing` subscriber current where the logger was made.
+        let dispatch = tracing::dispatcher::get_default(Clone::clone);
         let thread = std::thread::Builder::new()
             .name("audit-writer".to_owned())
             .spawn(move || {
+                let _tracing = tracing::dispatcher::set_default(&dispatch);
                 let guard = guard;
                 // `done_tx` is dropped when this closure ends, also by unwinding, so shutdown
                 // learns the thread ended even if no summary was sent.

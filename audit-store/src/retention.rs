@@ -217,6 +217,14 @@ impl LogWriter {
             }
             w.io().sync_dir(&dir).map_err(|e| StoreError::io("syncing", &dir, e))
         })?;
+        tracing::info!(
+            service = %self.config().service_id,
+            first_seq = outcome.first_seq,
+            last_seq = outcome.last_seq,
+            segments_removed = outcome.segments_removed,
+            retention_days = policy.days,
+            "audit log retention purged segments"
+        );
         Ok(Some(outcome))
     }
 }

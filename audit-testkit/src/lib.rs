@@ -5,6 +5,7 @@
 //! - [`FaultyIo`]: a disk that fails syncs, fills up or tears a write on command.
 //! - [`CrashIo`]: the crash images a power cut may leave at each durability point.
 //! - [`forge`]: what an intruder who has read FORMAT.md writes into a log directory.
+//! - [`trace::Capture`]: a `tracing` subscriber that keeps every event, for the operator events.
 //! - [`tamper`]: rewriting a whole log with recomputed hashes (in `audit-store` behind its
 //!   `test-support` feature, since it needs the store's internals).
 //! - [`MemorySink`]: an in-memory log for the logger (in `audit-logger` behind its
@@ -17,6 +18,7 @@ mod crash;
 mod faulty;
 pub mod fixture;
 pub mod forge;
+pub mod trace;
 
 pub use audit_logger::testing::{AppendHold, MemorySink};
 pub use audit_store::tamper;
