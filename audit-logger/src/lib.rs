@@ -79,7 +79,7 @@ pub use config::{
     AuditConfig, AuditMode, FlushMode, KeyHandling, MIN_QUEUE_BYTES, QueueBounds, RetentionPolicy,
     RotationPolicy,
 };
-pub use error::AuditError;
+pub use error::{AuditError, Failure, FailureKind};
 pub use logger::AuditLogger;
 pub use stats::{LoggerStats, ShutdownReport};
 

@@ -133,6 +133,7 @@ impl AuditLogger {
                 drop(guard);
             })
             .map_err(|e| AuditError::Store {
+                failure: crate::error::Failure::new(crate::error::FailureKind::Other),
                 cause: format!("could not start the writer thread: {e}"),
             })?;
         Ok(Self {
@@ -323,7 +324,10 @@ struct PoisonOnUnwind(Arc<Shared>);
 impl Drop for PoisonOnUnwind {
     fn drop(&mut self) {
         if std::thread::panicking() {
-            self.0.poison("writer thread panicked outside its loop".to_owned());
+            self.0.poison(
+                "writer thread panicked outside its loop".to_owned(),
+                crate::error::Failure::new(crate::error::FailureKind::Panic),
+            );
         }
         self.0.stop();
     }

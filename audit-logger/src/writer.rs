@@ -20,7 +20,7 @@ use audit_events::{Body, Entry, Timestamp};
 use crossbeam_channel::{Receiver, Sender, select};
 
 use crate::config::FlushMode;
-use crate::error::AuditError;
+use crate::error::{AuditError, Failure, FailureKind};
 use crate::shared::{Queued, Shared};
 use crate::sink::{LogSink, SinkError};
 
@@ -122,19 +122,19 @@ impl Writer {
             Ok(Ok(())) => Ok(()),
             Ok(Err(Stop::Closed(e))) => {
                 trace_poisoned(e.cause());
-                self.shared.poison(e.cause().to_owned());
-                Err(AuditError::Store { cause: e.cause().to_owned() })
+                self.shared.poison(e.cause().to_owned(), e.failure());
+                Err(AuditError::Store { cause: e.cause().to_owned(), failure: e.failure() })
             }
             Ok(Err(Stop::Failed(e))) => {
                 trace_poisoned(e.cause());
-                self.shared.poison(e.cause().to_owned());
+                self.shared.poison(e.cause().to_owned(), e.failure());
                 self.run_poisoned();
                 Err(self.shared.poison_error())
             }
             Err(payload) => {
                 let cause = panic_cause(payload.as_ref());
                 trace_poisoned(&cause);
-                self.shared.poison(cause);
+                self.shared.poison(cause, Failure::new(FailureKind::Panic));
                 self.run_poisoned();
                 Err(self.shared.poison_error())
             }

@@ -59,7 +59,7 @@ impl FleetSink {
 }
 
 impl AuditSink for FleetSink {
-    fn emit(&self, event: AuditEvent) -> Result<(), String> {
+    fn emit(&self, event: AuditEvent) -> Result<(), audit_logger::AuditError> {
         let kind = event.kind();
         match self.logger.emit(event) {
             Ok(()) => {
@@ -68,7 +68,7 @@ impl AuditSink for FleetSink {
             }
             Err(e) => {
                 self.refused.fetch_add(1, Ordering::Relaxed);
-                Err(e.to_string())
+                Err(e)
             }
         }
     }

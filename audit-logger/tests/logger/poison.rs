@@ -9,7 +9,7 @@ use crate::support::{PATIENCE, critical, logger, routine, tags};
 
 fn cause(err: &AuditError) -> &str {
     match err {
-        AuditError::WriterPoisoned { cause } => cause,
+        AuditError::WriterPoisoned { cause, .. } => cause,
         other => panic!("expected WriterPoisoned, got {other:?}"),
     }
 }
