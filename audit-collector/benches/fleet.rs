@@ -117,12 +117,7 @@ fn main() {
         .map(|dir| {
             let client =
                 CollectorClient::new(&collector.url, collector.cert.as_bytes(), None).unwrap();
-            let options = ShipOptions {
-                dir: dir.clone(),
-                cosign_dir: dir.clone(),
-                batch_records: 5000,
-                follow: false,
-            };
+            let options = ShipOptions::new(dir.clone(), 5000, false);
             std::thread::spawn(move || ship::run(&client, &options, &Stop::new(), &mut |_| {}))
         })
         .collect();
@@ -180,12 +175,7 @@ fn lag(collector: &Collector, tmp: &Path) {
     let key = writer.meta().public_key.clone();
     collector.runtime.block_on(collector.db.enroll(&key)).unwrap();
     let client = CollectorClient::new(&collector.url, collector.cert.as_bytes(), None).unwrap();
-    let options = ShipOptions {
-        dir: dir.clone(),
-        cosign_dir: dir.clone(),
-        batch_records: 5000,
-        follow: true,
-    };
+    let options = ShipOptions::new(dir.clone(), 5000, true);
     let stop = Arc::new(Stop::new());
     let shipped = Arc::new(Mutex::new(0u64));
     let (tx, rx) = mpsc::channel::<()>();

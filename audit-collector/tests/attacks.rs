@@ -523,18 +523,14 @@ fn forged_renamed_oversized_or_symlinked_cosigned_notes_do_not_pass_a_truncated_
     write_log(&dir, "pool-manager", 1000, 3);
     let public_key = audit_store::LogReader::open(&dir).unwrap().meta().public_key.clone();
     fleet.runtime.block_on(fleet.db.enroll(&public_key)).unwrap();
-    let options = ShipOptions {
-        dir: dir.clone(),
-        cosign_dir: dir.clone(),
-        batch_records: 250,
-        follow: false,
-    };
+    let options = ShipOptions::new(dir.clone(), 250, false);
     ship::run(&fleet.client(None), &options, &Stop::new(), &mut |_| {}).unwrap();
     let size = audit_store::latest_checkpoint(&dir).unwrap().1.size;
     let genuine = dir.join(cosigned_name(size));
-    let options = VerifyOptions {
-        witness_keys: vec![fleet.witness.verifier().to_string()],
-        ..VerifyOptions::default()
+    let options = {
+        let mut options = VerifyOptions::default();
+        options.witness_keys = vec![fleet.witness.verifier().to_string()];
+        options
     };
     assert!(verify(&dir, &options).unwrap().is_intact());
 

@@ -50,12 +50,7 @@ fn checkpoint_size(dir: &Path) -> u64 {
 }
 
 fn ship_once(fleet: &Fleet, dir: &Path) -> Result<(), audit_collector::CollectorError> {
-    let options = ShipOptions {
-        dir: dir.to_owned(),
-        cosign_dir: dir.to_owned(),
-        batch_records: 250,
-        follow: false,
-    };
+    let options = ShipOptions::new(dir.to_owned(), 250, false);
     ship::run(&fleet.client(None), &options, &Stop::new(), &mut |_| {})
 }
 
@@ -93,12 +88,7 @@ fn three_logs_survive_collector_and_database_crashes_exactly_once() {
         .enumerate()
         .map(|(i, dir)| {
             let client = CollectorClient::new(&base, fleet.tls.cert_pem.as_bytes(), None).unwrap();
-            let options = ShipOptions {
-                dir: dir.clone(),
-                cosign_dir: dir.clone(),
-                batch_records: 100,
-                follow: true,
-            };
+            let options = ShipOptions::new(dir.clone(), 100, true);
             let (stop, tx) = (Arc::clone(&stop), tx.clone());
             std::thread::spawn(move || {
                 ship::run(&client, &options, &stop, &mut |p| {
@@ -235,10 +225,10 @@ fn truncating_a_shipped_log_is_caught_through_the_cosignature() {
     ship_once(&fleet, &dir).unwrap();
     let size = checkpoint_size(&dir);
     let cosigned = format!("cosigned-{size:020}.note");
-    let options = VerifyOptions {
-        material: Some(material),
-        witness_keys: vec![fleet.witness.verifier().to_string()],
-        ..VerifyOptions::default()
+    let options = {
+        let mut options = VerifyOptions::with_material(material);
+        options.witness_keys = vec![fleet.witness.verifier().to_string()];
+        options
     };
     let report = verify(&dir, &options).unwrap();
     assert!(report.is_intact(), "{report:#?}");
@@ -252,7 +242,11 @@ fn truncating_a_shipped_log_is_caught_through_the_cosignature() {
     let truncated = tmp.path().join("truncated");
     copy_dir(&earlier, &truncated);
     std::fs::copy(dir.join(&cosigned), truncated.join(&cosigned)).unwrap();
-    let without_witness = VerifyOptions { witness_keys: Vec::new(), ..options.clone() };
+    let without_witness = {
+        let mut options = options.clone();
+        options.witness_keys = Vec::new();
+        options
+    };
     assert!(
         verify(&truncated, &without_witness).unwrap().is_intact(),
         "the rollback is valid on its own"
@@ -368,12 +362,7 @@ fn purges_remove_a_prefix_through_the_chained_purge_function_only() {
     written_log(&dir, "orchestrator", 10);
     fleet.enroll(&public_key(&dir));
     // Small shipments, so that accepted positions fall inside the log.
-    let options = ShipOptions {
-        dir: dir.clone(),
-        cosign_dir: dir.clone(),
-        batch_records: 150,
-        follow: false,
-    };
+    let options = ShipOptions::new(dir.clone(), 150, false);
     ship::run(&fleet.client(None), &options, &Stop::new(), &mut |_| {}).unwrap();
     let origin = audit_store::LogReader::open(&dir).unwrap().meta().origin.clone();
     let total: i64 = fleet.query("SELECT count(*) FROM records")[0].get(0);

@@ -88,7 +88,7 @@ fn main() {
         "",
     );
 
-    let options = VerifyOptions { material: Some(material), ..VerifyOptions::default() };
+    let options = VerifyOptions::with_material(material);
     let start = Instant::now();
     let result = verify(&dir, &options).unwrap();
     let elapsed = start.elapsed().as_secs_f64();

@@ -10,6 +10,7 @@ const DAYS_3_YEARS: u32 = 3 * 365 + 1;
 
 /// How long sealed segments are kept, and whether removal is suspended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct RetentionPolicy {
     /// Segments whose newest record is older than this many days may be removed.
     pub days: u32,
@@ -44,6 +45,7 @@ pub const MAX_SEGMENT_BYTES: u64 = 1 << 30;
 
 /// How a log is written.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct LogConfig {
     /// The service instance that owns the log (ASCII letters, digits, `-`, `_`, `.`; 1 to 128
     /// bytes). It names the log's checkpoints, so it is fixed at creation.

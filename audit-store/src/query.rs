@@ -105,6 +105,7 @@ impl Query {
 
 /// One matching record.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct QueryHit {
     /// Its sequence number (prove it with [`crate::inclusion_proof`]).
     pub seq: u64,
@@ -129,6 +130,7 @@ pub struct IndexFallback {
 
 /// The result of a query: the hits, and the segments whose index file was present but not used.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct QueryOutcome {
     /// Matching records, in the order asked for.
     pub hits: Vec<QueryHit>,

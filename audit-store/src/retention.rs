@@ -36,6 +36,7 @@ pub(crate) const LEAVES_HEADER: usize = 8 + 2 + 8 + 8;
 
 /// What a retention run removed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct PurgeOutcome {
     /// Segment files removed.
     pub segments_removed: u64,

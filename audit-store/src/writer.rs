@@ -35,6 +35,7 @@ const MAX_HOLD_REASON: usize = 256;
 
 /// Sequence numbers a batch was given.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct AppendOutcome {
     /// The first record's sequence number (the log's size before the batch).
     pub first_seq: u64,

@@ -244,7 +244,8 @@ pub(crate) fn gpu_worker(
 /// A worker on an integrated GPU, whose memory is host memory: the VRAM-only policy refuses
 /// it at start (a policy violation on record).
 pub(crate) fn integrated_gpu_worker(sink: Arc<FleetSink>) {
-    let device = HostDeviceConfig { integrated: true, ..HostDeviceConfig::new(8 * MIB) };
+    let mut device = HostDeviceConfig::new(8 * MIB);
+    device.integrated = true;
     let backend = Arc::new(HostBackend::with_devices(vec![device]));
     let _ = VramManager::new(backend, "worker-igpu-0", WorkerSecret::new([9; 32]), sink);
 }

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::thread;
 
 use audit_events::{AuditEvent, Body, Record, SystemRecord};
-use audit_logger::{AuditConfig, AuditError, AuditLogger, FailureKind, KeyHandling, QueueBounds};
+use audit_logger::{AuditConfig, AuditError, AuditLogger, FailureKind, KeyHandling};
 use audit_store::{VerifierMaterial, VerifyOptions, verify};
 use audit_testkit::FaultyIo;
 use audit_testkit::tamper;
@@ -18,11 +18,7 @@ fn local(dir: &std::path::Path) -> AuditConfig {
 }
 
 fn verified(dir: &std::path::Path, material: &VerifierMaterial) -> Vec<Record> {
-    let report = verify(
-        dir,
-        &VerifyOptions { material: Some(material.clone()), ..VerifyOptions::default() },
-    )
-    .unwrap();
+    let report = verify(dir, &VerifyOptions::with_material(material.clone())).unwrap();
     assert!(report.is_intact(), "{report:#?}");
     tamper::read_records(dir).unwrap()
 }
@@ -128,7 +124,8 @@ fn a_flood_is_counted_in_the_chain_and_critical_events_still_land() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("log");
     let mut config = local(&dir);
-    config.queue = QueueBounds { max_events: 16, critical_max_events: 4, ..QueueBounds::default() };
+    config.queue.max_events = 16;
+    config.queue.critical_max_events = 4;
     let mut logger = AuditLogger::new(config).unwrap();
     let material = logger.take_verifier_material().unwrap();
     let mut refused = 0u64;

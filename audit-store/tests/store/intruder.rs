@@ -39,7 +39,12 @@ fn log_over_days(days: i64) -> (crate::support::Fixture, i64) {
 }
 
 fn options_at(fixture: &crate::support::Fixture, now: Timestamp, days: u32) -> VerifyOptions {
-    VerifyOptions { min_retention_days: Some(days), now: Some(now), ..fixture.options() }
+    {
+        let mut options = fixture.options();
+        options.min_retention_days = Some(days);
+        options.now = Some(now);
+        options
+    }
 }
 
 // ---- Forged retention purges -------------------------------------------------------------------
@@ -435,7 +440,11 @@ fn a_log_rewritten_without_any_key_and_without_seals_fails_keyed_verification() 
     assert!(report.failure.is_some(), "{report:#?}");
     // And with seal.key gone as well, the verification time still holds the log to its seals.
     std::fs::remove_file(dir.join("seal.key")).unwrap();
-    let options = VerifyOptions { now: Some(at(3600)), ..fixture.options() };
+    let options = {
+        let mut options = fixture.options();
+        options.now = Some(at(3600));
+        options
+    };
     let report = verify(&dir, &options).unwrap();
     assert!(report.failure.is_some(), "{report:#?}");
 }
@@ -509,10 +518,18 @@ fn records_dated_after_the_time_of_verification_are_a_finding() {
     let (fixture, mut writer) = new_log();
     writer.append_batch(&entries(3, at(1)), at(1)).unwrap();
     writer.close(at(2)).unwrap();
-    let options = VerifyOptions { now: Some(at(2)), ..fixture.options() };
+    let options = {
+        let mut options = fixture.options();
+        options.now = Some(at(2));
+        options
+    };
     assert!(verify(&fixture.dir, &options).unwrap().is_intact());
     // Verified a day before the records were (claimed to be) written.
-    let options = VerifyOptions { now: Some(Timestamp(T0.0 - DAY * SECOND)), ..fixture.options() };
+    let options = {
+        let mut options = fixture.options();
+        options.now = Some(Timestamp(T0.0 - DAY * SECOND));
+        options
+    };
     let report = verify(&fixture.dir, &options).unwrap();
     assert_eq!(report.failure.as_ref().map(|f| f.kind), Some(FailureKind::Coverage), "{report:#?}");
 }

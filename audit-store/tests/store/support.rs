@@ -14,7 +14,7 @@ pub(crate) struct Fixture {
 
 impl Fixture {
     pub(crate) fn options(&self) -> VerifyOptions {
-        VerifyOptions { material: Some(self.material.clone()), ..VerifyOptions::default() }
+        VerifyOptions::with_material(self.material.clone())
     }
 
     pub(crate) fn verify(&self) -> VerifyReport {

@@ -47,8 +47,9 @@ fn logged_tasks(world: &AttackWorld) -> Vec<String> {
 #[given(expr = "a new audit log written by a logger whose routine queue holds {int} events")]
 fn small_queue(world: &mut AttackWorld, events: usize) {
     let mut config = world.config();
-    config.queue =
-        QueueBounds { max_events: events, critical_max_events: 4, ..QueueBounds::default() };
+    config.queue = QueueBounds::default();
+    config.queue.max_events = events;
+    config.queue.critical_max_events = 4;
     world.start_logger(config);
 }
 
