@@ -143,3 +143,15 @@ pub fn index_body<K: AsRef<[u8]>>(
     }
     body
 }
+
+/// An index file from its first 82 header bytes (magic to newest time) and its body: the body
+/// length, the header checksum, the body and the trailing checksum appended as FORMAT.md says.
+pub fn index_file(mut head: Vec<u8>, body: &[u8]) -> Vec<u8> {
+    head.extend_from_slice(&u64::try_from(body.len()).unwrap().to_le_bytes());
+    let header_check = sha256(&head);
+    head.extend_from_slice(&header_check);
+    head.extend_from_slice(body);
+    let check = sha256(&head);
+    head.extend_from_slice(&check);
+    head
+}

@@ -102,13 +102,7 @@ impl Forged {
         out.extend_from_slice(&self.last_chain);
         out.extend_from_slice(&min.to_le_bytes());
         out.extend_from_slice(&max.to_le_bytes());
-        out.extend_from_slice(&u64::try_from(body.len()).unwrap().to_le_bytes());
-        let header_check = Sha256::digest(&out);
-        out.extend_from_slice(&header_check);
-        out.extend_from_slice(&body);
-        let check = Sha256::digest(&out);
-        out.extend_from_slice(&check);
-        out
+        audit_testkit::forge::index_file(out, &body)
     }
 }
 

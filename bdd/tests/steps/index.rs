@@ -8,7 +8,6 @@ use std::path::{Path, PathBuf};
 
 use audit_events::{AuditEvent, AuditId, Body, EventKind, EventRecord, Record};
 use cucumber::{then, when};
-use sha2::{Digest as _, Sha256};
 
 use super::{AttackWorld, finding, segments_of};
 
@@ -69,13 +68,7 @@ impl IndexFile {
         let max = self.records.iter().map(|r| r.1).max().unwrap_or(i64::MIN);
         out[66..74].copy_from_slice(&min.to_le_bytes());
         out[74..82].copy_from_slice(&max.to_le_bytes());
-        out.extend_from_slice(&u64::try_from(body.len()).unwrap().to_le_bytes());
-        let header_check = Sha256::digest(&out);
-        out.extend_from_slice(&header_check);
-        out.extend_from_slice(&body);
-        let check = Sha256::digest(&out);
-        out.extend_from_slice(&check);
-        std::fs::write(path, out).unwrap();
+        std::fs::write(path, audit_testkit::forge::index_file(out, &body)).unwrap();
     }
 }
 
