@@ -61,6 +61,7 @@ impl ShipOptions {
 
 /// What the shipper reports after each shipment.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Progress {
     /// Records the collector holds.
     pub shipped: u64,

@@ -60,6 +60,7 @@ pub enum Outcome {
 
 /// A refused shipment.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Refusal {
     /// HTTP status.
     pub status: u16,

@@ -121,6 +121,7 @@ pub struct QueryHit {
 
 /// A segment searched by reading every frame because its index file could not be used.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct IndexFallback {
     /// The segment file.
     pub segment: String,
