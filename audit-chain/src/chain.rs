@@ -55,7 +55,7 @@ mod tests {
     }
 
     fn hex(h: &Hash) -> String {
-        h.iter().map(|b| format!("{b:02x}")).collect()
+        base16ct::lower::encode_string(h)
     }
 
     #[test]

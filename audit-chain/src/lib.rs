@@ -176,6 +176,7 @@ pub use checkpoint::{Checkpoint, open_checkpoint, sign_checkpoint};
 pub use cosign::{CosignatureVerifier, Cosigned, Cosigner, open_cosigned};
 pub use error::{ChainError, ProofError};
 pub use hash::{EMPTY_ROOT, Hash, leaf_hash, node_hash};
+pub use mac::hkdf_sha256;
 pub use memory::{LeafHashes, MemoryTree};
 pub use note::{
     MAX_NOTE_SIGNATURES, NoteSigner, NoteVerifier, OpenedNote, open_note, open_note_bytes,

@@ -38,12 +38,18 @@ pub(crate) fn hmac_sha256(key: &[u8], parts: &[&[u8]]) -> Zeroizing<Hash> {
 /// HKDF-SHA256 (RFC 5869) with an output of `N` whole 32-byte blocks:
 /// `PRK = HMAC(salt, ikm)`, `T(i) = HMAC(PRK, T(i-1) || info || i)`.
 ///
-/// `N` is at most 255, the RFC's limit, checked at compile time.
-pub(crate) fn hkdf_sha256<const N: usize>(
-    salt: &[u8],
-    ikm: &[u8],
-    info: &[u8],
-) -> Zeroizing<[Hash; N]> {
+/// `N` is at most 255, the RFC's limit, checked at compile time. The output is wiped when
+/// dropped. This is the workspace's one HKDF: `vram-residency` derives its seal key here too.
+///
+/// Why not the `hkdf` crate (0.13, compared when this was written): `Hkdf::new` runs
+/// `extract`, which returns the PRK as a plain `Output` array and drops it unwiped, and
+/// `expand` keeps each block `T(i)` in an unwiped local; the crate has no `zeroize` feature
+/// (its only feature is `kdf`), and `hmac`'s `zeroize` feature wipes the HMAC states, not
+/// those arrays. The seal key schedule is forward-secure only if a key of an earlier epoch,
+/// and the root it came from, are gone from memory once evolved past, so every intermediate
+/// value here (the padded HMAC key, the PRK, each `T(i)`) lives in a [`Zeroizing`] buffer. The
+/// RFC 5869 vectors below check it.
+pub fn hkdf_sha256<const N: usize>(salt: &[u8], ikm: &[u8], info: &[u8]) -> Zeroizing<[Hash; N]> {
     const { assert!(N <= 255, "HKDF-SHA256 output is limited to 255 blocks") };
     let prk = hmac_sha256(salt, &[ikm]);
     let mut out = Zeroizing::new([[0u8; 32]; N]);
@@ -78,9 +84,7 @@ mod tests {
     ));
 
     fn unhex(s: &str) -> Vec<u8> {
-        let s = s.trim();
-        assert!(s.len().is_multiple_of(2), "odd hex length");
-        (0..s.len()).step_by(2).map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap()).collect()
+        base16ct::mixed::decode_vec(s.trim()).unwrap()
     }
 
     /// `NAME = value` records, one case per occurrence of `first` (the field that opens a case).

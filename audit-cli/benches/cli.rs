@@ -9,11 +9,11 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use audit_cli::{ExitStatus, escape_json};
-use audit_events::{AuditEvent, AuditId, Body, Entry, EventKind, EventRecord, Timestamp};
-use audit_store::{LogConfig, LogWriter};
+use audit_events::{AuditEvent, Body, Entry, EventRecord, Timestamp};
+use audit_store::LogWriter;
 
 /// 2026-11-22T00:00:00Z.
-const T0: i64 = 1_795_305_600_000_000_000;
+const T0: i64 = audit_testkit::fixture::T0.0;
 const RECORDS: u64 = 20_000;
 
 fn report(name: &str, value: f64, unit: &str, target: &str) {
@@ -23,21 +23,17 @@ fn report(name: &str, value: f64, unit: &str, target: &str) {
 }
 
 fn entry(i: u64) -> Entry {
-    let kind = EventKind::ALL[usize::try_from(i).unwrap() % EventKind::ALL.len()];
-    let mut id = [0u8; 16];
-    id[8..].copy_from_slice(&i.to_be_bytes());
-    let mut event = kind.example();
+    let mut event = audit_testkit::fixture::example(i);
     if let AuditEvent::AuthFailure { attempted_user, .. } = &mut event {
         *attempted_user = Some(format!("user-{:03}", i % 97));
     }
     // One second apart, so the log spans several seal epochs and segments.
     let time = Timestamp(T0 + i64::try_from(i).unwrap() * 1_000_000_000);
-    Entry::new(time, AuditId(id), Body::Event(EventRecord::new(event)))
+    Entry::new(time, audit_testkit::fixture::audit_id(0, i), Body::Event(EventRecord::new(event)))
 }
 
 fn write_log(dir: &Path) {
-    let mut config = LogConfig::new("bench");
-    config.seal_epoch = Duration::from_secs(60);
+    let mut config = audit_testkit::fixture::log_config("bench");
     config.max_segment_bytes = 1024 * 1024;
     let (mut writer, _) = LogWriter::create(dir, config, Timestamp(T0)).unwrap();
     let batch: Vec<u64> = (0..RECORDS).collect();

@@ -245,20 +245,7 @@ fn check_bundle(b: &BundleFields, verifier: &NoteVerifier) -> Result<(Record, [u
 }
 
 fn decode_hex(text: &str) -> Option<Vec<u8>> {
-    if !text.len().is_multiple_of(2) {
-        return None;
-    }
-    text.as_bytes()
-        .chunks_exact(2)
-        .map(|pair| {
-            let digit = |b: u8| match b {
-                b'0'..=b'9' => Some(b - b'0'),
-                b'a'..=b'f' => Some(b - b'a' + 10),
-                _ => None,
-            };
-            Some(digit(pair[0])? * 16 + digit(pair[1])?)
-        })
-        .collect()
+    base16ct::lower::decode_vec(text).ok()
 }
 
 /// `audit consistency`: the log must extend the old checkpoint (Merkle consistency proof to the

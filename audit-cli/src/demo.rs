@@ -121,7 +121,7 @@ pub(crate) fn run(args: &DemoArgs, ctx: &mut Ctx<'_>) -> anyhow::Result<ExitStat
     )?;
 
     let anchor = TrustAnchor::Material(material.clone());
-    let options = VerifyOptions { material: Some(material), ..VerifyOptions::default() };
+    let options = VerifyOptions::with_material(material);
     let verified = run_verify(dir, &options, ctx.err_is_terminal)?;
     writeln!(ctx.out, "$ audit verify {shown_dir} --verification-key {shown_material}")?;
     let mut text = Vec::new();

@@ -190,12 +190,8 @@ fn eprintln_flush(ctx: &mut Ctx<'_>, line: &str) -> anyhow::Result<()> {
 pub(crate) fn run_ship(args: &ShipArgs, ctx: &mut Ctx<'_>) -> anyhow::Result<ExitStatus> {
     let ca = read_text(&args.ca)?;
     let client = CollectorClient::new(&args.collector, ca.as_bytes(), None)?;
-    let options = ShipOptions {
-        dir: args.dir.clone(),
-        cosign_dir: args.cosign_dir.clone().unwrap_or_else(|| args.dir.clone()),
-        batch_records: args.batch,
-        follow: !args.once,
-    };
+    let options = ShipOptions::new(args.dir.clone(), args.batch, !args.once)
+        .with_cosign_dir(args.cosign_dir.clone().unwrap_or_else(|| args.dir.clone()));
     let stop = Stop::new();
     let (out, err) = (&mut *ctx.out, &mut *ctx.err);
     let format = args.format;
@@ -483,12 +479,7 @@ pub(crate) fn demo(dir: &Path, ctx: &mut Ctx<'_>) -> anyhow::Result<ExitStatus> 
         .enumerate()
         .map(|(i, (_, log_dir, _))| {
             let client = CollectorClient::new(&url, tls.cert_pem.as_bytes(), None);
-            let options = ShipOptions {
-                dir: log_dir.clone(),
-                cosign_dir: log_dir.clone(),
-                batch_records: 200,
-                follow: true,
-            };
+            let options = ShipOptions::new(log_dir.clone(), 200, true);
             let (stop, reports) = (Arc::clone(&stop), reports.clone());
             std::thread::spawn(move || -> Result<(), audit_collector::CollectorError> {
                 ship::run(&client?, &options, &stop, &mut |p| {
@@ -569,10 +560,10 @@ pub(crate) fn demo(dir: &Path, ctx: &mut Ctx<'_>) -> anyhow::Result<ExitStatus> 
     }
     writeln!(ctx.out, "\nlocal verify with the verifier material and the witness key:")?;
     for (service, log_dir, material) in &logs {
-        let options = audit_store::VerifyOptions {
-            material: Some(material.clone()),
-            witness_keys: vec![witness.verifier().to_string()],
-            ..audit_store::VerifyOptions::default()
+        let options = {
+            let mut options = audit_store::VerifyOptions::with_material(material.clone());
+            options.witness_keys = vec![witness.verifier().to_string()];
+            options
         };
         let report = audit_store::verify(log_dir, &options)?;
         failed |= !report.is_intact();

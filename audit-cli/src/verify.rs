@@ -114,7 +114,8 @@ pub(crate) fn options(
     trusted: &[std::path::PathBuf],
     min_retention_days: Option<u32>,
 ) -> anyhow::Result<VerifyOptions> {
-    let mut options = VerifyOptions { min_retention_days, ..VerifyOptions::default() };
+    let mut options = VerifyOptions::default();
+    options.min_retention_days = min_retention_days;
     match anchor {
         Some(TrustAnchor::Material(m)) => options.material = Some(m.clone()),
         Some(TrustAnchor::PublicKey(k)) => options.public_key = Some(k.clone()),

@@ -10,24 +10,22 @@
 //! index costs in `migrations/0001_fleet.sql` were measured, by dropping indexes).
 #![allow(clippy::print_stdout, clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
+#[path = "../tests/support/mod.rs"]
+mod support;
+
 use std::path::Path;
 use std::sync::mpsc;
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
-use audit_chain::Cosigner;
-use audit_collector::client::CollectorClient;
-use audit_collector::cluster::TempCluster;
-use audit_collector::db::Db;
 use audit_collector::fleet::{self, RecordFilter};
-use audit_collector::server::{self, AppState};
 use audit_collector::ship::{self, ShipOptions, Stop};
-use audit_collector::tls::TlsIdentity;
-use audit_events::{AuditId, Body, Entry, EventKind, EventRecord, Timestamp};
-use audit_store::{LogConfig, LogWriter};
+use audit_events::{Entry, Timestamp};
+use audit_store::LogWriter;
+use support::Fleet;
 
 /// 2026-11-22T00:00:00Z.
-const T0: i64 = 1_795_305_600_000_000_000;
+const T0: i64 = audit_testkit::fixture::T0.0;
 const SHIPPERS: usize = 4;
 
 fn report(name: &str, value: f64, unit: &str, target: &str) {
@@ -36,24 +34,7 @@ fn report(name: &str, value: f64, unit: &str, target: &str) {
     );
 }
 
-fn entry(i: u64, time: i64) -> Entry {
-    let kind = EventKind::ALL[usize::try_from(i).unwrap() % EventKind::ALL.len()];
-    let mut id = [0u8; 16];
-    id[8..].copy_from_slice(&i.to_be_bytes());
-    let mut event = kind.example();
-    event.for_each_text_mut(&mut |path, _, text| {
-        if path.to_string() == "actor.user_id" {
-            *text = format!("user-{:04}", i % 1000);
-        }
-    });
-    Entry::new(Timestamp(time), AuditId(id), Body::Event(EventRecord::new(event)))
-}
-
-fn config(service: &str) -> LogConfig {
-    let mut config = LogConfig::new(service);
-    config.seal_epoch = Duration::from_secs(60);
-    config
-}
+use audit_testkit::fixture::{fleet_entry as entry, log_config as config};
 
 /// A closed log of `records` events, written in batches of 10,000 one second apart.
 fn write_log(dir: &Path, service: &str, records: u64) {
@@ -71,48 +52,13 @@ fn write_log(dir: &Path, service: &str, records: u64) {
         .unwrap();
 }
 
-struct Collector {
-    runtime: tokio::runtime::Runtime,
-    _cluster: TempCluster,
-    db: Db,
-    witness: Arc<Cosigner>,
-    url: String,
-    cert: String,
-    _server: server::Running,
-}
-
-fn start_collector() -> Collector {
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
-    let cluster = TempCluster::start().unwrap();
-    let db = Db::connect(&cluster.connection_string(), 8).unwrap();
-    runtime.block_on(async {
-        db.migrate().await.unwrap();
-        db.create_partitions().await.unwrap();
-    });
-    let tls = TlsIdentity::self_signed(&["127.0.0.1"]).unwrap();
-    let witness = Arc::new(Cosigner::from_seed("bench/witness", [7; 32]).unwrap());
-    let state = AppState { db: db.clone(), witness: Arc::clone(&witness) };
-    let running =
-        runtime.block_on(server::start("127.0.0.1:0".parse().unwrap(), &tls, state)).unwrap();
-    let url = format!("https://{}", running.addr);
-    Collector {
-        runtime,
-        _cluster: cluster,
-        db,
-        witness,
-        url,
-        cert: tls.cert_pem.clone(),
-        _server: running,
-    }
-}
-
 fn main() {
     let total: u64 = match std::env::var("AUDIT_BENCH_FLEET_RECORDS") {
         Ok(v) => v.parse().unwrap(),
         Err(_) if std::env::var_os("AUDIT_BENCH_SMALL").is_some() => 100_000,
         Err(_) => 1_000_000,
     };
-    let collector = start_collector();
+    let collector = Fleet::start_with_pool(8);
     let tmp = tempfile::tempdir().unwrap();
     let per_log = total / SHIPPERS as u64;
     let dirs: Vec<_> = (0..SHIPPERS).map(|i| tmp.path().join(format!("log{i}"))).collect();
@@ -132,14 +78,8 @@ fn main() {
     let threads: Vec<_> = dirs
         .iter()
         .map(|dir| {
-            let client =
-                CollectorClient::new(&collector.url, collector.cert.as_bytes(), None).unwrap();
-            let options = ShipOptions {
-                dir: dir.clone(),
-                cosign_dir: dir.clone(),
-                batch_records: 5000,
-                follow: false,
-            };
+            let client = collector.client(None);
+            let options = ShipOptions::new(dir.clone(), 5000, false);
             std::thread::spawn(move || ship::run(&client, &options, &Stop::new(), &mut |_| {}))
         })
         .collect();
@@ -188,7 +128,7 @@ fn main() {
 
 /// A writer appending 10,000 events/s (batches of 1,000 every 100 ms, seals every second) while
 /// a shipper follows the log; the lag is sampled at every batch.
-fn lag(collector: &Collector, tmp: &Path) {
+fn lag(collector: &Fleet, tmp: &Path) {
     let dir = tmp.join("steady");
     let mut config = config("steady");
     config.seal_epoch = Duration::from_secs(1);
@@ -196,13 +136,8 @@ fn lag(collector: &Collector, tmp: &Path) {
     let (mut writer, _) = LogWriter::create(&dir, config, start_time).unwrap();
     let key = writer.meta().public_key.clone();
     collector.runtime.block_on(collector.db.enroll(&key)).unwrap();
-    let client = CollectorClient::new(&collector.url, collector.cert.as_bytes(), None).unwrap();
-    let options = ShipOptions {
-        dir: dir.clone(),
-        cosign_dir: dir.clone(),
-        batch_records: 5000,
-        follow: true,
-    };
+    let client = collector.client(None);
+    let options = ShipOptions::new(dir.clone(), 5000, true);
     let stop = Arc::new(Stop::new());
     let shipped = Arc::new(Mutex::new(0u64));
     let (tx, rx) = mpsc::channel::<()>();

@@ -40,7 +40,8 @@ impl TempCluster {
         let mut random = [0u8; 8];
         getrandom::fill(&mut random)
             .map_err(|e| CollectorError::Cluster(format!("no randomness: {e}")))?;
-        let dir = std::env::temp_dir().join(format!("audit-pg-{}", hex::encode(random)));
+        let dir = std::env::temp_dir()
+            .join(format!("audit-pg-{}", base16ct::lower::encode_string(&random)));
         std::fs::create_dir(&dir).map_err(|e| io_err("creating", &dir, &e))?;
         let run_as = is_root().then(|| SUPERUSER.to_owned());
         let cluster = Self { dir, bin, run_as };

@@ -195,7 +195,7 @@ impl Db {
         let mut raw = [0u8; 32];
         getrandom::fill(&mut raw)
             .map_err(|e| CollectorError::Invalid(format!("no randomness: {e}")))?;
-        let token = format!("audtok_{}", hex::encode(raw));
+        let token = format!("audtok_{}", base16ct::lower::encode_string(&raw));
         let digest = Sha256::digest(token.as_bytes());
         let client = self.client().await?;
         client

@@ -31,6 +31,7 @@ const IDLE_RECHECK: Duration = Duration::from_secs(30);
 
 /// How to ship.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct ShipOptions {
     /// The log directory.
     pub dir: PathBuf,
@@ -42,8 +43,25 @@ pub struct ShipOptions {
     pub follow: bool,
 }
 
+impl ShipOptions {
+    /// Ships the log in `dir` in shipments of `batch_records`, writing cosigned checkpoints
+    /// back into `dir`; `follow` keeps following the log.
+    pub fn new(dir: impl Into<PathBuf>, batch_records: usize, follow: bool) -> Self {
+        let dir = dir.into();
+        Self { cosign_dir: dir.clone(), dir, batch_records, follow }
+    }
+
+    /// Writes cosigned checkpoints into `cosign_dir` instead of the log directory.
+    #[must_use]
+    pub fn with_cosign_dir(mut self, cosign_dir: impl Into<PathBuf>) -> Self {
+        self.cosign_dir = cosign_dir.into();
+        self
+    }
+}
+
 /// What the shipper reports after each shipment.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Progress {
     /// Records the collector holds.
     pub shipped: u64,

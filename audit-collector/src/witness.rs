@@ -60,6 +60,7 @@ pub enum Outcome {
 
 /// A refused shipment.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Refusal {
     /// HTTP status.
     pub status: u16,
@@ -515,7 +516,10 @@ pub async fn record_refusal(
             // is unauthenticated input, kept as its SHA-256 so refusals cannot fill the disk.
             &shipment.map(|s| match log_id {
                 Some(_) => s.note.clone(),
-                None => format!("sha256:{}", hex::encode(sha2::Sha256::digest(s.note.as_bytes()))),
+                None => format!(
+                    "sha256:{}",
+                    base16ct::lower::encode_string(&sha2::Sha256::digest(s.note.as_bytes()))
+                ),
             }),
         ],
     )

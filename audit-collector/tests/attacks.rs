@@ -8,7 +8,7 @@ mod support;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
-use support::Fleet;
+use support::{Fleet, copy_dir};
 
 use audit_chain::{
     Checkpoint, Cosigner, Hash, MemoryTree, NoteSigner, chain_hash, consistency_proof,
@@ -19,10 +19,9 @@ use audit_collector::ship::{self, ShipOptions, Stop};
 use audit_collector::shipment::{Frame, Shipment};
 use audit_collector::witness::{self, Outcome, Refusal};
 use audit_events::{AuditId, Body, Entry, EventKind, EventRecord, LogId, Record, Timestamp};
-use audit_store::{LogConfig, LogWriter, VerifyOptions, verify};
+use audit_store::{LogWriter, VerifyOptions, verify};
 
-/// 2026-11-22T00:00:00Z.
-const T0: i64 = 1_795_305_600_000_000_000;
+use audit_testkit::fixture::{T0, at, log_config};
 
 /// The intruder's view of one log: its signing key, and records it builds and links itself
 /// (it has read FORMAT.md).
@@ -51,7 +50,7 @@ impl Forger {
             leaves: MemoryTree::new(),
             frames: Vec::new(),
             prev: genesis_chain_hash(log_id.as_bytes()),
-            t0: T0,
+            t0: T0.0,
         }
     }
 
@@ -496,29 +495,8 @@ fn a_proof_with_extra_or_missing_hashes_is_refused() {
     ));
 }
 
-fn at(seconds: i64) -> Timestamp {
-    Timestamp(T0 + seconds * 1_000_000_000)
-}
-
-fn log_config(service: &str) -> LogConfig {
-    let mut config = LogConfig::new(service);
-    config.seal_epoch = Duration::from_secs(60);
-    config
-}
-
 fn entries(count: usize, time: Timestamp, salt: u64) -> Vec<Entry> {
-    (0..count)
-        .map(|i| {
-            let mut id = [0u8; 16];
-            id[..8].copy_from_slice(&salt.to_be_bytes());
-            id[8..].copy_from_slice(&(i as u64).to_be_bytes());
-            Entry::new(
-                time,
-                AuditId(id),
-                Body::Event(EventRecord::new(EventKind::ALL[i % EventKind::ALL.len()].example())),
-            )
-        })
-        .collect()
+    audit_testkit::fixture::salted_entries(salt, 0, count, time)
 }
 
 /// Appends `batches` batches of 100 events to the log in `dir` (creating it when `from` is 0).
@@ -533,17 +511,6 @@ fn write_log(dir: &Path, service: &str, from: i64, batches: i64) {
         writer.append_batch(&entries(100, t, (from + b) as u64), t).unwrap();
     }
     writer.close(at(from + 20 * batches + 1)).unwrap();
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        if entry.file_type().unwrap().is_file() {
-            std::fs::copy(entry.path(), to.join(entry.file_name())).unwrap();
-        }
-    }
-    std::fs::set_permissions(to, std::os::unix::fs::PermissionsExt::from_mode(0o700)).unwrap();
 }
 
 /// Puts an attacker's file into a copy of the log directory.
@@ -567,18 +534,14 @@ fn forged_renamed_oversized_or_symlinked_cosigned_notes_do_not_pass_a_truncated_
     write_log(&dir, "pool-manager", 1000, 3);
     let public_key = audit_store::LogReader::open(&dir).unwrap().meta().public_key.clone();
     fleet.runtime.block_on(fleet.db.enroll(&public_key)).unwrap();
-    let options = ShipOptions {
-        dir: dir.clone(),
-        cosign_dir: dir.clone(),
-        batch_records: 250,
-        follow: false,
-    };
+    let options = ShipOptions::new(dir.clone(), 250, false);
     ship::run(&fleet.client(None), &options, &Stop::new(), &mut |_| {}).unwrap();
     let size = audit_store::latest_checkpoint(&dir).unwrap().1.size;
     let genuine = dir.join(cosigned_name(size));
-    let options = VerifyOptions {
-        witness_keys: vec![fleet.witness.verifier().to_string()],
-        ..VerifyOptions::default()
+    let options = {
+        let mut options = VerifyOptions::default();
+        options.witness_keys = vec![fleet.witness.verifier().to_string()];
+        options
     };
     assert!(verify(&dir, &options).unwrap().is_intact());
 

@@ -9,37 +9,17 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
-use support::Fleet;
+use support::{Fleet, copy_dir};
 
 use audit_collector::client::CollectorClient;
 use audit_collector::ship::{self, Progress, ShipOptions, Stop};
-use audit_events::{AuditId, Body, Entry, EventKind, EventRecord, Timestamp};
-use audit_store::{LogConfig, LogWriter, VerifierMaterial, VerifyOptions, verify};
+use audit_events::{Entry, Timestamp};
+use audit_store::{LogWriter, VerifierMaterial, VerifyOptions, verify};
 
-/// 2026-11-22T00:00:00Z.
-const T0: i64 = 1_795_305_600_000_000_000;
-const SECOND: i64 = 1_000_000_000;
-
-fn at(seconds: i64) -> Timestamp {
-    Timestamp(T0 + seconds * SECOND)
-}
-
-fn config(service: &str) -> LogConfig {
-    let mut config = LogConfig::new(service);
-    config.seal_epoch = Duration::from_secs(60);
-    config
-}
+use audit_testkit::fixture::{SECOND, T0, at, log_config as config};
 
 fn entries(count: usize, time: Timestamp, salt: u64) -> Vec<Entry> {
-    (0..count)
-        .map(|i| {
-            let mut id = [0u8; 16];
-            id[..8].copy_from_slice(&salt.to_be_bytes());
-            id[8..].copy_from_slice(&(i as u64).to_be_bytes());
-            let kind = EventKind::ALL[i % EventKind::ALL.len()];
-            Entry::new(time, AuditId(id), Body::Event(EventRecord::new(kind.example())))
-        })
-        .collect()
+    audit_testkit::fixture::salted_entries(salt, 0, count, time)
 }
 
 /// A closed log of `batches` batches of 100 events, 20 s apart.
@@ -69,24 +49,8 @@ fn checkpoint_size(dir: &Path) -> u64 {
     audit_store::latest_checkpoint(dir).unwrap().1.size
 }
 
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        if entry.file_type().unwrap().is_file() {
-            std::fs::copy(entry.path(), to.join(entry.file_name())).unwrap();
-        }
-    }
-    std::fs::set_permissions(to, std::os::unix::fs::PermissionsExt::from_mode(0o700)).unwrap();
-}
-
 fn ship_once(fleet: &Fleet, dir: &Path) -> Result<(), audit_collector::CollectorError> {
-    let options = ShipOptions {
-        dir: dir.to_owned(),
-        cosign_dir: dir.to_owned(),
-        batch_records: 250,
-        follow: false,
-    };
+    let options = ShipOptions::new(dir.to_owned(), 250, false);
     ship::run(&fleet.client(None), &options, &Stop::new(), &mut |_| {})
 }
 
@@ -124,12 +88,7 @@ fn three_logs_survive_collector_and_database_crashes_exactly_once() {
         .enumerate()
         .map(|(i, dir)| {
             let client = CollectorClient::new(&base, fleet.tls.cert_pem.as_bytes(), None).unwrap();
-            let options = ShipOptions {
-                dir: dir.clone(),
-                cosign_dir: dir.clone(),
-                batch_records: 100,
-                follow: true,
-            };
+            let options = ShipOptions::new(dir.clone(), 100, true);
             let (stop, tx) = (Arc::clone(&stop), tx.clone());
             std::thread::spawn(move || {
                 ship::run(&client, &options, &stop, &mut |p| {
@@ -266,10 +225,10 @@ fn truncating_a_shipped_log_is_caught_through_the_cosignature() {
     ship_once(&fleet, &dir).unwrap();
     let size = checkpoint_size(&dir);
     let cosigned = format!("cosigned-{size:020}.note");
-    let options = VerifyOptions {
-        material: Some(material),
-        witness_keys: vec![fleet.witness.verifier().to_string()],
-        ..VerifyOptions::default()
+    let options = {
+        let mut options = VerifyOptions::with_material(material);
+        options.witness_keys = vec![fleet.witness.verifier().to_string()];
+        options
     };
     let report = verify(&dir, &options).unwrap();
     assert!(report.is_intact(), "{report:#?}");
@@ -283,7 +242,11 @@ fn truncating_a_shipped_log_is_caught_through_the_cosignature() {
     let truncated = tmp.path().join("truncated");
     copy_dir(&earlier, &truncated);
     std::fs::copy(dir.join(&cosigned), truncated.join(&cosigned)).unwrap();
-    let without_witness = VerifyOptions { witness_keys: Vec::new(), ..options.clone() };
+    let without_witness = {
+        let mut options = options.clone();
+        options.witness_keys = Vec::new();
+        options
+    };
     assert!(
         verify(&truncated, &without_witness).unwrap().is_intact(),
         "the rollback is valid on its own"
@@ -399,12 +362,7 @@ fn purges_remove_a_prefix_through_the_chained_purge_function_only() {
     written_log(&dir, "orchestrator", 10);
     fleet.enroll(&public_key(&dir));
     // Small shipments, so that accepted positions fall inside the log.
-    let options = ShipOptions {
-        dir: dir.clone(),
-        cosign_dir: dir.clone(),
-        batch_records: 150,
-        follow: false,
-    };
+    let options = ShipOptions::new(dir.clone(), 150, false);
     ship::run(&fleet.client(None), &options, &Stop::new(), &mut |_| {}).unwrap();
     let origin = audit_store::LogReader::open(&dir).unwrap().meta().origin.clone();
     let total: i64 = fleet.query("SELECT count(*) FROM records")[0].get(0);
@@ -431,7 +389,7 @@ fn purges_remove_a_prefix_through_the_chained_purge_function_only() {
     // Nothing younger than the cutoff went.
     let young_gone: i64 = fleet.query(&format!(
         "SELECT count(*) FROM records WHERE time >= to_timestamp({}::float8)",
-        T0 / SECOND + 100
+        T0.0 / SECOND + 100
     ))[0]
         .get(0);
     let young_total = (0..10).filter(|b| 20 * b + 1 >= 100).count() as i64 * 100;

@@ -1,34 +1,23 @@
-//! Lowercase hex encoding and strict decoding, shared by every byte-valued type.
+//! Lowercase hex encoding and strict decoding, shared by every byte-valued type: thin wrappers
+//! over `base16ct`, the workspace's one hex implementation (constant time: no table lookups or
+//! branches on the data, so it is also used for secrets such as the seal key).
 
 use std::fmt;
 
 use crate::error::EventError;
 
-const DIGITS: &[u8; 16] = b"0123456789abcdef";
-
 /// Writes `bytes` as lowercase hex.
 pub(crate) fn write(f: &mut impl fmt::Write, bytes: &[u8]) -> fmt::Result {
-    for b in bytes {
-        f.write_char(char::from(DIGITS[usize::from(b >> 4)]))?;
-        f.write_char(char::from(DIGITS[usize::from(b & 0x0f)]))?;
+    let mut buf = [0u8; 64];
+    for chunk in bytes.chunks(32) {
+        f.write_str(base16ct::lower::encode_str(chunk, &mut buf).map_err(|_| fmt::Error)?)?;
     }
     Ok(())
 }
 
 /// `bytes` as a lowercase hex string.
 pub(crate) fn encode(bytes: &[u8]) -> String {
-    let mut out = String::with_capacity(bytes.len() * 2);
-    // Writing to a String cannot fail.
-    let _ = write(&mut out, bytes);
-    out
-}
-
-fn nibble(c: u8) -> Option<u8> {
-    match c {
-        b'0'..=b'9' => Some(c - b'0'),
-        b'a'..=b'f' => Some(c - b'a' + 10),
-        _ => None,
-    }
+    base16ct::lower::encode_string(bytes)
 }
 
 /// Decodes exactly `N` bytes of lowercase hex; uppercase, odd lengths and other characters are
@@ -37,17 +26,12 @@ pub(crate) fn decode_array<const N: usize>(
     s: &str,
     what: &'static str,
 ) -> Result<[u8; N], EventError> {
-    let bytes = s.as_bytes();
-    if bytes.len() != N * 2 {
+    if s.len() != N * 2 {
         return Err(EventError::InvalidHex { what, reason: "wrong length" });
     }
     let mut out = [0u8; N];
-    for (i, pair) in bytes.chunks_exact(2).enumerate() {
-        match (nibble(pair[0]), nibble(pair[1])) {
-            (Some(hi), Some(lo)) => out[i] = (hi << 4) | lo,
-            _ => return Err(EventError::InvalidHex { what, reason: "not lowercase hex" }),
-        }
-    }
+    base16ct::lower::decode(s, &mut out)
+        .map_err(|_| EventError::InvalidHex { what, reason: "not lowercase hex" })?;
     Ok(out)
 }
 

@@ -12,8 +12,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use audit_events::{AuditEvent, EventKind};
-use audit_logger::testing::MemorySink;
 use audit_logger::{AuditConfig, AuditError, AuditLogger, FlushMode, QueueBounds};
+use audit_testkit::MemorySink;
 
 const CRATE: &str = "audit-logger";
 /// Events emitted between two flushes: well inside the queue, so no emit is refused.
@@ -182,7 +182,8 @@ fn resident_bytes() -> Option<u64> {
 /// bound and stays there, however much is thrown at it.
 fn flood_memory() {
     let sink = MemorySink::discarding();
-    let bounds = QueueBounds { max_events: 100_000, ..QueueBounds::default() };
+    let mut bounds = QueueBounds::default();
+    bounds.max_events = 100_000;
     let logger = logger(&sink, bounds);
     let hold = sink.hold_appends();
     logger.emit(EventKind::TaskCompleted.example()).unwrap();

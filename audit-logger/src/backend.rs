@@ -8,7 +8,7 @@ use audit_store::io::{Io, OsIo};
 use audit_store::{LogConfig, LogWriter, StoreError, VerifierMaterial};
 
 use crate::config::{AuditConfig, AuditMode, KeyHandling, RetentionPolicy};
-use crate::error::AuditError;
+use crate::error::{AuditError, Failure};
 use crate::sink::LogSink;
 
 /// The name and version the writer records in the log's created and resumed records.
@@ -54,6 +54,7 @@ fn store_error(err: &StoreError) -> AuditError {
         StoreError::Locked { .. } => AuditError::LogLocked,
         _ => AuditError::Store {
             cause: input_validation::escape_for_log(&err.to_string()).into_owned(),
+            failure: Failure::of_store(err),
         },
     }
 }

@@ -58,6 +58,7 @@ impl FlushMode {
 /// memory held by queued and in-flight events is at most `max_bytes + critical_max_bytes` plus
 /// the channels' fixed slots.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct QueueBounds {
     /// Routine events queued at most (default 1000).
     pub max_events: usize,
@@ -86,6 +87,7 @@ pub const MIN_QUEUE_BYTES: usize = 256 * 1024;
 
 /// When the store starts a new segment file.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct RotationPolicy {
     /// A segment is closed once it reaches this many bytes (default 64 MiB).
     pub max_segment_bytes: u64,

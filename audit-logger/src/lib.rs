@@ -31,7 +31,8 @@
 //! `emit` → lane (bounded channel + budget) → writer: takes control messages, drains the
 //! critical then the routine lane, seals due epochs, appends one batch through the log sink
 //! (one sync: group commit), releases the budget, answers flushes. The sink is the store's
-//! writer in production; [`testing::MemorySink`] is an in-memory stand-in for tests.
+//! writer in production; `testing::MemorySink` (feature `test-support`, used through
+//! `audit-testkit`) is an in-memory stand-in for tests.
 //!
 //! # Decisions worth knowing
 //!
@@ -70,6 +71,7 @@ mod stats;
 mod store_sink;
 mod writer;
 
+#[cfg(feature = "test-support")]
 pub mod testing;
 
 pub use audit_store::VerifierMaterial;
@@ -77,7 +79,7 @@ pub use config::{
     AuditConfig, AuditMode, FlushMode, KeyHandling, MIN_QUEUE_BYTES, QueueBounds, RetentionPolicy,
     RotationPolicy,
 };
-pub use error::AuditError;
+pub use error::{AuditError, Failure, FailureKind};
 pub use logger::AuditLogger;
 pub use stats::{LoggerStats, ShutdownReport};
 

@@ -83,7 +83,7 @@ impl AuditLogger {
 
     /// [`AuditLogger::new`] with the store's file operations going through `io`: for tests
     /// that inject failed syncs, full disks and torn writes
-    /// (`audit_store::io::FaultyIo`).
+    /// (`audit_testkit::FaultyIo`).
     pub fn with_io(
         config: AuditConfig,
         io: Arc<dyn audit_store::io::Io>,
@@ -121,9 +121,12 @@ impl AuditLogger {
         };
         let writer = Writer::new(Arc::clone(&shared), sink, inbox, config.flush);
         let guard = PoisonOnUnwind(Arc::clone(&shared));
+        // The writer reports to the `tracing` subscriber current where the logger was made.
+        let dispatch = tracing::dispatcher::get_default(Clone::clone);
         let thread = std::thread::Builder::new()
             .name("audit-writer".to_owned())
             .spawn(move || {
+                let _tracing = tracing::dispatcher::set_default(&dispatch);
                 let guard = guard;
                 // `done_tx` is dropped when this closure ends, also by unwinding, so shutdown
                 // learns the thread ended even if no summary was sent.
@@ -132,6 +135,7 @@ impl AuditLogger {
                 drop(guard);
             })
             .map_err(|e| AuditError::Store {
+                failure: crate::error::Failure::new(crate::error::FailureKind::Other),
                 cause: format!("could not start the writer thread: {e}"),
             })?;
         Ok(Self {
@@ -358,7 +362,10 @@ struct PoisonOnUnwind(Arc<Shared>);
 impl Drop for PoisonOnUnwind {
     fn drop(&mut self) {
         if std::thread::panicking() {
-            self.0.poison("writer thread panicked outside its loop".to_owned());
+            self.0.poison(
+                "writer thread panicked outside its loop".to_owned(),
+                crate::error::Failure::new(crate::error::FailureKind::Panic),
+            );
         }
         self.0.stop();
     }

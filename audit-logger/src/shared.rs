@@ -10,6 +10,7 @@ use crate::budget::Budget;
 use crate::config::QueueBounds;
 use crate::drops::DropCounter;
 use crate::error::AuditError;
+use crate::error::Failure;
 
 /// No sequence number made durable yet.
 const NO_SEQ: u64 = u64::MAX;
@@ -75,7 +76,7 @@ pub(crate) struct Shared {
     /// Events discarded by a disabled logger.
     pub(crate) discarded_disabled: AtomicU64,
     poisoned: AtomicBool,
-    cause: OnceLock<String>,
+    cause: OnceLock<(String, Failure)>,
     stopped: AtomicBool,
 }
 
@@ -102,8 +103,8 @@ impl Shared {
 
     /// Marks the writer failed; the first cause wins. Must happen before any budget of a lost
     /// event is released, so that a `flush` that sees an empty queue also sees the failure.
-    pub(crate) fn poison(&self, cause: String) {
-        let _ = self.cause.set(cause);
+    pub(crate) fn poison(&self, cause: String, failure: Failure) {
+        let _ = self.cause.set((cause, failure));
         self.poisoned.store(true, Ordering::Release);
     }
 
@@ -126,16 +127,17 @@ impl Shared {
     /// The failure recorded by [`Shared::poison`], if any.
     pub(crate) fn poison_cause(&self) -> Option<&str> {
         if self.poisoned.load(Ordering::Acquire) {
-            self.cause.get().map(String::as_str)
+            self.cause.get().map(|(cause, _)| cause.as_str())
         } else {
             None
         }
     }
 
     pub(crate) fn poison_error(&self) -> AuditError {
-        AuditError::WriterPoisoned {
-            cause: self.cause.get().cloned().unwrap_or_else(|| "unknown cause".to_owned()),
-        }
+        let (cause, failure) = self.cause.get().cloned().unwrap_or_else(|| {
+            ("unknown cause".to_owned(), Failure::new(crate::error::FailureKind::Other))
+        });
+        AuditError::WriterPoisoned { cause, failure }
     }
 
     pub(crate) fn set_durable_seq(&self, seq: u64) {

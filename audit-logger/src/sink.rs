@@ -1,9 +1,12 @@
 //! The seam between the writer thread and the log it writes: the store's writer in production,
-//! an in-memory log with fault hooks in tests ([`crate::testing::MemorySink`]).
+//! an in-memory log with fault hooks in tests (`testing::MemorySink`, feature `test-support`).
 
 use std::fmt;
 
 use audit_events::{Entry, Timestamp};
+use audit_store::StoreError;
+
+use crate::error::{Failure, FailureKind};
 
 /// What the writer thread needs from a log.
 pub(crate) trait LogSink: Send + 'static {
@@ -25,18 +28,34 @@ pub(crate) trait LogSink: Send + 'static {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct SinkError {
     cause: String,
+    failure: Failure,
 }
 
 impl SinkError {
-    /// An error with the given cause (escaped here).
+    /// An error with the given cause (escaped here), of kind [`FailureKind::Other`].
     pub(crate) fn new(cause: impl fmt::Display) -> Self {
+        Self::of_kind(Failure::new(FailureKind::Other), cause)
+    }
+
+    /// An error with the given failure and cause (escaped here).
+    pub(crate) fn of_kind(failure: Failure, cause: impl fmt::Display) -> Self {
         let raw = cause.to_string();
-        Self { cause: input_validation::escape_for_log(&raw).into_owned() }
+        Self { cause: input_validation::escape_for_log(&raw).into_owned(), failure }
+    }
+
+    /// A store error, typed ([`Failure::of_store`]) and escaped.
+    pub(crate) fn store(err: StoreError) -> Self {
+        Self::of_kind(Failure::of_store(&err), err)
     }
 
     /// The escaped cause.
     pub(crate) fn cause(&self) -> &str {
         &self.cause
+    }
+
+    /// What kind of failure.
+    pub(crate) fn failure(&self) -> Failure {
+        self.failure
     }
 }
 

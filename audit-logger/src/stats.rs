@@ -9,7 +9,7 @@ use crate::shared::Shared;
 
 /// A snapshot of the logger's counters. Counters are read one by one while other threads run,
 /// so a snapshot taken under load is consistent per counter, not across counters.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 #[non_exhaustive]
 pub struct LoggerStats {
     /// The logger is in [`crate::AuditMode::Disabled`]: nothing is written.

@@ -394,8 +394,9 @@ impl AuditLogger {
     /// logger has the sink open.
     pub fn with_memory_sink(config: AuditConfig, sink: &MemorySink) -> Result<Self, AuditError> {
         config.validate()?;
-        let writer =
-            sink.open(&config).map_err(|e| AuditError::Store { cause: e.cause().to_owned() })?;
+        let writer = sink
+            .open(&config)
+            .map_err(|e| AuditError::Store { cause: e.cause().to_owned(), failure: e.failure() })?;
         Self::start(&config, Some(Opened { sink: Box::new(writer), verifier: None }))
     }
 }

@@ -20,7 +20,7 @@ use audit_events::{Body, Entry, Timestamp};
 use crossbeam_channel::{Receiver, Sender, select};
 
 use crate::config::FlushMode;
-use crate::error::AuditError;
+use crate::error::{AuditError, Failure, FailureKind};
 use crate::shared::{Queued, Shared};
 use crate::sink::{LogSink, SinkError};
 
@@ -28,6 +28,9 @@ use crate::sink::{LogSink, SinkError};
 const RETENTION_INTERVAL: Duration = Duration::from_secs(3600);
 /// How long the writer watches for work before it parks.
 const SPIN: Duration = Duration::from_micros(50);
+/// At most one `tracing` event about refused events per this interval; the refusals between
+/// two such events are added up into the next one.
+const DROP_TRACE_INTERVAL: Duration = Duration::from_secs(10);
 /// The shortest wait for a seal, so a sink whose next seal stays in the past cannot spin.
 const MIN_SEAL_WAIT: Duration = Duration::from_millis(1);
 
@@ -84,6 +87,8 @@ pub(crate) struct Writer {
     oldest_pending: Option<Instant>,
     next_retention: Instant,
     shutting_down: bool,
+    /// When refusals were last reported to `tracing`, and how many were recorded since.
+    drop_trace: (Option<Instant>, u64),
 }
 
 impl Writer {
@@ -106,6 +111,7 @@ impl Writer {
             oldest_pending: None,
             next_retention: Instant::now(),
             shutting_down: false,
+            drop_trace: (None, 0),
         }
     }
 
@@ -115,16 +121,20 @@ impl Writer {
         let result = match healthy {
             Ok(Ok(())) => Ok(()),
             Ok(Err(Stop::Closed(e))) => {
-                self.shared.poison(e.cause().to_owned());
-                Err(AuditError::Store { cause: e.cause().to_owned() })
+                trace_poisoned(e.cause());
+                self.shared.poison(e.cause().to_owned(), e.failure());
+                Err(AuditError::Store { cause: e.cause().to_owned(), failure: e.failure() })
             }
             Ok(Err(Stop::Failed(e))) => {
-                self.shared.poison(e.cause().to_owned());
+                trace_poisoned(e.cause());
+                self.shared.poison(e.cause().to_owned(), e.failure());
                 self.run_poisoned();
                 Err(self.shared.poison_error())
             }
             Err(payload) => {
-                self.shared.poison(panic_cause(payload.as_ref()));
+                let cause = panic_cause(payload.as_ref());
+                trace_poisoned(&cause);
+                self.shared.poison(cause, Failure::new(FailureKind::Panic));
                 self.run_poisoned();
                 Err(self.shared.poison_error())
             }
@@ -303,6 +313,10 @@ impl Writer {
         }
         self.batch.clear();
         let has_drop_record = dropped.is_some();
+        let dropped_total = match &dropped {
+            Some(audit_events::SystemRecord::EventsDropped { total, .. }) => *total,
+            _ => 0,
+        };
         if let Some(record) = dropped {
             let audit_id = self.shared.stamp.ids.next_id();
             self.batch.push(Entry::new(now, audit_id, Body::System(record)));
@@ -332,7 +346,25 @@ impl Writer {
             shared.out.drop_records.fetch_add(1, Ordering::AcqRel);
         }
         self.release_in_flight();
+        self.trace_drops(dropped_total);
         Ok(())
+    }
+
+    /// Reports refusals just recorded in the log to `tracing`, at most once per
+    /// [`DROP_TRACE_INTERVAL`] (the counts add up meanwhile). Counts only, never an event.
+    fn trace_drops(&mut self, recorded: u64) {
+        let (last, untraced) = &mut self.drop_trace;
+        *untraced = untraced.saturating_add(recorded);
+        if *untraced == 0 || last.is_some_and(|t| t.elapsed() < DROP_TRACE_INTERVAL) {
+            return;
+        }
+        tracing::warn!(
+            refused = *untraced,
+            "audit events were refused (queue full or writer unavailable); each refusal is \
+             recorded in the log as an events-dropped record"
+        );
+        *last = Some(Instant::now());
+        *untraced = 0;
     }
 
     fn release_in_flight(&mut self) {
@@ -449,6 +481,12 @@ fn len_u64(n: usize) -> u64 {
 }
 
 /// The panic message, escaped (it may quote anything), or a fixed text.
+/// The writer failed: every later emit and flush returns `WriterPoisoned` with this cause (an
+/// I/O step and OS error, or a panic message; never event content).
+fn trace_poisoned(cause: &str) {
+    tracing::error!(cause, "audit writer poisoned: every later emit and flush fails");
+}
+
 fn panic_cause(payload: &(dyn std::any::Any + Send)) -> String {
     let message = payload
         .downcast_ref::<&str>()

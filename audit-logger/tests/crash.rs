@@ -17,7 +17,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use audit_events::{AuditEvent, Record};
-use audit_store::{VerifierMaterial, VerifyOptions, tamper, verify};
+use audit_store::{VerifierMaterial, VerifyOptions, verify};
+use audit_testkit::tamper;
 
 /// Verifies the whole log in `dir` with the verifier material the child saved, and returns
 /// its records, or says what verification found.
@@ -26,10 +27,10 @@ fn verify_log(dir: &Path) -> Result<Vec<Record>, String> {
     let text =
         std::fs::read_to_string(&material_path).map_err(|e| format!("{material_path}: {e}"))?;
     let material = VerifierMaterial::parse(&text).map_err(|e| e.to_string())?;
-    let options = VerifyOptions {
-        material: Some(material),
-        seal_slack_epochs: Some(100_000),
-        ..VerifyOptions::default()
+    let options = {
+        let mut options = VerifyOptions::with_material(material);
+        options.seal_slack_epochs = Some(100_000);
+        options
     };
     let report = verify(dir, &options).map_err(|e| e.to_string())?;
     if let Some(failure) = &report.failure {

@@ -8,12 +8,12 @@
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
-use audit_events::{AuditId, Body, Entry, EventKind, EventRecord, Timestamp};
+use audit_events::{Entry, Timestamp};
 use audit_store::{LogConfig, LogWriter, Query, VerifyOptions, query, verify};
 
 const DAY: i64 = 86_400 * 1_000_000_000;
 /// 2026-11-22T00:00:00Z.
-const T0: i64 = 1_795_305_600_000_000_000;
+const T0: i64 = audit_testkit::fixture::T0.0;
 
 fn report(name: &str, value: f64, unit: &str, target: &str) {
     println!(
@@ -21,25 +21,10 @@ fn report(name: &str, value: f64, unit: &str, target: &str) {
     );
 }
 
-fn entry(i: u64, time: i64) -> Entry {
-    let kinds = EventKind::ALL;
-    let kind = kinds[usize::try_from(i).unwrap() % kinds.len()];
-    let mut id = [0u8; 16];
-    id[8..].copy_from_slice(&i.to_be_bytes());
-    // A thousand distinct users, as in a real fleet.
-    let mut event = kind.example();
-    event.for_each_text_mut(&mut |path, _, text| {
-        if path.to_string() == "actor.user_id" {
-            *text = format!("user-{:04}", i % 1000);
-        }
-    });
-    Entry::new(Timestamp(time), AuditId(id), Body::Event(EventRecord::new(event)))
-}
+use audit_testkit::fixture::fleet_entry as entry;
 
 fn config() -> LogConfig {
-    let mut config = LogConfig::new("bench");
-    config.seal_epoch = Duration::from_secs(60);
-    config
+    audit_testkit::fixture::log_config("bench")
 }
 
 /// Appends batches of `batch` records for about `budget`, each batch durable before the next.
@@ -103,7 +88,7 @@ fn main() {
         "",
     );
 
-    let options = VerifyOptions { material: Some(material), ..VerifyOptions::default() };
+    let options = VerifyOptions::with_material(material);
     let start = Instant::now();
     let result = verify(&dir, &options).unwrap();
     let elapsed = start.elapsed().as_secs_f64();

@@ -10,6 +10,7 @@ const DAYS_3_YEARS: u32 = 3 * 365 + 1;
 
 /// How long sealed segments are kept, and whether removal is suspended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct RetentionPolicy {
     /// Segments whose newest record is older than this many days may be removed.
     pub days: u32,
@@ -18,25 +19,23 @@ pub struct RetentionPolicy {
 }
 
 impl RetentionPolicy {
-    /// SOC 2 style evidence retention: 7 years.
-    pub const fn soc2() -> Self {
+    /// Keep sealed segments for 7 years (2,557 days). A period chosen by the organisation; no
+    /// framework is implied.
+    pub const fn seven_years() -> Self {
         Self { days: DAYS_7_YEARS, legal_hold: false }
     }
 
-    /// GDPR accountability records: 7 years.
-    pub const fn gdpr() -> Self {
-        Self { days: DAYS_7_YEARS, legal_hold: false }
-    }
-
-    /// ISO/IEC 27001 style: 3 years.
-    pub const fn iso27001() -> Self {
+    /// Keep sealed segments for 3 years (1,096 days). A period chosen by the organisation; no
+    /// framework is implied.
+    pub const fn three_years() -> Self {
         Self { days: DAYS_3_YEARS, legal_hold: false }
     }
 }
 
 impl Default for RetentionPolicy {
+    /// [`RetentionPolicy::seven_years`].
     fn default() -> Self {
-        Self::soc2()
+        Self::seven_years()
     }
 }
 
@@ -46,6 +45,7 @@ pub const MAX_SEGMENT_BYTES: u64 = 1 << 30;
 
 /// How a log is written.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct LogConfig {
     /// The service instance that owns the log (ASCII letters, digits, `-`, `_`, `.`; 1 to 128
     /// bytes). It names the log's checkpoints, so it is fixed at creation.

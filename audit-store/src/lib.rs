@@ -27,7 +27,6 @@
 //! Depends on `audit-events` and `audit-chain` only.
 
 mod config;
-mod crash;
 mod error;
 mod index;
 pub mod io;
@@ -40,6 +39,7 @@ mod reader;
 mod recovery;
 mod retention;
 mod segment;
+#[cfg(feature = "test-support")]
 pub mod tamper;
 mod verify;
 mod writer;

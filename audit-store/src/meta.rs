@@ -4,7 +4,7 @@
 //! lives in the log directory and is only a hint to readers (an intruder can rewrite it); the
 //! verifier material is the trust anchor and must be kept off the host.
 
-use std::fmt::{self, Write as _};
+use std::fmt;
 use std::path::Path;
 
 use audit_chain::{NoteVerifier, Zeroizing};
@@ -112,11 +112,10 @@ impl fmt::Debug for VerifierMaterial {
 impl VerifierMaterial {
     /// The text form, for a file the operator moves off the host. Contains the secret seal key.
     pub fn to_text(&self) -> Zeroizing<String> {
-        let mut key_hex = Zeroizing::new(String::with_capacity(64));
-        for b in self.initial_seal_key.iter() {
-            // Writing into the preallocated string: no temporary copies of the key.
-            let _ = write!(key_hex, "{b:02x}");
-        }
+        // Encoded into a wiped buffer (constant time, no temporary copies of the key).
+        let mut key_buf = Zeroizing::new([0u8; 64]);
+        let key_hex =
+            base16ct::lower::encode_str(&*self.initial_seal_key, &mut *key_buf).unwrap_or_default();
         Zeroizing::new(format!(
             "{MATERIAL_HEADER}\n# Keep this file off the log's host. Whoever holds the seal key can\n\
              # forge seals; without it, seals cannot be checked.\nlog-id: {}\norigin: {}\n\
@@ -128,7 +127,7 @@ impl VerifierMaterial {
             self.epoch_nanos,
             self.min_retention_days,
             self.public_key,
-            key_hex.as_str()
+            key_hex
         ))
     }
 
@@ -176,16 +175,11 @@ pub fn service_of_origin(origin: &str, log_id: LogId) -> Option<&str> {
 }
 
 fn decode_key(text: &str) -> Option<Zeroizing<[u8; 32]>> {
-    let bytes = text.as_bytes();
-    if bytes.len() != 64 {
+    let mut key = Zeroizing::new([0u8; 32]);
+    if text.len() != 64 {
         return None;
     }
-    let mut key = Zeroizing::new([0u8; 32]);
-    for (i, pair) in bytes.chunks_exact(2).enumerate() {
-        let hi = char::from(pair[0]).to_digit(16).filter(|_| !pair[0].is_ascii_uppercase())?;
-        let lo = char::from(pair[1]).to_digit(16).filter(|_| !pair[1].is_ascii_uppercase())?;
-        key[i] = u8::try_from(hi * 16 + lo).ok()?;
-    }
+    base16ct::lower::decode(text, &mut *key).ok()?;
     Some(key)
 }
 

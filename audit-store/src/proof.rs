@@ -19,6 +19,7 @@ use crate::segment::FrameReader;
 /// Everything needed to check offline that a record is in the log: the record, the proof, and
 /// the signed checkpoint whose root the proof leads to.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct InclusionBundle {
     /// The record's sequence number (its leaf index).
     pub seq: u64,
@@ -32,6 +33,7 @@ pub struct InclusionBundle {
 
 /// A consistency proof between two checkpointed sizes, with the newer signed checkpoint.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct ConsistencyBundle {
     /// The proof.
     pub proof: ConsistencyProof,

@@ -118,6 +118,7 @@ impl Query {
 
 /// One matching record.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct QueryHit {
     /// Its sequence number (prove it with [`crate::inclusion_proof`]).
     pub seq: u64,
@@ -133,6 +134,7 @@ pub struct QueryHit {
 
 /// A segment searched by reading every frame because its index file could not be used.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct IndexFallback {
     /// The segment file.
     pub segment: String,
@@ -142,6 +144,7 @@ pub struct IndexFallback {
 
 /// The result of a query: the hits, and the segments whose index file was present but not used.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct QueryOutcome {
     /// Matching records, in the order asked for.
     pub hits: Vec<QueryHit>,

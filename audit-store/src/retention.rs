@@ -36,6 +36,7 @@ pub(crate) const LEAVES_HEADER: usize = 8 + 2 + 8 + 8;
 
 /// What a retention run removed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct PurgeOutcome {
     /// Segment files removed.
     pub segments_removed: u64,
@@ -217,6 +218,14 @@ impl LogWriter {
             }
             w.io().sync_dir(&dir).map_err(|e| StoreError::io("syncing", &dir, e))
         })?;
+        tracing::info!(
+            service = %self.config().service_id,
+            first_seq = outcome.first_seq,
+            last_seq = outcome.last_seq,
+            segments_removed = outcome.segments_removed,
+            retention_days = policy.days,
+            "audit log retention purged segments"
+        );
         Ok(Some(outcome))
     }
 }

@@ -464,7 +464,7 @@ mod golden {
     use super::*;
 
     fn hex(bytes: &[u8]) -> String {
-        bytes.iter().map(|b| format!("{b:02x}")).collect()
+        base16ct::lower::encode_string(bytes)
     }
 
     #[test]

@@ -35,6 +35,7 @@ const MAX_HOLD_REASON: usize = 256;
 
 /// Sequence numbers a batch was given.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct AppendOutcome {
     /// The first record's sequence number (the log's size before the batch).
     pub first_seq: u64,
@@ -251,6 +252,7 @@ impl LogWriter {
         writer.key_dirty = key_behind;
         writer.legal_hold = tail.legal_hold.clone();
         let writer_name = writer.config.writer.clone();
+        let (recovered_torn, previous_clean) = (tail.torn.is_some(), tail.previous_clean);
         writer.guarded(|w| {
             if w.unsealed > 0 {
                 // Records written before the crash are sealed with the epoch key they were
@@ -283,6 +285,19 @@ impl LogWriter {
             w.key_dirty = true;
             w.commit()
         })?;
+        if recovered_torn {
+            tracing::warn!(
+                service = %writer.config.service_id,
+                next_seq = writer.next_seq,
+                "audit log recovered: the remains of a torn write were cut and recorded"
+            );
+        }
+        tracing::info!(
+            service = %writer.config.service_id,
+            next_seq = writer.next_seq,
+            previous_clean,
+            "audit log resumed"
+        );
         Ok(writer)
     }
 
@@ -381,7 +396,14 @@ impl LogWriter {
         self.guarded(|w| {
             w.stage_due_seals(now)?;
             w.commit()
-        })
+        })?;
+        tracing::debug!(
+            service = %self.config.service_id,
+            next_seq = self.next_seq,
+            epoch = self.seal_key.epoch(),
+            "audit log sealed"
+        );
+        Ok(())
     }
 
     /// When the current epoch ends and its seal is due.
@@ -527,6 +549,13 @@ impl LogWriter {
     ) -> Result<T, StoreError> {
         let result = f(self);
         if let Err(e) = &result {
+            // The error names the step, file and OS error, never record content.
+            tracing::error!(
+                service = %self.config.service_id,
+                next_seq = self.next_seq,
+                error = %e,
+                "audit log writer poisoned: it writes nothing more"
+            );
             self.poisoned = Some(e.to_string());
             self.staged.clear();
         }
@@ -708,6 +737,12 @@ impl LogWriter {
         self.stage_system(SystemRecord::SegmentRotated { reason }, now)?;
         self.stage_seal(now)?;
         self.commit()?;
+        tracing::info!(
+            service = %self.config.service_id,
+            next_seq = self.next_seq,
+            reason = ?reason,
+            "audit log segment rotated"
+        );
         self.keep_checkpoint()?;
         self.write_index(&index)?;
         self.segment = create_segment(

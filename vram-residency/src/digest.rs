@@ -55,7 +55,7 @@ mod tests {
     }
 
     fn hex(bytes: &[u8]) -> String {
-        bytes.iter().map(|b| format!("{b:02x}")).collect()
+        base16ct::lower::encode_string(bytes)
     }
 
     #[test]

@@ -156,12 +156,6 @@ pub enum VramError {
         reason: String,
     },
 
-    /// The seal key could not be derived from the worker secret. HKDF-SHA256 refuses only
-    /// outputs longer than 8160 bytes and the key is 32, so this does not happen; it exists
-    /// so that no code path panics.
-    #[error("seal key derivation failed")]
-    KeyDerivation,
-
     /// The VRAM-only policy cannot hold: at start-up for a device (integrated GPU, host
     /// page-table access under a strict policy), or for one allocation that is not plain
     /// device memory. Emitted as `PolicyViolation`.

@@ -92,7 +92,6 @@ impl VramManager {
     ///   [`MAX_WORKER_ID_BYTES`] bytes.
     /// - [`VramError::PolicyViolation`]: a device cannot satisfy the policy, or its attributes
     ///   could not be read; a `PolicyViolation` event was emitted.
-    /// - [`VramError::KeyDerivation`] (does not happen; see the variant).
     pub fn with_policy(
         backend: Arc<dyn VramBackend>,
         worker_id: &str,
@@ -103,7 +102,7 @@ impl VramManager {
         let worker_id = validate_identifier(worker_id, MAX_WORKER_ID_BYTES)
             .map_err(|reason| VramError::InvalidWorkerId { reason })?
             .into_inner();
-        let key = SealKey::derive(&secret).ok_or(VramError::KeyDerivation)?;
+        let key = SealKey::derive(&secret);
         drop(secret);
         let event_worker_id = match backend.kind() {
             BackendKind::Host => format!("{worker_id}{HOST_BACKEND_WORKER_SUFFIX}"),

@@ -5,7 +5,6 @@
 //! info = "shard-seal", L = 32)`. Both values are zeroized on drop and neither has a `Debug`
 //! that shows bytes.
 
-use hkdf::Hkdf;
 use hmac::{Hmac, KeyInit, Mac};
 use sha2::Sha256;
 use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
@@ -43,15 +42,12 @@ impl std::fmt::Debug for WorkerSecret {
 pub(crate) struct SealKey(Zeroizing<[u8; 32]>);
 
 impl SealKey {
-    /// Derives the seal key from the worker secret (see the module docs for the exact inputs).
-    ///
-    /// Returns `None` only if HKDF refused a 32-byte output, which RFC 5869 allows up to 8160
-    /// bytes: it cannot happen, but this way no code path panics.
-    pub(crate) fn derive(secret: &WorkerSecret) -> Option<Self> {
-        let hkdf = Hkdf::<Sha256>::new(Some(SEAL_KEY_SALT), &secret.0);
-        let mut key = Zeroizing::new([0u8; 32]);
-        hkdf.expand(SEAL_KEY_INFO, key.as_mut()).ok()?;
-        Some(Self(key))
+    /// Derives the seal key from the worker secret (see the module docs for the exact inputs),
+    /// through the workspace's one HKDF, `audit_chain::hkdf_sha256`, whose intermediate values
+    /// (the PRK among them) are wiped; its doc comment says why it is not the `hkdf` crate.
+    pub(crate) fn derive(secret: &WorkerSecret) -> Self {
+        let okm = audit_chain::hkdf_sha256::<1>(SEAL_KEY_SALT, &secret.0, SEAL_KEY_INFO);
+        Self(Zeroizing::new(okm[0]))
     }
 
     fn mac(&self) -> Hmac<Sha256> {
@@ -90,7 +86,7 @@ mod tests {
     use super::*;
 
     fn unhex(s: &str) -> Vec<u8> {
-        (0..s.len()).step_by(2).map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap()).collect()
+        base16ct::mixed::decode_vec(s).unwrap()
     }
 
     fn vector_file(name: &str) -> String {
@@ -115,15 +111,20 @@ mod tests {
     }
 
     #[test]
-    fn hkdf_sha256_matches_rfc_5869() {
+    fn seal_key_is_hkdf_sha256_of_the_documented_inputs() {
+        // RFC 5869 A.1's inputs and first 32 output bytes, through the same function, show that
+        // `derive` is plain HKDF-SHA256 (the full vectors run in audit-chain).
         let cases = cases(&vector_file("hkdf_sha256_rfc5869.txt"), &["IKM", "salt", "info", "OKM"]);
         assert_eq!(cases.len(), 3);
         for case in cases {
             let (ikm, salt, info, okm) = (&case[0], &case[1], &case[2], &case[3]);
-            let mut out = vec![0u8; okm.len()];
-            Hkdf::<Sha256>::new(Some(salt), ikm).expand(info, &mut out).unwrap();
-            assert_eq!(&out, okm);
+            let out = audit_chain::hkdf_sha256::<1>(salt, ikm, info);
+            assert_eq!(&out[0][..], &okm[..32]);
         }
+        let secret = [9u8; 32];
+        let key = SealKey::derive(&WorkerSecret::new(secret));
+        let expected = audit_chain::hkdf_sha256::<1>(SEAL_KEY_SALT, &secret, SEAL_KEY_INFO);
+        assert_eq!(*key.0, expected[0]);
     }
 
     #[test]
@@ -144,7 +145,7 @@ mod tests {
     fn the_seal_key_is_the_documented_derivation() {
         // Computed independently (Python `hmac`/`hashlib`) from secret = 0x00..0x1f.
         let secret: [u8; 32] = std::array::from_fn(|i| u8::try_from(i).unwrap());
-        let key = SealKey::derive(&WorkerSecret::new(secret)).unwrap();
+        let key = SealKey::derive(&WorkerSecret::new(secret));
         assert_eq!(
             key.0.as_ref(),
             unhex("c40a75cdfe4219eaded8ff5ce8a9098ab1910f41a6b70b9604e5b69f19e3d9f3").as_slice(),
@@ -153,8 +154,8 @@ mod tests {
 
     #[test]
     fn signatures_verify_only_for_their_message_and_key() {
-        let key = SealKey::derive(&WorkerSecret::new([7; 32])).unwrap();
-        let other = SealKey::derive(&WorkerSecret::new([8; 32])).unwrap();
+        let key = SealKey::derive(&WorkerSecret::new([7; 32]));
+        let other = SealKey::derive(&WorkerSecret::new([8; 32]));
         let tag = key.sign(b"message");
         assert!(key.verify(b"message", &tag));
         assert!(!key.verify(b"messagf", &tag));
@@ -168,7 +169,7 @@ mod tests {
     fn debug_never_shows_secret_bytes() {
         let secret = WorkerSecret::new([0xAB; 32]);
         assert_eq!(format!("{secret:?}"), "WorkerSecret(..)");
-        let key = SealKey::derive(&secret).unwrap();
+        let key = SealKey::derive(&secret);
         assert_eq!(format!("{key:?}"), "SealKey(..)");
     }
 }

@@ -3,6 +3,7 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use audit_events::AuditEvent;
+use audit_logger::{AuditError, Failure, FailureKind};
 use parking_lot::Mutex;
 
 /// Where VRAM audit events go: an `audit_logger::AuditLogger` in production, a
@@ -12,12 +13,15 @@ use parking_lot::Mutex;
 /// error never fails the GPU operation; [`VramManager`](crate::VramManager) counts it per event
 /// kind ([`VramManager::audit_failures`](crate::VramManager::audit_failures)).
 pub trait AuditSink: Send + Sync {
-    /// Hands one event over. The error text must not contain secrets.
+    /// Hands one event over. The error must not contain secrets.
     ///
     /// # Errors
     ///
-    /// Whatever the sink could not do (queue full, logger poisoned, ...), as text.
-    fn emit(&self, event: AuditEvent) -> Result<(), String>;
+    /// Whatever the sink could not do, typed as the logger's [`AuditError`]: a full queue
+    /// ([`AuditError::BufferFull`]), a failed writer ([`AuditError::WriterPoisoned`], whose
+    /// [`AuditError::failure`] tells a full disk from another I/O error from a damaged log), a
+    /// logger shut down.
+    fn emit(&self, event: AuditEvent) -> Result<(), AuditError>;
 }
 
 /// A sink that keeps every event in memory, in order, and can be told to fail.
@@ -50,9 +54,12 @@ impl RecordingSink {
 }
 
 impl AuditSink for RecordingSink {
-    fn emit(&self, event: AuditEvent) -> Result<(), String> {
+    fn emit(&self, event: AuditEvent) -> Result<(), AuditError> {
         if self.failing.load(Ordering::SeqCst) {
-            return Err("recording sink is set to fail".to_owned());
+            return Err(AuditError::WriterPoisoned {
+                cause: "recording sink is set to fail".to_owned(),
+                failure: Failure::new(FailureKind::Other),
+            });
         }
         self.events.lock().push(event);
         Ok(())
@@ -60,7 +67,7 @@ impl AuditSink for RecordingSink {
 }
 
 impl AuditSink for audit_logger::AuditLogger {
-    fn emit(&self, event: AuditEvent) -> Result<(), String> {
-        audit_logger::AuditLogger::emit(self, event).map_err(|e| e.to_string())
+    fn emit(&self, event: AuditEvent) -> Result<(), AuditError> {
+        audit_logger::AuditLogger::emit(self, event)
     }
 }

@@ -2,7 +2,8 @@
 //!
 //! Normal and build dependencies must be in the crate's allowed set. Dev-dependencies may also
 //! reach anything below the allowed set (what the allowed crates themselves may use), never a
-//! crate at the same level or above.
+//! crate at the same level or above. The dev-only crates ([`DEV_ONLY`]: test tooling) are the
+//! exception: any crate may have them as a dev-dependency, and none as anything else.
 
 use std::collections::BTreeSet;
 use std::path::Path;
@@ -18,7 +19,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("audit-chain", &[]),
     ("audit-store", &["audit-events", "audit-chain"]),
     ("audit-logger", &["audit-store", "audit-events", "input-validation"]),
-    ("vram-residency", &["audit-logger", "audit-events", "input-validation"]),
+    ("vram-residency", &["audit-logger", "audit-chain", "audit-events", "input-validation"]),
     ("audit-collector", &["audit-store", "audit-events", "audit-chain"]),
     (
         "audit-cli",
@@ -44,8 +45,13 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "audit-cli",
         ],
     ),
+    ("audit-testkit", &["audit-events", "audit-chain", "audit-store", "audit-logger"]),
     ("xtask", &[]),
 ];
+
+/// Crates of test tooling (`publish = false`): a dev-dependency of any crate, never a normal or
+/// build dependency.
+const DEV_ONLY: &[&str] = &["audit-testkit"];
 
 fn allowed(name: &str) -> Option<&'static [&'static str]> {
     ALLOWED.iter().find(|(n, _)| *n == name).map(|(_, deps)| *deps)
@@ -92,6 +98,14 @@ pub(crate) fn check(root: &Path) -> Result<()> {
                 continue;
             }
             let is_dev = dep["kind"].as_str() == Some("dev");
+            if DEV_ONLY.contains(&dep_name) {
+                if !is_dev {
+                    violations.push(format!(
+                        "{name} has a non-dev dependency on {dep_name}, which is test tooling"
+                    ));
+                }
+                continue;
+            }
             let ok = direct.contains(&dep_name) || (is_dev && reachable.contains(dep_name));
             if !ok {
                 let kind = if is_dev { "dev-dependency" } else { "dependency" };

@@ -26,8 +26,7 @@ fn vectors(file: &str) -> Value {
 }
 
 fn unhex(s: &str) -> Vec<u8> {
-    assert!(s.len().is_multiple_of(2), "odd hex length");
-    (0..s.len()).step_by(2).map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap()).collect()
+    base16ct::mixed::decode_vec(s).unwrap()
 }
 
 fn unhex32(s: &str) -> [u8; 32] {
@@ -35,11 +34,5 @@ fn unhex32(s: &str) -> [u8; 32] {
 }
 
 fn hex(bytes: &[u8]) -> String {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut s = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        s.push(char::from(DIGITS[usize::from(b >> 4)]));
-        s.push(char::from(DIGITS[usize::from(b & 15)]));
-    }
-    s
+    base16ct::lower::encode_string(bytes)
 }

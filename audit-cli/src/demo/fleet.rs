@@ -59,7 +59,7 @@ impl FleetSink {
 }
 
 impl AuditSink for FleetSink {
-    fn emit(&self, event: AuditEvent) -> Result<(), String> {
+    fn emit(&self, event: AuditEvent) -> Result<(), audit_logger::AuditError> {
         let kind = event.kind();
         match self.logger.emit(event) {
             Ok(()) => {
@@ -68,7 +68,7 @@ impl AuditSink for FleetSink {
             }
             Err(e) => {
                 self.refused.fetch_add(1, Ordering::Relaxed);
-                Err(e.to_string())
+                Err(e)
             }
         }
     }
@@ -244,7 +244,8 @@ pub(crate) fn gpu_worker(
 /// A worker on an integrated GPU, whose memory is host memory: the VRAM-only policy refuses
 /// it at start (a policy violation on record).
 pub(crate) fn integrated_gpu_worker(sink: Arc<FleetSink>) {
-    let device = HostDeviceConfig { integrated: true, ..HostDeviceConfig::new(8 * MIB) };
+    let mut device = HostDeviceConfig::new(8 * MIB);
+    device.integrated = true;
     let backend = Arc::new(HostBackend::with_devices(vec![device]));
     let _ = VramManager::new(backend, "worker-igpu-0", WorkerSecret::new([9; 32]), sink);
 }

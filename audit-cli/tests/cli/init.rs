@@ -26,7 +26,7 @@ fn init_creates_a_log_and_material_that_verifies_it() {
     assert_eq!(std::fs::read_to_string(&public).unwrap(), format!("{}\n", material.public_key));
     assert!(run.stdout.contains(public.to_str().unwrap()), "{}", run.stdout);
     // The secret key is only in the file, never printed.
-    let key: String = material.initial_seal_key.iter().map(|b| format!("{b:02x}")).collect();
+    let key = audit_events::to_hex(&*material.initial_seal_key);
     assert!(!run.stdout.contains(&key) && !run.stderr.contains(&key));
 
     let run = audit(&[

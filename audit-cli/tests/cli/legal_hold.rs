@@ -38,7 +38,7 @@ fn a_hold_placed_by_the_cli_stops_retention_until_it_is_lifted() {
     assert!(writer.legal_hold().is_some_and(|r| r.starts_with("case 2026-17")));
     assert_eq!(writer.apply_retention(Timestamp::now()).unwrap(), None);
     writer.close(Timestamp::now()).unwrap();
-    let options = VerifyOptions { material: Some(fixture.material.clone()), ..Default::default() };
+    let options = VerifyOptions::with_material(fixture.material.clone());
     let report = verify(&fixture.dir, &options).unwrap();
     assert!(report.is_intact(), "{report:#?}");
     assert_eq!(report.legal_hold, Some(true));

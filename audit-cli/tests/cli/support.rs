@@ -3,52 +3,19 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
-use std::time::Duration;
 
-use audit_events::{AuditEvent, AuditId, Body, Entry, EventKind, EventRecord, Timestamp};
-use audit_store::{LogConfig, LogWriter, VerifierMaterial};
+use audit_events::{AuditEvent, Entry, EventKind, Timestamp};
+use audit_store::{LogWriter, VerifierMaterial};
 
-/// 2026-11-22T00:00:00Z.
-pub(crate) const T0: Timestamp = Timestamp(1_795_305_600_000_000_000);
-pub(crate) const SECOND: i64 = 1_000_000_000;
+pub(crate) use audit_testkit::fixture::{
+    T0, at, config, copy_log, entries, entries_from, entry, segments,
+};
 
 /// Text that tries every trick: ANSI clear screen and colour, OSC title, CR/LF line forging,
 /// NUL, DEL, C1 CSI, bidi override, zero-width space, line separator, tag characters, BOM.
 pub(crate) const HOSTILE: &str = "mal\u{1b}[2J\u{1b}[31mlory\u{1b}]0;pwned\u{7}\r\n\
      2026-11-22T00:00:00Z FAKE auth.success\u{0}\u{7f}\u{9b}6n\u{202e}gnp.exe\u{200b}\u{2028}\
      \u{e0041}\u{e0042}\u{feff}end";
-
-pub(crate) fn at(seconds: i64) -> Timestamp {
-    Timestamp(T0.0 + seconds * SECOND)
-}
-
-pub(crate) fn config() -> LogConfig {
-    let mut config = LogConfig::new("svc-test");
-    config.seal_epoch = Duration::from_secs(60);
-    config.max_segment_bytes = 4096;
-    config
-}
-
-pub(crate) fn entry(event: AuditEvent, time: Timestamp, n: u64) -> Entry {
-    let mut id = [0u8; 16];
-    id[8..].copy_from_slice(&n.to_be_bytes());
-    Entry::new(time, AuditId(id), Body::Event(EventRecord::new(event)))
-}
-
-/// `count` events cycling through every kind, all at `time`.
-pub(crate) fn entries(count: usize, time: Timestamp) -> Vec<Entry> {
-    entries_from(0, count, time)
-}
-
-/// `count` events cycling through every kind from the `start`-th, all at `time`.
-pub(crate) fn entries_from(start: usize, count: usize, time: Timestamp) -> Vec<Entry> {
-    (start..start + count)
-        .map(|i| {
-            let kind = EventKind::ALL[i % EventKind::ALL.len()];
-            entry(kind.example(), time, u64::try_from(i).unwrap())
-        })
-        .collect()
-}
 
 /// Events whose text fields hold [`HOSTILE`], stored raw (the store keeps what it is given),
 /// so only the command's output escaping stands between them and the terminal.
@@ -135,27 +102,6 @@ pub(crate) fn hostile_log() -> Fixture {
     writer.append_batch(&entries(5, at(3)), at(3)).unwrap();
     writer.close(at(4)).unwrap();
     fixture
-}
-
-/// Copies a log directory (files only) to `to`.
-pub(crate) fn copy_log(from: &Path, to: &Path) {
-    std::fs::create_dir(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        if entry.file_type().unwrap().is_file() {
-            std::fs::copy(entry.path(), to.join(entry.file_name())).unwrap();
-        }
-    }
-}
-
-pub(crate) fn segments(dir: &Path) -> Vec<PathBuf> {
-    let mut found: Vec<PathBuf> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|e| e == "log"))
-        .collect();
-    found.sort();
-    found
 }
 
 pub(crate) fn file_name(path: &Path) -> String {

@@ -5,7 +5,7 @@
 //! error; consistency vouches for nothing `verify` would reject.
 
 use audit_events::{AuditEvent, Body, SystemRecord};
-use audit_store::tamper;
+use audit_testkit::tamper;
 use serde_json::Value;
 
 use crate::support::{Fixture, at, audit, entries, new_log, segments, written_log};

@@ -1,7 +1,7 @@
 //! `audit verify`: PASS on intact logs, exit 1 naming the place on every tampered one.
 
 use audit_events::{AuditEvent, Body};
-use audit_store::tamper;
+use audit_testkit::tamper;
 use serde_json::Value;
 
 use crate::support::{at, audit, copy_log, entries, file_name, new_log, segments, written_log};

@@ -1,5 +1,5 @@
-//! The fixture both test binaries share: a throwaway PostgreSQL cluster, the fleet database
-//! and a collector serving HTTPS on loopback.
+//! The fixture both test binaries and the fleet benchmark share: a throwaway PostgreSQL
+//! cluster, the fleet database and a collector serving HTTPS on loopback.
 #![allow(dead_code)]
 
 use std::net::SocketAddr;
@@ -14,6 +14,12 @@ use audit_collector::server::{self, AppState, Running};
 use audit_collector::tls::TlsIdentity;
 use audit_collector::witness::{self, Outcome};
 
+/// Copies a log directory's files to `to` (created, mode 0700).
+pub(crate) fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
+    audit_testkit::fixture::copy_log(from, to);
+    std::fs::set_permissions(to, std::os::unix::fs::PermissionsExt::from_mode(0o700)).unwrap();
+}
+
 /// A PostgreSQL cluster, the fleet database and a collector serving HTTPS on loopback.
 pub(crate) struct Fleet {
     pub(crate) runtime: tokio::runtime::Runtime,
@@ -27,13 +33,18 @@ pub(crate) struct Fleet {
 
 impl Fleet {
     pub(crate) fn start() -> Self {
+        Self::start_with_pool(4)
+    }
+
+    /// [`Fleet::start`] with `pool` database connections (the benchmark uses more).
+    pub(crate) fn start_with_pool(pool: usize) -> Self {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .enable_all()
             .build()
             .unwrap();
         let cluster = TempCluster::start().unwrap();
-        let db = Db::connect(&cluster.connection_string(), 4).unwrap();
+        let db = Db::connect(&cluster.connection_string(), pool).unwrap();
         runtime.block_on(async {
             db.migrate().await.unwrap();
             db.create_partitions().await.unwrap();

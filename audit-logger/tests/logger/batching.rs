@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use audit_logger::FlushMode;
-use audit_logger::testing::MemorySink;
+use audit_testkit::MemorySink;
 
 use crate::support::{PATIENCE, critical, logger, routine, tags};
 

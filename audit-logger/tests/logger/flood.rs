@@ -2,8 +2,8 @@
 //! chain, critical events still land, and memory stays within the byte bound.
 
 use audit_events::{AuditEvent, EventKind, KindCount};
-use audit_logger::testing::MemorySink;
 use audit_logger::{AuditError, MIN_QUEUE_BYTES};
+use audit_testkit::MemorySink;
 
 use crate::support::{PATIENCE, critical, logger, recorded_drops, routine, tags};
 

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use audit_events::{AuditEvent, Body, EventKind, MAX_TEXT_BYTES, Record};
-use audit_logger::testing::MemorySink;
+use audit_testkit::MemorySink;
 use input_validation::{is_dangerous, unescape_log};
 use proptest::prelude::*;
 

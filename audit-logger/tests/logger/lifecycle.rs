@@ -4,8 +4,8 @@
 use std::time::{Duration, Instant};
 
 use audit_events::{Body, EventKind, SystemRecord};
-use audit_logger::testing::MemorySink;
 use audit_logger::{AuditConfig, AuditError, AuditLogger};
+use audit_testkit::MemorySink;
 
 use crate::support::{PATIENCE, logger, routine, tags};
 

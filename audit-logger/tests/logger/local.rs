@@ -5,9 +5,10 @@ use std::sync::Arc;
 use std::thread;
 
 use audit_events::{AuditEvent, Body, Record, SystemRecord};
-use audit_logger::{AuditConfig, AuditError, AuditLogger, KeyHandling, QueueBounds};
-use audit_store::io::FaultyIo;
-use audit_store::{VerifierMaterial, VerifyOptions, tamper, verify};
+use audit_logger::{AuditConfig, AuditError, AuditLogger, FailureKind, KeyHandling};
+use audit_store::{VerifierMaterial, VerifyOptions, verify};
+use audit_testkit::FaultyIo;
+use audit_testkit::tamper;
 use input_validation::unescape_log;
 
 use crate::support::{critical, routine, tags};
@@ -17,11 +18,7 @@ fn local(dir: &std::path::Path) -> AuditConfig {
 }
 
 fn verified(dir: &std::path::Path, material: &VerifierMaterial) -> Vec<Record> {
-    let report = verify(
-        dir,
-        &VerifyOptions { material: Some(material.clone()), ..VerifyOptions::default() },
-    )
-    .unwrap();
+    let report = verify(dir, &VerifyOptions::with_material(material.clone())).unwrap();
     assert!(report.is_intact(), "{report:#?}");
     tamper::read_records(dir).unwrap()
 }
@@ -127,7 +124,8 @@ fn a_flood_is_counted_in_the_chain_and_critical_events_still_land() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("log");
     let mut config = local(&dir);
-    config.queue = QueueBounds { max_events: 16, critical_max_events: 4, ..QueueBounds::default() };
+    config.queue.max_events = 16;
+    config.queue.critical_max_events = 4;
     let mut logger = AuditLogger::new(config).unwrap();
     let material = logger.take_verifier_material().unwrap();
     let mut refused = 0u64;
@@ -165,9 +163,13 @@ fn an_injected_sync_failure_poisons_the_logger_and_the_log_recovers() {
     logger.emit(routine("lost")).unwrap();
     let err = logger.flush().unwrap_err();
     assert!(
-        matches!(&err, AuditError::WriterPoisoned { cause } if cause.contains("sync")),
+        matches!(&err, AuditError::WriterPoisoned { cause, .. } if cause.contains("sync")),
         "{err}"
     );
+    // Typed: an I/O failure (not a full disk, not tampering), at the sync step.
+    let failure = err.failure().unwrap();
+    assert_eq!(failure.kind, FailureKind::Io, "{err}");
+    assert_eq!(failure.step, Some("syncing"), "{err}");
     assert!(matches!(logger.emit(routine("later")), Err(AuditError::WriterPoisoned { .. })));
     assert!(logger.shutdown().is_err());
     // A new logger recovers the log; what was acknowledged is there and it verifies.
@@ -196,4 +198,34 @@ fn hostile_text_is_stored_escaped_and_round_trips() {
     assert!(!task_id.chars().any(input_validation::is_dangerous), "{task_id:?}");
     assert_eq!(unescape_log(task_id).unwrap(), hostile);
     assert_eq!(stored.escaped, ["task_id"]);
+}
+
+#[test]
+fn a_full_disk_is_told_apart_from_other_io_errors_and_from_a_damaged_log() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("log");
+    let io = FaultyIo::new();
+    let logger = AuditLogger::with_io(local(&dir), Arc::new(io.clone())).unwrap();
+    logger.emit(routine("durable")).unwrap();
+    logger.flush().unwrap();
+    io.disk_space(10);
+    logger.emit(routine("does not fit")).unwrap();
+    let err = logger.flush().unwrap_err();
+    let failure = err.failure().unwrap();
+    assert_eq!(failure.kind, FailureKind::DiskFull, "{err}");
+    assert_eq!(failure.io_kind, Some(std::io::ErrorKind::StorageFull), "{err}");
+    assert!(failure.step.is_some(), "{err}");
+    // Every later call says the same.
+    let again = logger.emit(routine("later")).unwrap_err();
+    assert_eq!(again.failure(), Some(failure));
+    drop(logger);
+
+    // A segment damaged in the middle (not a torn tail) is refused as an integrity failure.
+    let segment = audit_testkit::fixture::segments(&dir).remove(0);
+    let mut bytes = std::fs::read(&segment).unwrap();
+    let (_, frames) = audit_testkit::forge::frames(&segment);
+    bytes[frames[1] + 6] ^= 0xff;
+    std::fs::write(&segment, bytes).unwrap();
+    let err = AuditLogger::new(local(&dir)).unwrap_err();
+    assert_eq!(err.failure().map(|f| f.kind), Some(FailureKind::Integrity), "{err}");
 }

@@ -8,6 +8,7 @@ mod flood;
 mod hostile;
 mod lifecycle;
 mod local;
+mod operator_events;
 mod poison;
 mod producers;
 mod restart;

@@ -3,13 +3,13 @@
 
 use audit_events::{EventKind, KindCount};
 use audit_logger::AuditError;
-use audit_logger::testing::MemorySink;
+use audit_testkit::MemorySink;
 
 use crate::support::{PATIENCE, critical, logger, routine, tags};
 
 fn cause(err: &AuditError) -> &str {
     match err {
-        AuditError::WriterPoisoned { cause } => cause,
+        AuditError::WriterPoisoned { cause, .. } => cause,
         other => panic!("expected WriterPoisoned, got {other:?}"),
     }
 }

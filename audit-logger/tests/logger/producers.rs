@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use audit_events::{Body, SystemRecord};
 use audit_logger::AuditError;
-use audit_logger::testing::MemorySink;
+use audit_testkit::MemorySink;
 
 use crate::support::{assert_continuous, critical, logger, recorded_drops, routine, system, tags};
 

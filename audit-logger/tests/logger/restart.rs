@@ -2,8 +2,8 @@
 //! writer closed cleanly.
 
 use audit_events::SystemRecord;
-use audit_logger::testing::MemorySink;
 use audit_logger::{AuditError, AuditLogger};
+use audit_testkit::MemorySink;
 
 use crate::support::{assert_continuous, config, logger, routine, system, tags};
 

@@ -3,9 +3,9 @@
 
 use std::time::Duration;
 
-use audit_events::{AuditEvent, Body, EventKind, KindCount, Outcome, Record, SystemRecord};
-use audit_logger::testing::MemorySink;
+use audit_events::{AuditEvent, Body, EventKind, KindCount, Record, SystemRecord};
 use audit_logger::{AuditConfig, AuditLogger};
+use audit_testkit::MemorySink;
 
 /// The longest any test waits for the writer before failing. Waits end as soon as the
 /// condition holds; this bound only turns a hang into a failure.
@@ -23,16 +23,7 @@ pub(crate) fn logger(sink: &MemorySink, tweak: impl FnOnce(&mut AuditConfig)) ->
     AuditLogger::with_memory_sink(config, sink).unwrap()
 }
 
-/// A routine event whose task id is `tag`.
-pub(crate) fn routine(tag: &str) -> AuditEvent {
-    AuditEvent::TaskCompleted {
-        task_id: tag.to_owned(),
-        worker_id: "worker-gpu-0".to_owned(),
-        tokens_generated: 7,
-        duration_ms: 3,
-        outcome: Outcome::Success,
-    }
-}
+pub(crate) use audit_testkit::fixture::routine;
 
 /// A critical event whose reason is `tag`.
 pub(crate) fn critical(tag: &str) -> AuditEvent {

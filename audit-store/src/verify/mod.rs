@@ -43,8 +43,10 @@ pub const DEFAULT_SEAL_SLACK_EPOCHS: u64 = 10;
 /// Nanoseconds in a day.
 const DAY_NANOS: i64 = 86_400 * 1_000_000_000;
 
-/// What to verify against.
+/// What to verify against. Start from [`VerifyOptions::default`] (no trust anchor) or
+/// [`VerifyOptions::with_material`] and set fields.
 #[derive(Debug, Default, Clone)]
+#[non_exhaustive]
 pub struct VerifyOptions {
     /// The verifier material exported when the log was created: the trust anchor. Without it,
     /// seals are checked for consistency only.
@@ -68,6 +70,13 @@ pub struct VerifyOptions {
     /// The time of verification (default: the system clock). A retention purge dated after it
     /// is a finding: a purge can only claim records that had expired when it was made.
     pub now: Option<Timestamp>,
+}
+
+impl VerifyOptions {
+    /// Verification against the verifier material (the trust anchor), defaults otherwise.
+    pub fn with_material(material: VerifierMaterial) -> Self {
+        Self { material: Some(material), ..Self::default() }
+    }
 }
 
 /// How far a record may be dated after the time of verification (clocks of different hosts).

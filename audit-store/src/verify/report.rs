@@ -37,6 +37,7 @@ pub enum FailureKind {
 
 /// The first thing found wrong, and where.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct VerifyFailure {
     /// What kind of problem.
     pub kind: FailureKind,
@@ -79,6 +80,7 @@ pub enum SegmentStatus {
 
 /// One segment's line of the report.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct SegmentReport {
     /// File name.
     pub file: String,
@@ -92,6 +94,7 @@ pub struct SegmentReport {
 
 /// How far the log is proven, and by what.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Proven {
     /// Every record up to and including this sequence number is proven.
     pub through_seq: u64,
@@ -103,6 +106,7 @@ pub struct Proven {
 
 /// Everything verification found.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct VerifyReport {
     /// The log id checked.
     pub log_id: Option<LogId>,

@@ -8,8 +8,9 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use audit_store::io::{CrashIo, Io};
+use audit_store::io::Io;
 use audit_store::{LogConfig, LogWriter, VerifierMaterial, VerifyOptions, verify};
+use audit_testkit::CrashIo;
 
 use crate::support::{at, config, entries};
 
@@ -101,10 +102,10 @@ fn every_crash_image_at_every_durability_point_reopens_and_verifies() {
             let writer = LogWriter::open(&image, crash_config(), at(10 * DAY))
                 .unwrap_or_else(|e| panic!("image {name} at point {n} does not reopen: {e}"));
             writer.close(at(10 * DAY + 1)).unwrap();
-            let options = VerifyOptions {
-                material: Some(material.clone()),
-                now: Some(at(10 * DAY + 2)),
-                ..VerifyOptions::default()
+            let options = {
+                let mut options = VerifyOptions::with_material(material.clone());
+                options.now = Some(at(10 * DAY + 2));
+                options
             };
             let report = verify(&image, &options).unwrap();
             assert!(report.is_intact(), "image {name} at point {n}: {:?}", report.failure);

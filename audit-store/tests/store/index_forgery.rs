@@ -93,23 +93,7 @@ impl Forged {
     fn encode(&self) -> Vec<u8> {
         let min = self.records.iter().map(|r| r.1).min().unwrap_or(i64::MAX);
         let max = self.records.iter().map(|r| r.1).max().unwrap_or(i64::MIN);
-        let mut body = Vec::new();
-        for (offset, time, kind) in &self.records {
-            body.extend_from_slice(&offset.to_le_bytes());
-            body.extend_from_slice(&time.to_le_bytes());
-            body.extend_from_slice(&kind.to_le_bytes());
-        }
-        for postings in &self.postings {
-            body.extend_from_slice(&u32::try_from(postings.len()).unwrap().to_le_bytes());
-            for (key, list) in postings {
-                body.extend_from_slice(&u16::try_from(key.len()).unwrap().to_le_bytes());
-                body.extend_from_slice(key.as_bytes());
-                body.extend_from_slice(&u32::try_from(list.len()).unwrap().to_le_bytes());
-                for p in list {
-                    body.extend_from_slice(&p.to_le_bytes());
-                }
-            }
-        }
+        let body = audit_testkit::forge::index_body(&self.records, &self.postings);
         let mut out = b"AUDITIDX".to_vec();
         out.extend_from_slice(&1u16.to_le_bytes());
         out.extend_from_slice(&self.first_seq.to_le_bytes());
@@ -118,13 +102,7 @@ impl Forged {
         out.extend_from_slice(&self.last_chain);
         out.extend_from_slice(&min.to_le_bytes());
         out.extend_from_slice(&max.to_le_bytes());
-        out.extend_from_slice(&u64::try_from(body.len()).unwrap().to_le_bytes());
-        let header_check = Sha256::digest(&out);
-        out.extend_from_slice(&header_check);
-        out.extend_from_slice(&body);
-        let check = Sha256::digest(&out);
-        out.extend_from_slice(&check);
-        out
+        audit_testkit::forge::index_file(out, &body)
     }
 }
 

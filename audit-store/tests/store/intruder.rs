@@ -5,83 +5,17 @@
 
 use std::path::Path;
 
-use audit_chain::{CompactTree, SealInput};
+use audit_chain::SealInput;
 use audit_events::{Body, HashValue, Record, SystemRecord, Timestamp};
-use audit_store::{FailureKind, LogReader, LogWriter, StoreError, VerifyOptions, tamper, verify};
+use audit_store::{FailureKind, LogReader, LogWriter, StoreError, VerifyOptions, verify};
+use audit_testkit::forge::{
+    append_forged, frames, remove_checkpoints, seal_record, system, tree_at,
+};
+use audit_testkit::tamper;
 
 use crate::support::{EPOCH, SECOND, T0, at, config, copy_log, entries, new_log, segments};
 
 const DAY: i64 = 86_400;
-
-/// The header length of a segment file and the offset of each complete frame after it.
-fn frames(path: &Path) -> (usize, Vec<usize>) {
-    let bytes = std::fs::read(path).unwrap();
-    let header_len = usize::from(u16::from_le_bytes([bytes[10], bytes[11]]));
-    let mut at = header_len;
-    let mut out = Vec::new();
-    while at + 4 <= bytes.len() {
-        let len =
-            usize::try_from(u32::from_le_bytes(bytes[at..at + 4].try_into().unwrap())).unwrap();
-        if len == 0 || at + 4 + len + 32 > bytes.len() {
-            break;
-        }
-        out.push(at);
-        at += 4 + len + 32;
-    }
-    (header_len, out)
-}
-
-/// Appends `records` after the log's last record, as FORMAT.md says (see `tamper::append`).
-fn append_forged(dir: &Path, records: Vec<Record>, key: Option<&audit_chain::SealKey>) {
-    tamper::append(dir, records, key).unwrap();
-}
-
-/// The Merkle frontier a segment header records at `first_seq`, for the first present segment.
-fn tree_at(dir: &Path, first_seq: u64) -> CompactTree {
-    let path = dir.join(format!("seg-{first_seq:020}.log"));
-    let bytes = std::fs::read(path).unwrap();
-    let count = usize::from(bytes[76]);
-    let frontier =
-        (0..count).map(|i| bytes[77 + 32 * i..109 + 32 * i].try_into().unwrap()).collect();
-    CompactTree::from_frontier(first_seq, frontier).unwrap()
-}
-
-/// Removes `checkpoint` and every kept `checkpoint-*.note`: what an intruder does so that no
-/// signed size in the directory tells how long the log was.
-fn remove_checkpoints(dir: &Path) {
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let path = entry.unwrap().path();
-        if path.file_name().unwrap().to_str().unwrap().starts_with("checkpoint") {
-            std::fs::remove_file(path).unwrap();
-        }
-    }
-}
-
-fn template(dir: &Path) -> Record {
-    tamper::read_records(dir).unwrap().pop().unwrap()
-}
-
-fn system(dir: &Path, time: Timestamp, body: SystemRecord) -> Record {
-    let mut record = template(dir);
-    record.time = time;
-    record.body = Body::System(body);
-    record
-}
-
-fn seal_record(dir: &Path, epoch: u64, sealed_at: Timestamp) -> Record {
-    system(
-        dir,
-        sealed_at,
-        SystemRecord::Seal {
-            epoch,
-            tree_size: 0,
-            root: HashValue([0; 32]),
-            last_chain: HashValue([0; 32]),
-            sealed_at,
-            mac: HashValue([0; 32]),
-        },
-    )
-}
 
 fn epoch_at(t: Timestamp) -> u64 {
     u64::try_from((t.0 - T0.0) / EPOCH).unwrap()
@@ -105,7 +39,12 @@ fn log_over_days(days: i64) -> (crate::support::Fixture, i64) {
 }
 
 fn options_at(fixture: &crate::support::Fixture, now: Timestamp, days: u32) -> VerifyOptions {
-    VerifyOptions { min_retention_days: Some(days), now: Some(now), ..fixture.options() }
+    {
+        let mut options = fixture.options();
+        options.min_retention_days = Some(days);
+        options.now = Some(now);
+        options
+    }
 }
 
 // ---- Forged retention purges -------------------------------------------------------------------
@@ -118,7 +57,7 @@ fn forge_purge(dir: &Path, n: usize, purge_time: Timestamp, with_key: bool) {
     let first_present: u64 = next.file_name().unwrap().to_str().unwrap()[4..24].parse().unwrap();
     let header = std::fs::read(next).unwrap();
     let end_chain: [u8; 32] = header[44..76].try_into().unwrap();
-    let end_root = tree_at(dir, first_present).root();
+    let end_root = tree_at(&dir.join(format!("seg-{first_present:020}.log"))).root();
     for seg in &segs[..n] {
         std::fs::remove_file(seg).unwrap();
         let _ = std::fs::remove_file(seg.with_extension("idx"));
@@ -501,7 +440,11 @@ fn a_log_rewritten_without_any_key_and_without_seals_fails_keyed_verification() 
     assert!(report.failure.is_some(), "{report:#?}");
     // And with seal.key gone as well, the verification time still holds the log to its seals.
     std::fs::remove_file(dir.join("seal.key")).unwrap();
-    let options = VerifyOptions { now: Some(at(3600)), ..fixture.options() };
+    let options = {
+        let mut options = fixture.options();
+        options.now = Some(at(3600));
+        options
+    };
     let report = verify(&dir, &options).unwrap();
     assert!(report.failure.is_some(), "{report:#?}");
 }
@@ -575,10 +518,18 @@ fn records_dated_after_the_time_of_verification_are_a_finding() {
     let (fixture, mut writer) = new_log();
     writer.append_batch(&entries(3, at(1)), at(1)).unwrap();
     writer.close(at(2)).unwrap();
-    let options = VerifyOptions { now: Some(at(2)), ..fixture.options() };
+    let options = {
+        let mut options = fixture.options();
+        options.now = Some(at(2));
+        options
+    };
     assert!(verify(&fixture.dir, &options).unwrap().is_intact());
     // Verified a day before the records were (claimed to be) written.
-    let options = VerifyOptions { now: Some(Timestamp(T0.0 - DAY * SECOND)), ..fixture.options() };
+    let options = {
+        let mut options = fixture.options();
+        options.now = Some(Timestamp(T0.0 - DAY * SECOND));
+        options
+    };
     let report = verify(&fixture.dir, &options).unwrap();
     assert_eq!(report.failure.as_ref().map(|f| f.kind), Some(FailureKind::Coverage), "{report:#?}");
 }

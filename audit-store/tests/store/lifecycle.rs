@@ -1,7 +1,8 @@
 //! Writing, closing, reopening, sealing: the log continues one chain and verifies.
 
 use audit_events::{Body, RecordKind, SystemKind, SystemRecord};
-use audit_store::{LogReader, LogWriter, StoreError, VerifyOptions, tamper, verify};
+use audit_store::{LogReader, LogWriter, StoreError, VerifyOptions, verify};
+use audit_testkit::tamper;
 
 use crate::support::{EPOCH, T0, at, config, entries, new_log, written_log};
 

@@ -7,6 +7,7 @@ mod hostile_files;
 mod index_forgery;
 mod intruder;
 mod lifecycle;
+mod operator_events;
 mod proofs;
 mod query;
 mod recovery;

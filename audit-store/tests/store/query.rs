@@ -1,7 +1,8 @@
 //! Queries match a brute-force filter over every record, with and without indexes.
 
 use audit_events::{Category, EventKind, Record, RecordKind, Severity};
-use audit_store::{Order, Query, query, tamper};
+use audit_store::{Order, Query, query};
+use audit_testkit::tamper;
 
 use crate::support::{Fixture, at, entries, new_log, segments};
 

@@ -5,8 +5,9 @@
 use std::sync::Arc;
 
 use audit_events::{Body, SystemRecord};
-use audit_store::io::FaultyIo;
-use audit_store::{LogReader, LogWriter, StoreError, tamper};
+use audit_store::{LogReader, LogWriter, StoreError};
+use audit_testkit::FaultyIo;
+use audit_testkit::tamper;
 
 use crate::support::{T0, at, config, copy_log, entries, new_log, segments};
 

@@ -2,7 +2,8 @@
 //! under legal hold; the rest of the log still verifies and proves.
 
 use audit_events::{Body, SystemRecord};
-use audit_store::{LogWriter, VerifyOptions, inclusion_proof, tamper, verify};
+use audit_store::{LogWriter, inclusion_proof, verify};
+use audit_testkit::tamper;
 
 use crate::support::{at, config, entries, new_log, segments};
 
@@ -39,7 +40,11 @@ fn old_segments_are_purged_after_a_purge_record_and_the_log_still_verifies() {
     // Nothing more is due right away.
     assert_eq!(writer.apply_retention(at(5 * DAY)).unwrap(), None);
     writer.close(at(5 * DAY + 1)).unwrap();
-    let options = VerifyOptions { min_retention_days: Some(2), ..fixture.options() };
+    let options = {
+        let mut options = fixture.options();
+        options.min_retention_days = Some(2);
+        options
+    };
     let report = verify(&fixture.dir, &options).unwrap();
     assert!(report.is_intact(), "{report:#?}");
     assert_eq!(report.purged, Some((0, outcome.last_seq)));

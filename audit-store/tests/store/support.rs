@@ -1,39 +1,10 @@
 //! Fixtures: logs with a controlled clock, entries of every kind, directory copies.
 
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
-use audit_events::{AuditId, Body, Entry, EventKind, EventRecord, Timestamp};
-use audit_store::{LogConfig, LogWriter, VerifierMaterial, VerifyOptions, VerifyReport, verify};
-
-/// 2026-11-22T00:00:00Z.
-pub(crate) const T0: Timestamp = Timestamp(1_795_305_600_000_000_000);
-pub(crate) const SECOND: i64 = 1_000_000_000;
-pub(crate) const EPOCH: i64 = 60 * SECOND;
-
-pub(crate) fn at(seconds: i64) -> Timestamp {
-    Timestamp(T0.0 + seconds * SECOND)
-}
-
-pub(crate) fn config() -> LogConfig {
-    let mut config = LogConfig::new("svc-test");
-    config.seal_epoch = Duration::from_secs(60);
-    config.max_segment_bytes = 4096;
-    config
-}
-
-pub(crate) fn entry(kind: EventKind, time: Timestamp, n: u64) -> Entry {
-    let mut id = [0u8; 16];
-    id[8..].copy_from_slice(&n.to_be_bytes());
-    Entry::new(time, AuditId(id), Body::Event(EventRecord::new(kind.example())))
-}
-
-/// `count` events cycling through every kind, all at `time`.
-pub(crate) fn entries(count: usize, time: Timestamp) -> Vec<Entry> {
-    (0..count)
-        .map(|i| entry(EventKind::ALL[i % EventKind::ALL.len()], time, u64::try_from(i).unwrap()))
-        .collect()
-}
+use audit_events::Timestamp;
+use audit_store::{LogWriter, VerifierMaterial, VerifyOptions, VerifyReport, verify};
+pub(crate) use audit_testkit::fixture::{EPOCH, SECOND, T0, at, config, entries, segments};
 
 pub(crate) struct Fixture {
     pub(crate) _tmp: tempfile::TempDir,
@@ -43,7 +14,7 @@ pub(crate) struct Fixture {
 
 impl Fixture {
     pub(crate) fn options(&self) -> VerifyOptions {
-        VerifyOptions { material: Some(self.material.clone()), ..VerifyOptions::default() }
+        VerifyOptions::with_material(self.material.clone())
     }
 
     pub(crate) fn verify(&self) -> VerifyReport {
@@ -81,24 +52,8 @@ pub(crate) fn written_log(batches: i64) -> Fixture {
 pub(crate) fn copy_log(from: &Path) -> (tempfile::TempDir, PathBuf) {
     let tmp = tempfile::tempdir().unwrap();
     let to = tmp.path().join("log");
-    std::fs::create_dir(&to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        if entry.file_type().unwrap().is_file() {
-            std::fs::copy(entry.path(), to.join(entry.file_name())).unwrap();
-        }
-    }
+    audit_testkit::fixture::copy_log(from, &to);
     (tmp, to)
-}
-
-pub(crate) fn segments(dir: &Path) -> Vec<PathBuf> {
-    let mut found: Vec<PathBuf> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|e| e == "log"))
-        .collect();
-    found.sort();
-    found
 }
 
 /// The failure's sequence number and segment, asserting there is one.

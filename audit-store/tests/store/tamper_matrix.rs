@@ -3,7 +3,8 @@
 
 use audit_chain::SealKey;
 use audit_events::{AuditEvent, Body, Record, SystemRecord};
-use audit_store::{FailureKind, LogWriter, VerifyOptions, tamper, verify};
+use audit_store::{FailureKind, LogWriter, VerifyOptions, verify};
+use audit_testkit::tamper;
 
 use crate::support::{at, config, copy_log, entries, failure, new_log, segments, written_log};
 
@@ -373,10 +374,10 @@ fn a_rollback_or_a_fork_is_caught_by_a_held_checkpoint() {
     writer.append_batch(&entries(5, at(63)), at(63)).unwrap();
     writer.close(at(64)).unwrap();
     let held = std::fs::read_to_string(fixture.dir.join("checkpoint")).unwrap();
-    let options = || VerifyOptions {
-        material: Some(fixture.material.clone()),
-        trusted_checkpoints: vec![held.clone()],
-        ..VerifyOptions::default()
+    let options = || {
+        let mut options = VerifyOptions::with_material(fixture.material.clone());
+        options.trusted_checkpoints = vec![held.clone()];
+        options
     };
     let report = verify(&fixture.dir, &options()).unwrap();
     assert!(report.is_intact(), "{report:#?}");
@@ -413,9 +414,12 @@ fn a_purge_claiming_more_than_retention_allows_is_caught() {
     let f = failure(&report);
     assert_eq!(f.kind, FailureKind::Purge, "{f}");
     // With the retention the operator actually configured, it verifies.
-    let report =
-        verify(&fixture.dir, &VerifyOptions { min_retention_days: Some(1), ..fixture.options() })
-            .unwrap();
+    let report = verify(&fixture.dir, &{
+        let mut options = fixture.options();
+        options.min_retention_days = Some(1);
+        options
+    })
+    .unwrap();
     assert!(report.is_intact(), "{report:#?}");
 }
 

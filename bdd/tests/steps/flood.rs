@@ -2,9 +2,9 @@
 //! Nothing may be lost silently: every refusal reaches the caller as an error and the log as an
 //! events-dropped record, critical events keep their own lane, and memory stays bounded.
 
-use audit_events::{AuditEvent, Body, EventKind, KindCount, Outcome, SystemRecord};
+use audit_events::{AuditEvent, Body, EventKind, KindCount, SystemRecord};
 use audit_logger::{AuditError, KeyHandling, QueueBounds};
-use audit_store::io::FaultyIo;
+use audit_testkit::FaultyIo;
 use cucumber::{given, then, when};
 use input_validation::unescape_log;
 
@@ -30,15 +30,7 @@ pub(crate) struct State {
     after_failure: Option<Result<(), AuditError>>,
 }
 
-fn routine(tag: &str) -> AuditEvent {
-    AuditEvent::TaskCompleted {
-        task_id: tag.to_owned(),
-        worker_id: "worker-gpu-0".to_owned(),
-        tokens_generated: 7,
-        duration_ms: 3,
-        outcome: Outcome::Success,
-    }
-}
+use audit_testkit::fixture::routine;
 
 /// Task ids of the task-completed events in the log.
 fn logged_tasks(world: &AttackWorld) -> Vec<String> {
@@ -55,8 +47,9 @@ fn logged_tasks(world: &AttackWorld) -> Vec<String> {
 #[given(expr = "a new audit log written by a logger whose routine queue holds {int} events")]
 fn small_queue(world: &mut AttackWorld, events: usize) {
     let mut config = world.config();
-    config.queue =
-        QueueBounds { max_events: events, critical_max_events: 4, ..QueueBounds::default() };
+    config.queue = QueueBounds::default();
+    config.queue.max_events = events;
+    config.queue.critical_max_events = 4;
     world.start_logger(config);
 }
 

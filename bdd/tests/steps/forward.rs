@@ -5,7 +5,8 @@
 
 use audit_chain::SealKey;
 use audit_events::{AuditEvent, Body, Record, SystemRecord};
-use audit_store::{LogWriter, tamper};
+use audit_store::LogWriter;
+use audit_testkit::tamper;
 use cucumber::{given, then, when};
 
 use super::store_log::{at, config, entries};

@@ -8,7 +8,6 @@ use std::path::{Path, PathBuf};
 
 use audit_events::{AuditEvent, AuditId, Body, EventKind, EventRecord, Record};
 use cucumber::{then, when};
-use sha2::{Digest as _, Sha256};
 
 use super::{AttackWorld, finding, segments_of};
 
@@ -62,36 +61,14 @@ impl IndexFile {
     /// The file bytes: count, time range and body length from the content, both checksums
     /// recomputed.
     fn write(&self, path: &Path) {
-        let mut body = Vec::new();
-        for (offset, time, kind) in &self.records {
-            body.extend_from_slice(&offset.to_le_bytes());
-            body.extend_from_slice(&time.to_le_bytes());
-            body.extend_from_slice(&kind.to_le_bytes());
-        }
-        for map in &self.postings {
-            body.extend_from_slice(&u32::try_from(map.len()).unwrap().to_le_bytes());
-            for (key, list) in map {
-                body.extend_from_slice(&u16::try_from(key.len()).unwrap().to_le_bytes());
-                body.extend_from_slice(key);
-                body.extend_from_slice(&u32::try_from(list.len()).unwrap().to_le_bytes());
-                for p in list {
-                    body.extend_from_slice(&p.to_le_bytes());
-                }
-            }
-        }
+        let body = audit_testkit::forge::index_body(&self.records, &self.postings);
         let mut out = self.head.clone();
         out[18..26].copy_from_slice(&u64::try_from(self.records.len()).unwrap().to_le_bytes());
         let min = self.records.iter().map(|r| r.1).min().unwrap_or(i64::MAX);
         let max = self.records.iter().map(|r| r.1).max().unwrap_or(i64::MIN);
         out[66..74].copy_from_slice(&min.to_le_bytes());
         out[74..82].copy_from_slice(&max.to_le_bytes());
-        out.extend_from_slice(&u64::try_from(body.len()).unwrap().to_le_bytes());
-        let header_check = Sha256::digest(&out);
-        out.extend_from_slice(&header_check);
-        out.extend_from_slice(&body);
-        let check = Sha256::digest(&out);
-        out.extend_from_slice(&check);
-        std::fs::write(path, out).unwrap();
+        std::fs::write(path, audit_testkit::forge::index_file(out, &body)).unwrap();
     }
 }
 

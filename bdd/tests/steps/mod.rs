@@ -6,7 +6,6 @@
 pub(crate) mod cli;
 mod crash;
 mod flood;
-mod forge;
 mod forward;
 mod hostile;
 mod index;
@@ -26,8 +25,9 @@ use std::sync::Arc;
 
 use audit_events::{AuditEvent, Body, Record, SystemRecord};
 use audit_logger::{AuditConfig, AuditLogger, LoggerStats, ShutdownReport};
-use audit_store::io::FaultyIo;
-use audit_store::{LogReader, StoredRecord, VerifierMaterial, tamper as store_tamper};
+use audit_store::{LogReader, StoredRecord, VerifierMaterial};
+use audit_testkit::FaultyIo;
+use audit_testkit::tamper as store_tamper;
 use cucumber::{World, given, then, when};
 use input_validation::{display_safe, is_dangerous};
 
@@ -417,9 +417,8 @@ fn allow_retention(world: &mut AttackWorld, days: u32) {
 /// many seal epochs or days of records (the logger stamps events with the wall clock).
 pub(crate) mod store_log {
     use std::path::Path;
-    use std::time::Duration;
 
-    use audit_events::{AuditId, Body, Entry, EventKind, EventRecord, Timestamp};
+    use audit_events::{Entry, Timestamp};
     use audit_store::LogConfig;
 
     use super::SERVICE_ID;
@@ -436,29 +435,17 @@ pub(crate) mod store_log {
 
     /// One-minute epochs, 4 KiB segments (so a few batches make several), no daily rotation.
     pub(crate) fn config() -> LogConfig {
-        let mut config = LogConfig::new(SERVICE_ID);
-        config.seal_epoch = Duration::from_secs(60);
+        let mut config = audit_testkit::fixture::log_config(SERVICE_ID);
         config.max_segment_bytes = 4096;
         config.rotate_daily = false;
         config
     }
 
-    /// `count` example events cycling through every kind, all at `time`.
+    /// `count` example events cycling through every kind, all at `time` (which also salts the
+    /// audit ids, so batches at different times have distinct ids).
     pub(crate) fn entries(count: usize, time: Timestamp) -> Vec<Entry> {
-        (0..count)
-            .map(|i| {
-                let mut id = [0u8; 16];
-                id[..8].copy_from_slice(&time.0.to_be_bytes());
-                id[8..].copy_from_slice(&u64::try_from(i).unwrap().to_be_bytes());
-                Entry::new(
-                    time,
-                    AuditId(id),
-                    Body::Event(EventRecord::new(
-                        EventKind::ALL[i % EventKind::ALL.len()].example(),
-                    )),
-                )
-            })
-            .collect()
+        let salt = u64::from_be_bytes(time.0.to_be_bytes());
+        audit_testkit::fixture::salted_entries(salt, 0, count, time)
     }
 
     /// Copies the files of a log directory to `to` (created).

@@ -7,12 +7,13 @@
 use std::path::PathBuf;
 
 use audit_events::{Body, EventKind, SystemRecord, Timestamp};
-use audit_store::{LogWriter, tamper};
+use audit_store::LogWriter;
+use audit_testkit::tamper;
 use cucumber::{given, then, when};
 
-use super::forge::{frames, remove_checkpoints};
 use super::store_log::{config, entries};
 use super::{AttackWorld, segments_of};
+use audit_testkit::forge::{frames, remove_checkpoints};
 
 /// What the scenario left on disk before the writer reopened.
 #[derive(Debug, Default)]
@@ -71,7 +72,7 @@ fn logger_log(world: &mut AttackWorld) {
 #[when("the intruder zeroes the last segment from its third frame to the end")]
 fn zero_tail(world: &mut AttackWorld) {
     let last = segments_of(&world.log).pop().unwrap();
-    let offsets = frames(&last);
+    let (_, offsets) = frames(&last);
     assert!(offsets.len() > 4, "{} frames", offsets.len());
     let mut bytes = std::fs::read(&last).unwrap();
     for b in &mut bytes[offsets[2]..] {

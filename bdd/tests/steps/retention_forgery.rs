@@ -7,12 +7,15 @@
 use std::time::Duration;
 
 use audit_events::{Body, HashValue, SystemRecord, Timestamp};
-use audit_store::{LogConfig, LogWriter, PurgeOutcome, tamper};
+use audit_store::{LogConfig, LogWriter, PurgeOutcome};
+use audit_testkit::tamper;
 use cucumber::{given, then, when};
 
-use super::forge::{self, append_forged, files_starting, first_seq_of, prev_chain_of, tree_at};
 use super::store_log::{T0, at, config, entries};
 use super::{AttackWorld, Expected, SeqExpect, assert_intact, segments_of};
+use audit_testkit::forge::{
+    self, append_forged, files_starting, first_seq_of, prev_chain_of, tree_at,
+};
 
 /// Seconds in a day.
 const DAY: i64 = 86_400;

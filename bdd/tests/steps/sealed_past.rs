@@ -5,12 +5,13 @@
 
 use audit_chain::SealInput;
 use audit_events::{Body, Record, SystemRecord, Timestamp};
-use audit_store::{LogWriter, tamper};
+use audit_store::LogWriter;
+use audit_testkit::tamper;
 use cucumber::{given, then, when};
 
-use super::forge::{self, append_forged, remove_checkpoints};
 use super::store_log::{T0, at, config, entries};
 use super::{AttackWorld, Expected, SeqExpect, last_segment};
+use audit_testkit::forge::{self, append_forged, remove_checkpoints};
 
 /// Nanoseconds in a one-minute epoch.
 const EPOCH_NANOS: i64 = 60_000_000_000;

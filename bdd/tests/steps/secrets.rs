@@ -61,7 +61,11 @@ impl Secret {
 }
 
 fn hex(bytes: &[u8], upper: bool) -> String {
-    bytes.iter().map(|b| if upper { format!("{b:02X}") } else { format!("{b:02x}") }).collect()
+    if upper {
+        base16ct::upper::encode_string(bytes)
+    } else {
+        base16ct::lower::encode_string(bytes)
+    }
 }
 
 /// Standard base64 without padding (a padded encoding contains this as a prefix).

@@ -6,8 +6,9 @@
 //! `audit verify` must find it and say where.
 
 use audit_events::{AuditEvent, Body, EventKind, Record, SystemRecord};
-use audit_logger::{KeyHandling, RotationPolicy};
-use audit_store::{LogWriter, StoredRecord, tamper};
+use audit_logger::KeyHandling;
+use audit_store::{LogWriter, StoredRecord};
+use audit_testkit::tamper;
 use cucumber::{given, then, when};
 use serde_json::Value;
 
@@ -81,7 +82,8 @@ fn replace_frame(world: &AttackWorld, stored: &StoredRecord, payload: &[u8], cha
 #[given("a closed log of several segments written by the real logger")]
 fn several_segments(world: &mut AttackWorld) {
     let mut config = world.config();
-    config.rotation = RotationPolicy { max_segment_bytes: 4096, rotate_daily: false };
+    config.rotation.max_segment_bytes = 4096;
+    config.rotation.rotate_daily = false;
     world.start_logger(config);
     // Batches of six events of every kind; the store rotates before a batch that would
     // start in a full segment.

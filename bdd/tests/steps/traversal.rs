@@ -185,8 +185,9 @@ fn start_with_parent(world: &mut AttackWorld) {
 #[then(expr = "the logger refuses to start because the path {string}")]
 fn logger_refused(world: &mut AttackWorld, reason: String) {
     match world.traversal.refused.take() {
-        Some(AuditError::Store { cause }) => {
+        Some(AuditError::Store { cause, failure }) => {
             assert!(cause.contains(&reason), "{cause}");
+            assert_eq!(failure.kind, audit_logger::FailureKind::Integrity, "{cause}");
         }
         other => panic!("expected a store error, got {other:?}"),
     }

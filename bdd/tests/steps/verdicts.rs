@@ -89,13 +89,9 @@ fn remove_checkpoints(world: &mut AttackWorld) {
 #[then("`audit verify` with the verifier material of another log exits 2 naming both logs")]
 fn other_material(world: &mut AttackWorld) {
     let other = world.tmp().join("other");
-    let (writer, material) = LogWriter::create(
-        &other,
-        LogConfig::new("svc-other"),
-        audit_events::Timestamp(1_795_305_600_000_000_000),
-    )
-    .unwrap();
-    writer.close(audit_events::Timestamp(1_795_305_601_000_000_000)).unwrap();
+    let (writer, material) =
+        LogWriter::create(&other, LogConfig::new("svc-other"), audit_testkit::fixture::T0).unwrap();
+    writer.close(audit_testkit::fixture::at(1)).unwrap();
     let file = world.tmp().join("other.verifier");
     std::fs::write(&file, material.to_text()).unwrap();
     let run = world.audit([

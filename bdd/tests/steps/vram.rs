@@ -285,14 +285,15 @@ fn forged_logged(world: &mut AttackWorld) {
 
 #[when("a VRAM manager is started on an integrated GPU")]
 fn integrated(world: &mut AttackWorld) {
-    let device = HostDeviceConfig { integrated: true, ..HostDeviceConfig::new(DEVICE_BYTES) };
+    let mut device = HostDeviceConfig::new(DEVICE_BYTES);
+    device.integrated = true;
     start_manager(world, vec![device]);
 }
 
 #[when("a VRAM manager is started on a device whose allocations are managed memory")]
 fn managed(world: &mut AttackWorld) {
-    let device =
-        HostDeviceConfig { residency: Residency::Managed, ..HostDeviceConfig::new(DEVICE_BYTES) };
+    let mut device = HostDeviceConfig::new(DEVICE_BYTES);
+    device.residency = Residency::Managed;
     start_manager(world, vec![device]);
 }
 

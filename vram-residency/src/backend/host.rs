@@ -25,6 +25,7 @@ pub const HOST_DEVICE_NAME: &str = "host-memory (test backend)";
 
 /// One simulated device. The attribute flags let tests drive the manager's policy checks.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct HostDeviceConfig {
     /// How many bytes the device holds.
     pub capacity_bytes: u64,

@@ -4,7 +4,8 @@ use std::sync::Arc;
 
 use audit_events::{AuditEvent, EventKind};
 use audit_logger::{AuditConfig, AuditLogger};
-use audit_store::{VerifyOptions, tamper, verify};
+use audit_store::{VerifyOptions, verify};
+use audit_testkit::tamper;
 use vram_residency::{HostBackend, VramError, VramManager};
 
 use crate::{MIB, secret, shard_bytes};
@@ -32,9 +33,7 @@ fn every_vram_event_lands_in_a_real_log_that_verifies() {
     assert_eq!(logger.stats().dropped_total, 0);
     Arc::into_inner(logger).unwrap().shutdown().unwrap();
 
-    let report =
-        verify(&dir, &VerifyOptions { material: Some(material), ..VerifyOptions::default() })
-            .unwrap();
+    let report = verify(&dir, &VerifyOptions::with_material(material)).unwrap();
     assert!(report.is_intact(), "{report:#?}");
     let kinds: Vec<EventKind> = tamper::read_records(&dir)
         .unwrap()

@@ -23,7 +23,8 @@ fn start(
 
 #[test]
 fn an_integrated_gpu_refuses_to_start_and_says_why() {
-    let integrated = HostDeviceConfig { integrated: true, ..HostDeviceConfig::new(MIB) };
+    let mut integrated = HostDeviceConfig::new(MIB);
+    integrated.integrated = true;
     let (_, sink, manager) =
         start(vec![HostDeviceConfig::new(MIB), integrated], VramPolicy::default());
     assert!(matches!(
@@ -53,11 +54,9 @@ fn an_integrated_gpu_refuses_to_start_and_says_why() {
 
 #[test]
 fn host_memory_access_is_refused_only_under_the_strict_policy() {
-    let reaching = HostDeviceConfig {
-        pageable_memory_access: true,
-        pageable_memory_access_uses_host_page_tables: true,
-        ..HostDeviceConfig::new(MIB)
-    };
+    let mut reaching = HostDeviceConfig::new(MIB);
+    reaching.pageable_memory_access = true;
+    reaching.pageable_memory_access_uses_host_page_tables = true;
     let (_, sink, manager) = start(vec![reaching], VramPolicy::default());
     assert!(manager.is_ok());
     assert!(sink.events().is_empty());
@@ -72,7 +71,8 @@ fn host_memory_access_is_refused_only_under_the_strict_policy() {
 #[test]
 fn an_allocation_that_is_not_device_memory_is_freed_and_refused() {
     for residency in [Residency::Managed, Residency::Host, Residency::Other(4)] {
-        let config = HostDeviceConfig { residency, ..HostDeviceConfig::new(MIB) };
+        let mut config = HostDeviceConfig::new(MIB);
+        config.residency = residency;
         let (backend, sink, manager) = start(vec![config], VramPolicy::default());
         let manager = manager.unwrap();
         let result = manager.seal_model("s", 0, &[1; 1000]);

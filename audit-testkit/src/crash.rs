@@ -16,7 +16,7 @@ use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError};
 
-use crate::io::{Io, IoFile, OsIo};
+use audit_store::io::{Io, IoFile, OsIo};
 
 /// What turns a copy of the directory into one crash image.
 type Adjust = Box<dyn Fn(&Path) -> io::Result<()>>;
