@@ -4,6 +4,7 @@ use std::fs::{self, File, TryLockError};
 use std::io;
 use std::os::unix::fs::{DirBuilderExt, MetadataExt, PermissionsExt};
 use std::path::{Component, Path, PathBuf};
+use std::time::{Duration, Instant};
 
 use crate::error::StoreError;
 use crate::io::{log_file_options, open_checked};
@@ -288,20 +289,47 @@ pub(crate) struct WriterLock {
     _file: File,
 }
 
+/// How long opening waits for a lock that is held before it reports the log as locked.
+///
+/// A lock is held by an open file description, and a process that starts another one (between
+/// `fork` and `exec`) holds a copy of every descriptor for a moment, the writer's lock among
+/// them, even though the descriptor is close-on-exec. A writer closed and reopened by a
+/// process that also starts children would otherwise find its own released lock still held.
+/// A second live writer holds the lock for good and is refused when the wait ends.
+const LOCK_WAIT: Duration = Duration::from_secs(2);
+
 impl WriterLock {
-    /// Takes the lock or fails at once with [`StoreError::Locked`].
+    /// Takes the lock, waiting up to [`LOCK_WAIT`] for a holder to let go; then fails with
+    /// [`StoreError::Locked`].
     pub(crate) fn acquire(dir: &Path) -> Result<Self, StoreError> {
         let path = dir.join(LOCK_FILE);
         let mut options = log_file_options();
         options.read(true).write(true).create(true).truncate(false);
         let file =
             open_checked(&options, &path, None).map_err(|e| StoreError::io("opening", &path, e))?;
-        match file.try_lock() {
-            Ok(()) => Ok(Self { _file: file }),
-            Err(TryLockError::WouldBlock) => Err(StoreError::Locked { path: dir.to_owned() }),
-            Err(TryLockError::Error(e)) => Err(StoreError::io("locking", &path, e)),
+        let deadline = Instant::now() + LOCK_WAIT;
+        let mut pause = Duration::from_millis(1);
+        loop {
+            match file.try_lock() {
+                Ok(()) => return Ok(Self { _file: file }),
+                Err(TryLockError::WouldBlock) if Instant::now() < deadline => {
+                    pause_before_retry(pause);
+                    pause = (pause * 2).min(Duration::from_millis(50));
+                }
+                Err(TryLockError::WouldBlock) => {
+                    return Err(StoreError::Locked { path: dir.to_owned() });
+                }
+                Err(TryLockError::Error(e)) => return Err(StoreError::io("locking", &path, e)),
+            }
         }
     }
+}
+
+/// Waits before trying the lock again. flock(2) has no timed wait and no event tells when a
+/// lock is released, so this paces a bounded retry; no result depends on its length.
+#[allow(clippy::disallowed_methods)]
+fn pause_before_retry(pause: Duration) {
+    std::thread::sleep(pause);
 }
 
 #[cfg(test)]

@@ -141,6 +141,24 @@ fn one_writer_per_directory() {
     assert!(LogWriter::open(&fixture.dir, config(), at(1)).is_ok());
 }
 
+/// A process that starts a child holds a copy of every descriptor until the child's `exec`,
+/// the writer's lock among them. A writer dropped and reopened meanwhile waits for that copy
+/// to go instead of calling its own log locked. The child here keeps the copy for half a
+/// second (a descriptor left inheritable), standing in for that window.
+#[test]
+fn a_reopened_writer_waits_for_a_lock_copy_a_starting_child_still_holds() {
+    let (fixture, writer) = new_log();
+    drop(writer);
+    let lock = std::fs::OpenOptions::new().write(true).open(fixture.dir.join("lock")).unwrap();
+    lock.try_lock().unwrap();
+    rustix::io::fcntl_setfd(&lock, rustix::io::FdFlags::empty()).unwrap();
+    let mut child = std::process::Command::new("sleep").arg("0.5").spawn().unwrap();
+    drop(lock);
+    let reopened = LogWriter::open(&fixture.dir, config(), at(1));
+    child.wait().unwrap();
+    assert!(reopened.is_ok(), "{:?}", reopened.err());
+}
+
 #[test]
 fn create_refuses_an_existing_log() {
     let (fixture, writer) = new_log();
