@@ -28,6 +28,7 @@ use crate::layout::{self, CHECKPOINT_FILE, META_FILE, WriterLock};
 use crate::meta::{LogMeta, VerifierMaterial};
 use crate::recovery::{MAX_COMMIT_BYTES, recover_tail};
 use crate::segment::{self, FRAME_OVERHEAD, SegmentHeader};
+use crate::tiles::TileBuilder;
 use sha2::{Digest as _, Sha256};
 
 /// The longest reason a legal hold record may carry, in bytes.
@@ -97,6 +98,8 @@ pub struct LogWriter {
     /// The legal hold in force (from the chain), with its reason.
     legal_hold: Option<String>,
     poisoned: Option<String>,
+    /// The Merkle tiles being filled; `None` when they cannot be kept (see `tiles.rs`).
+    tiles: Option<TileBuilder>,
 }
 
 impl std::fmt::Debug for LogWriter {
@@ -171,6 +174,7 @@ impl LogWriter {
         let keys = Keys { lock, signer, seal_key };
         let position = Position { next_seq: 0, chain, tree, unsealed: 0 };
         let mut writer = Self::assemble(dir, io, config, meta, keys, position, segment, now)?;
+        writer.tiles = Some(TileBuilder::new(&writer.dir));
         let writer_name = writer.config.writer.clone();
         writer.guarded(|w| {
             w.stage_system(SystemRecord::LogCreated { writer_version: writer_name }, now)?;
@@ -250,6 +254,7 @@ impl LogWriter {
         let mut writer = Self::assemble(dir, io, config, meta, keys, position, segment, now)?;
         writer.key_dirty = key_behind;
         writer.legal_hold = tail.legal_hold.clone();
+        writer.tiles = TileBuilder::resume(&writer.dir, &writer.tree);
         let writer_name = writer.config.writer.clone();
         writer.guarded(|w| {
             if w.unsealed > 0 {
@@ -319,6 +324,7 @@ impl LogWriter {
             checkpoint_due: false,
             legal_hold: None,
             poisoned: None,
+            tiles: None,
         })
     }
 
@@ -546,6 +552,9 @@ impl LogWriter {
         let frame_len = u64::try_from(self.scratch.len()).unwrap_or(0) + FRAME_OVERHEAD;
         self.segment.index.add(offset, frame_len, chain, entry.time, &entry.body);
         self.tree.try_push(leaf)?;
+        if let Some(tiles) = &mut self.tiles {
+            tiles.push(leaf);
+        }
         self.chain = chain;
         self.next_seq += 1;
         self.last_time = self.last_time.max(entry.time);
@@ -626,6 +635,11 @@ impl LogWriter {
         }
         self.segment.bytes += u64::try_from(self.staged.len()).unwrap_or(0);
         self.staged.clear();
+        if let Some(tiles) = &mut self.tiles {
+            // Derived data, written once the records are durable and before the checkpoint
+            // that names their size; a failure costs only speed (proofs fall back to records).
+            let _derived_only = tiles.flush(self.checkpoint_due);
+        }
         if self.checkpoint_due {
             self.write_checkpoint()?;
             self.checkpoint_due = false;

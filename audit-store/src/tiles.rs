@@ -1,0 +1,636 @@
+//! Merkle tiles: the interior of the log's Merkle tree kept on disk as derived files, in the
+//! layout of C2SP tlog-tiles, so that inclusion and consistency proofs read `O(log n)` hashes
+//! instead of every record.
+//!
+//! A tile at level `L` and index `N` holds up to 256 consecutive hashes of Merkle level `8L`:
+//! level 0 holds leaf hashes, level 1 the roots of full level-0 tiles, and so on. A full tile is
+//! 8,192 bytes (`tiles/<L>/<N>`); a partial tile of width `W` (`tiles/<L>/<N>.p/<W>`) holds the
+//! first `W` hashes of what will be that tile, and is written only for the size of a signed
+//! checkpoint. `N` is written as in C2SP: groups of three digits, every group but the last
+//! prefixed with `x` (`1234067` is `x001/x234/067`).
+//!
+//! Tiles are derived data and hostile input. They are regenerable from the records, read with
+//! the rules of every file in the log directory (no symbolic link, never blocking, regular files
+//! only, capped), and never trusted: a proof built from tiles is checked against the root of a
+//! signed checkpoint before anyone sees it, and the caller falls back to the records when
+//! anything about the tiles is wrong. The writer writes full tiles once the records they cover
+//! are durable, and partial tiles with every checkpoint, without syncing them: a crash can leave
+//! a tile missing, short or zeroed, which recovery repairs at the tail and proofs survive by
+//! falling back.
+
+use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
+use std::fs::{self, DirBuilder, OpenOptions};
+use std::io::{self, Write as _};
+use std::os::unix::fs::{DirBuilderExt as _, FileExt as _};
+use std::path::{Path, PathBuf};
+
+use audit_chain::{CompactTree, Hash, LeafHashes, node_hash};
+
+use crate::index::{INDEX_HEADER_LEN, IndexHeader};
+use crate::layout;
+use crate::reader::{LogReader, StoredRecord};
+use crate::segment::{self, MAX_FRAME_PAYLOAD};
+
+/// The directory of the tiles inside a log directory.
+pub(crate) const TILES_DIR: &str = "tiles";
+/// Hashes in a full tile.
+pub(crate) const TILE_WIDTH: usize = 256;
+/// Bytes of a full tile (and the cap on every tile file).
+pub(crate) const TILE_BYTES: u64 = 256 * 32;
+/// Merkle levels a tile spans.
+const TILE_HEIGHT: u32 = 8;
+
+/// Why tiles could not serve a proof. The caller falls back to the records and says why.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum TileError {
+    /// No tile on disk covers what was needed.
+    #[error("tile {level}/{index} is missing")]
+    Missing { level: u32, index: u64 },
+    /// A tile file was refused or is malformed.
+    #[error("tile {path} is unusable: {reason}")]
+    Bad { path: String, reason: String },
+    /// Reading a record for the proof failed.
+    #[error("{0}")]
+    Record(String),
+}
+
+/// `N` in C2SP form: `x001/x234/067`.
+fn index_path(index: u64) -> String {
+    let digits = index.to_string();
+    let pad = (3 - digits.len() % 3) % 3;
+    let padded = format!("{}{digits}", "0".repeat(pad));
+    let groups: Vec<&str> =
+        padded.as_bytes().chunks(3).map(|g| std::str::from_utf8(g).unwrap_or("000")).collect();
+    let last = groups.len().saturating_sub(1);
+    groups
+        .iter()
+        .enumerate()
+        .map(|(i, g)| if i < last { format!("x{g}") } else { (*g).to_owned() })
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+/// The path of a full tile, relative to the log directory.
+pub(crate) fn full_path(level: u32, index: u64) -> PathBuf {
+    PathBuf::from(format!("{TILES_DIR}/{level}/{}", index_path(index)))
+}
+
+/// The directory of a tile's partial versions, relative to the log directory.
+fn partial_dir(level: u32, index: u64) -> PathBuf {
+    PathBuf::from(format!("{TILES_DIR}/{level}/{}.p", index_path(index)))
+}
+
+/// The root of `2^k` consecutive hashes (`entries.len()` a power of two), in place.
+fn subtree_root(entries: &[Hash], scratch: &mut Vec<Hash>) -> Hash {
+    scratch.clear();
+    scratch.extend_from_slice(entries);
+    let mut len = scratch.len();
+    while len > 1 {
+        for i in 0..len / 2 {
+            scratch[i] = node_hash(&scratch[2 * i], &scratch[2 * i + 1]);
+        }
+        len /= 2;
+    }
+    scratch.first().copied().unwrap_or(audit_chain::EMPTY_ROOT)
+}
+
+/// The perfect subtrees that `entries` (hashes of one Merkle level) make, largest first: one per
+/// set bit of their count.
+fn fold_bits(entries: &[Hash]) -> Vec<(u32, Hash)> {
+    let mut out = Vec::new();
+    let mut scratch = Vec::new();
+    let mut start = 0usize;
+    for bit in (0..usize::BITS).rev() {
+        let len = 1usize << bit;
+        if entries.len() & len != 0 {
+            out.push((bit, subtree_root(&entries[start..start + len], &mut scratch)));
+            start += len;
+        }
+    }
+    out
+}
+
+/// The frontier of a tree as (level, hash), largest subtree first.
+fn frontier_levels(tree: &CompactTree) -> HashMap<u32, Hash> {
+    let size = tree.size();
+    (0..u64::BITS).rev().filter(|b| size >> b & 1 == 1).zip(tree.frontier().iter().copied()).collect()
+}
+
+/// Checks that a path below the log directory crosses no symbolic link: every directory on the
+/// way must be a real directory.
+fn check_dirs(dir: &Path, relative: &Path) -> Result<(), String> {
+    let mut at = dir.to_path_buf();
+    let components: Vec<_> = relative.components().collect();
+    for component in components.iter().take(components.len().saturating_sub(1)) {
+        at.push(component);
+        match fs::symlink_metadata(&at) {
+            Ok(meta) if meta.file_type().is_dir() => {}
+            Ok(_) => return Err(format!("{} is not a directory", at.display())),
+            Err(e) => return Err(e.to_string()),
+        }
+    }
+    Ok(())
+}
+
+/// Reads a tile file of exactly `width` hashes, as hostile input.
+fn read_tile_file(
+    dir: &Path,
+    relative: &Path,
+    width: usize,
+    bytes_read: &Cell<u64>,
+) -> Result<Option<Vec<Hash>>, TileError> {
+    let shown = relative.display().to_string();
+    let bad = |reason: String| TileError::Bad { path: shown.clone(), reason };
+    match fs::symlink_metadata(dir.join(relative)) {
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+        Err(e) if e.raw_os_error() == Some(libc::ENOTDIR) => return Ok(None),
+        _ => {}
+    }
+    check_dirs(dir, relative).map_err(bad)?;
+    let bytes = match crate::io::read_capped(&dir.join(relative), TILE_BYTES) {
+        Ok(bytes) => bytes,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(bad(e.to_string())),
+    };
+    bytes_read.set(bytes_read.get() + u64::try_from(bytes.len()).unwrap_or(0));
+    if bytes.len() != width * 32 {
+        return Err(bad(format!("{} bytes where {} were expected", bytes.len(), width * 32)));
+    }
+    Ok(Some(bytes.chunks_exact(32).map(|c| c.try_into().unwrap_or([0; 32])).collect()))
+}
+
+/// The first `need` hashes of tile `level`/`index`, from the full tile or from any partial
+/// version at least that wide.
+fn read_tile(
+    dir: &Path,
+    level: u32,
+    index: u64,
+    need: usize,
+    bytes_read: &Cell<u64>,
+) -> Result<Vec<Hash>, TileError> {
+    let full = full_path(level, index);
+    if let Some(hashes) = read_tile_file(dir, &full, TILE_WIDTH, bytes_read)? {
+        return Ok(hashes);
+    }
+    let partials = partial_dir(level, index);
+    if need < TILE_WIDTH {
+        if let Some(hashes) = read_tile_file(dir, &partials.join(need.to_string()), need, bytes_read)? {
+            return Ok(hashes);
+        }
+        // A wider partial written for a later checkpoint holds the same hashes first.
+        let mut widths: Vec<usize> = match fs::read_dir(dir.join(&partials)) {
+            Ok(entries) => entries
+                .filter_map(Result::ok)
+                .filter_map(|e| e.file_name().to_str().and_then(parse_width))
+                .filter(|w| *w >= need)
+                .collect(),
+            Err(_) => Vec::new(),
+        };
+        widths.sort_unstable();
+        if let Some(width) = widths.last() {
+            let relative = partials.join(width.to_string());
+            if let Some(hashes) = read_tile_file(dir, &relative, *width, bytes_read)? {
+                return Ok(hashes);
+            }
+        }
+    }
+    // The full tile may have replaced the partial ones while they were being looked for.
+    read_tile_file(dir, &full, TILE_WIDTH, bytes_read)?.ok_or(TileError::Missing { level, index })
+}
+
+/// A partial tile's width from its file name: decimal `1..=255`, no leading zero.
+fn parse_width(name: &str) -> Option<usize> {
+    if name.starts_with('0') || name.len() > 3 || !name.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    name.parse().ok().filter(|w| (1..TILE_WIDTH).contains(w))
+}
+
+/// Hashes for the proofs of one tree size, read from the tiles on demand (each tile at most
+/// once). Every hash is untrusted until the proof built from it checks against a signed root.
+pub(crate) struct TileSource<'a> {
+    dir: &'a Path,
+    size: u64,
+    tiles: RefCell<HashMap<(u32, u64), Vec<Hash>>>,
+    bytes_read: Cell<u64>,
+}
+
+impl<'a> TileSource<'a> {
+    pub(crate) fn new(dir: &'a Path, size: u64) -> Self {
+        Self { dir, size, tiles: RefCell::new(HashMap::new()), bytes_read: Cell::new(0) }
+    }
+
+    /// Bytes of tile files read so far.
+    pub(crate) fn bytes_read(&self) -> u64 {
+        self.bytes_read.get()
+    }
+
+    /// The root of hashes `[first, first + count)` of Merkle level `8 * tile_level`.
+    fn root_of(&self, tile_level: u32, first: u64, count: usize) -> Result<Hash, TileError> {
+        let index = first >> TILE_HEIGHT;
+        let offset = usize::try_from(first & 0xff).unwrap_or(0);
+        // Hashes of this level that exist in a tree of `size` leaves, in this tile.
+        let level_len = self.size.checked_shr(TILE_HEIGHT * tile_level).unwrap_or(0);
+        let width = usize::try_from(level_len.saturating_sub(index << TILE_HEIGHT).min(256))
+            .unwrap_or(TILE_WIDTH);
+        if offset + count > width {
+            return Err(TileError::Missing { level: tile_level, index });
+        }
+        let mut tiles = self.tiles.borrow_mut();
+        let hashes = match tiles.entry((tile_level, index)) {
+            std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
+            std::collections::hash_map::Entry::Vacant(e) => {
+                e.insert(read_tile(self.dir, tile_level, index, width, &self.bytes_read)?)
+            }
+        };
+        let slice = hashes
+            .get(offset..offset + count)
+            .ok_or(TileError::Missing { level: tile_level, index })?;
+        Ok(subtree_root(slice, &mut Vec::new()))
+    }
+}
+
+impl LeafHashes for TileSource<'_> {
+    type Error = TileError;
+
+    fn leaf_hash(&self, index: u64) -> Result<Hash, TileError> {
+        self.root_of(0, index, 1)
+    }
+
+    fn perfect_subtree(&self, level: u32, index: u64) -> Result<Option<Hash>, TileError> {
+        let (tile_level, within) = (level / TILE_HEIGHT, level % TILE_HEIGHT);
+        let first = index.checked_shl(within).unwrap_or(u64::MAX);
+        self.root_of(tile_level, first, 1usize << within).map(Some)
+    }
+}
+
+/// One record read straight from its frame through the segment's index (a handful of small
+/// reads), or by walking the segment when it has no index. The result is untrusted: the caller
+/// checks its leaf hash through a proof against a signed root.
+pub(crate) fn record_at(
+    reader: &LogReader,
+    seq: u64,
+    bytes_read: &Cell<u64>,
+) -> Result<StoredRecord, TileError> {
+    let fail = |reason: String| TileError::Record(reason);
+    let Some((first, path)) = reader.segments().iter().rev().find(|(first, _)| *first <= seq)
+    else {
+        return Err(fail(format!("record {seq} is not in the log")));
+    };
+    let name = layout::segment_name(*first);
+    let index_path = reader.dir().join(layout::index_name(*first));
+    let located = (|| -> Option<(u64, Hash)> {
+        let file = crate::io::open_read(&index_path).ok()?;
+        let mut header = vec![0u8; INDEX_HEADER_LEN];
+        file.read_exact_at(&mut header, 0).ok()?;
+        let parsed = IndexHeader::parse(&header)?;
+        let at = usize::try_from(seq.checked_sub(parsed.first_seq)?).ok()?;
+        if parsed.first_seq != *first || at >= parsed.count {
+            return None;
+        }
+        let mut entry = [0u8; 8];
+        file.read_exact_at(&mut entry, u64::try_from(INDEX_HEADER_LEN + 18 * at).ok()?).ok()?;
+        bytes_read.set(bytes_read.get() + u64::try_from(INDEX_HEADER_LEN).ok()? + 8);
+        let offset = u64::from_le_bytes(entry);
+        let segment = crate::io::open_read(path).ok()?;
+        // The chain hash before the frame: the previous frame's last 32 bytes, or the header's.
+        let mut prev = [0u8; 32];
+        if at == 0 {
+            segment.read_exact_at(&mut prev, 44).ok()?;
+        } else {
+            segment.read_exact_at(&mut prev, offset.checked_sub(32)?).ok()?;
+        }
+        bytes_read.set(bytes_read.get() + 32);
+        Some((offset, prev))
+    })();
+    if let Some((offset, prev_chain)) = located {
+        let segment = crate::io::open_read(path).map_err(|e| fail(e.to_string()))?;
+        let mut len = [0u8; 4];
+        segment.read_exact_at(&mut len, offset).map_err(|e| fail(e.to_string()))?;
+        let len = u32::from_le_bytes(len);
+        if len == 0 || len > MAX_FRAME_PAYLOAD {
+            return Err(fail(format!("the index of {name} points at no frame")));
+        }
+        let mut frame = vec![0u8; usize::try_from(len).unwrap_or(0) + 32];
+        segment.read_exact_at(&mut frame, offset + 4).map_err(|e| fail(e.to_string()))?;
+        bytes_read.set(bytes_read.get() + 4 + u64::from(len) + 32);
+        let split = frame.len() - 32;
+        let chain: Hash = frame[split..].try_into().unwrap_or([0; 32]);
+        frame.truncate(split);
+        let (_, expected) = segment::link(&prev_chain, &frame);
+        let seq_ok = audit_events::RecordHeader::peek(&frame).is_ok_and(|h| h.seq == seq);
+        if expected == chain && seq_ok {
+            return Ok(StoredRecord { seq, segment: name, offset, bytes: frame, prev_chain, chain });
+        }
+    }
+    let record = reader
+        .records_from(seq)
+        .next()
+        .transpose()
+        .map_err(|e| fail(e.to_string()))?
+        .filter(|r| r.seq == seq)
+        .ok_or_else(|| fail(format!("record {seq} is not in the log")))?;
+    bytes_read.set(bytes_read.get() + u64::try_from(record.bytes.len()).unwrap_or(0));
+    Ok(record)
+}
+
+/// The writer's side: the partial tile of every level, and the full tiles waiting for the
+/// records they cover to be durable.
+#[derive(Debug)]
+pub(crate) struct TileBuilder {
+    dir: PathBuf,
+    size: u64,
+    /// `levels[L]`: the hashes of the tile of level `L` being filled (fewer than 256).
+    levels: Vec<Vec<Hash>>,
+    /// Full tiles to write after the next commit: (level, index, hashes).
+    pending: Vec<(u32, u64, Vec<Hash>)>,
+    /// The partial tile this writer last wrote, per level: (index, width).
+    partial_written: Vec<Option<(u64, usize)>>,
+    scratch: Vec<Hash>,
+}
+
+impl TileBuilder {
+    /// The tiles of an empty log.
+    pub(crate) fn new(dir: &Path) -> Self {
+        Self {
+            dir: dir.to_path_buf(),
+            size: 0,
+            levels: Vec::new(),
+            pending: Vec::new(),
+            partial_written: Vec::new(),
+            scratch: Vec::new(),
+        }
+    }
+
+    /// Adds the next leaf hash; completes every tile it fills.
+    pub(crate) fn push(&mut self, leaf: Hash) {
+        self.size += 1;
+        let mut hash = leaf;
+        let mut level = 0usize;
+        loop {
+            if self.levels.len() == level {
+                self.levels.push(Vec::with_capacity(TILE_WIDTH));
+            }
+            self.levels[level].push(hash);
+            if self.levels[level].len() < TILE_WIDTH {
+                return;
+            }
+            let full = std::mem::replace(&mut self.levels[level], Vec::with_capacity(TILE_WIDTH));
+            hash = subtree_root(&full, &mut self.scratch);
+            let tile_level = u32::try_from(level).unwrap_or(u32::MAX);
+            let index = (self.size >> (TILE_HEIGHT * (tile_level + 1))) - 1;
+            self.pending.push((tile_level, index, full));
+            level += 1;
+        }
+    }
+
+    /// Writes the full tiles completed so far (their records are durable), and with
+    /// `checkpoint` the partial tiles of the current size. Tiles are derived: they are not
+    /// synced, and a failure leaves a tile for recovery or for the fallback to the records.
+    pub(crate) fn flush(&mut self, checkpoint: bool) -> io::Result<()> {
+        let mut result = Ok(());
+        for (level, index, hashes) in std::mem::take(&mut self.pending) {
+            let written = self.write(&full_path(level, index), &hashes);
+            if written.is_ok() {
+                let _ignored = remove_partials(&self.dir, level, index);
+            }
+            result = result.and(written);
+        }
+        if checkpoint {
+            for level in 0..self.levels.len() {
+                let width = self.levels[level].len();
+                if width == 0 {
+                    continue;
+                }
+                let tile_level = u32::try_from(level).unwrap_or(u32::MAX);
+                let index = self.size >> (TILE_HEIGHT * (tile_level + 1));
+                if self.partial_written.len() <= level {
+                    self.partial_written.resize(level + 1, None);
+                }
+                let before = self.partial_written[level];
+                if before == Some((index, width)) {
+                    continue;
+                }
+                let path = partial_dir(tile_level, index).join(width.to_string());
+                let hashes = self.levels[level].clone();
+                let written = self.write(&path, &hashes);
+                if written.is_ok() {
+                    self.partial_written[level] = Some((index, width));
+                    // Narrower versions (of earlier checkpoints, or of an earlier writer) hold
+                    // a prefix of this one: readers find what they need here.
+                    let _ignored = remove_partials_below(&self.dir, tile_level, index, width);
+                }
+                result = result.and(written);
+            }
+        }
+        result
+    }
+
+    /// Writes one tile: a temporary file, then a rename over the name (no sync: derived data).
+    fn write(&self, relative: &Path, hashes: &[Hash]) -> io::Result<()> {
+        let path = self.dir.join(relative);
+        let parent = path.parent().unwrap_or(&self.dir);
+        DirBuilder::new().recursive(true).mode(0o700).create(parent)?;
+        check_dirs(&self.dir, relative).map_err(io::Error::other)?;
+        let mut tmp = path.clone().into_os_string();
+        tmp.push(".tmp");
+        let tmp = PathBuf::from(tmp);
+        let mut options: OpenOptions = crate::io::log_file_options();
+        options.write(true).create(true).truncate(true);
+        let mut file = crate::io::open_checked(&options, &tmp, None)?;
+        let mut bytes = Vec::with_capacity(hashes.len() * 32);
+        for hash in hashes {
+            bytes.extend_from_slice(hash);
+        }
+        file.write_all(&bytes)?;
+        drop(file);
+        fs::rename(&tmp, &path)
+    }
+
+    /// Picks up the tiles of an existing log of the size and frontier `tree` (which recovery
+    /// computed from the records): reads the partial tile of every level and checks it against
+    /// the frontier, then checks every full tile those partial tiles name (the most recent ones,
+    /// which a crash may have left short or zeroed) against the hash its parent holds, rewriting
+    /// a bad leaf tile from its records. When anything else is missing or wrong, every tile is
+    /// regenerated from the records. `None` when that is impossible (records removed by
+    /// retention are needed): the writer then writes no tiles, and proofs come from the records.
+    pub(crate) fn resume(dir: &Path, tree: &CompactTree) -> Option<Self> {
+        let reader = LogReader::open(dir).ok()?;
+        match Self::resume_from_disk(dir, &reader, tree) {
+            Some(builder) => Some(builder),
+            None => Self::rebuild(dir, &reader, tree),
+        }
+    }
+
+    fn resume_from_disk(dir: &Path, reader: &LogReader, tree: &CompactTree) -> Option<Self> {
+        let size = tree.size();
+        let frontier = frontier_levels(tree);
+        let bytes_read = Cell::new(0);
+        let mut builder = Self::new(dir);
+        builder.size = size;
+        let mut tile_level = 0u32;
+        while size.checked_shr(TILE_HEIGHT * tile_level).unwrap_or(0) > 0 {
+            let level_len = size >> (TILE_HEIGHT * tile_level);
+            let width = usize::try_from(level_len & 0xff).unwrap_or(0);
+            let index = level_len >> TILE_HEIGHT;
+            let entries = if width == 0 {
+                Vec::new()
+            } else if tile_level == 0 {
+                leaves_of(reader, size - u64::try_from(width).unwrap_or(0), size)?
+            } else {
+                let mut hashes = read_tile(dir, tile_level, index, width, &bytes_read).ok()?;
+                hashes.truncate(width);
+                hashes
+            };
+            for (bit, hash) in fold_bits(&entries) {
+                if frontier.get(&(bit + TILE_HEIGHT * tile_level)) != Some(&hash) {
+                    return None;
+                }
+            }
+            builder.levels.push(entries);
+            tile_level += 1;
+        }
+        // The full tiles each partial tile names must hash to what it holds.
+        let mut scratch = Vec::new();
+        for level in 1..builder.levels.len() {
+            let tile_level = u32::try_from(level).unwrap_or(u32::MAX);
+            let parent_index = size >> (TILE_HEIGHT * (tile_level + 1));
+            for (i, expected) in builder.levels[level].iter().enumerate() {
+                let child = (parent_index << TILE_HEIGHT) + u64::try_from(i).unwrap_or(0);
+                let found = read_tile(dir, tile_level - 1, child, TILE_WIDTH, &bytes_read);
+                if found.is_ok_and(|h| subtree_root(&h, &mut scratch) == *expected) {
+                    continue;
+                }
+                if tile_level != 1 {
+                    return None;
+                }
+                let first = child << TILE_HEIGHT;
+                let leaves = leaves_of(reader, first, first + 256)?;
+                if subtree_root(&leaves, &mut scratch) != *expected {
+                    return None;
+                }
+                builder.write(&full_path(0, child), &leaves).ok()?;
+            }
+        }
+        Some(builder)
+    }
+
+    /// Regenerates every tile from the records (all of them must be present).
+    fn rebuild(dir: &Path, reader: &LogReader, tree: &CompactTree) -> Option<Self> {
+        if reader.segments().first().is_none_or(|(first, _)| *first != 0) {
+            return None;
+        }
+        let mut builder = Self::new(dir);
+        let mut check = CompactTree::new();
+        for record in reader.records() {
+            let record = record.ok()?;
+            if record.seq >= tree.size() {
+                break;
+            }
+            let leaf = record.leaf_hash();
+            builder.push(leaf);
+            check.push(leaf);
+            if builder.pending.len() >= 64 {
+                builder.flush(false).ok()?;
+            }
+        }
+        if check != *tree {
+            return None;
+        }
+        builder.flush(true).ok()?;
+        Some(builder)
+    }
+}
+
+/// The leaf hashes of records `from..to`, all of which must be present.
+fn leaves_of(reader: &LogReader, from: u64, to: u64) -> Option<Vec<Hash>> {
+    let mut leaves = Vec::new();
+    for record in reader.records_from(from) {
+        let record = record.ok()?;
+        if record.seq >= to {
+            break;
+        }
+        if record.seq != from + u64::try_from(leaves.len()).ok()? {
+            return None;
+        }
+        leaves.push(record.leaf_hash());
+    }
+    (u64::try_from(leaves.len()).ok()? == to - from).then_some(leaves)
+}
+
+/// Removes the partial versions of a tile narrower than `width`.
+fn remove_partials_below(dir: &Path, level: u32, index: u64, width: usize) -> io::Result<()> {
+    for entry in fs::read_dir(dir.join(partial_dir(level, index)))? {
+        let entry = entry?;
+        let narrower = entry.file_name().to_str().and_then(parse_width).is_some_and(|w| w < width);
+        if narrower && entry.file_type()?.is_file() {
+            fs::remove_file(entry.path())?;
+        }
+    }
+    Ok(())
+}
+
+/// Removes the partial versions of a tile once the full tile is written.
+fn remove_partials(dir: &Path, level: u32, index: u64) -> io::Result<()> {
+    let partials = dir.join(partial_dir(level, index));
+    let entries = match fs::read_dir(&partials) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(e),
+    };
+    for entry in entries {
+        let entry = entry?;
+        if entry.file_type()?.is_file() {
+            fs::remove_file(entry.path())?;
+        }
+    }
+    fs::remove_dir(partials)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use audit_chain::{MemoryTree, leaf_hash};
+
+    #[test]
+    fn tile_indexes_are_written_as_c2sp_paths() {
+        assert_eq!(index_path(0), "000");
+        assert_eq!(index_path(67), "067");
+        assert_eq!(index_path(1234067), "x001/x234/067");
+        assert_eq!(full_path(1, 1000).to_str(), Some("tiles/1/x001/000"));
+        assert_eq!(partial_dir(0, 5).join("17").to_str(), Some("tiles/0/005.p/17"));
+        assert_eq!(parse_width("17"), Some(17));
+        for bad in ["0", "017", "256", "x", "", "1000"] {
+            assert_eq!(parse_width(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn tiles_serve_every_subtree_of_the_tree() {
+        let dir = tempfile::tempdir().unwrap();
+        let leaves: Vec<Hash> = (0u32..70_000).map(|i| leaf_hash(&i.to_be_bytes())).collect();
+        let mut builder = TileBuilder::new(dir.path());
+        for leaf in &leaves {
+            builder.push(*leaf);
+        }
+        builder.flush(true).unwrap();
+        let memory = MemoryTree::from_leaves(leaves.iter().copied());
+        let size = memory.size();
+        let source = TileSource::new(dir.path(), size);
+        assert_eq!(audit_chain::root_at(&source, size).unwrap(), memory.root());
+        for (old, new) in [(1, size), (256, size), (65_536, size), (69_999, size), (300, 65_537)] {
+            assert_eq!(
+                audit_chain::consistency_proof(&source, old, new).unwrap(),
+                audit_chain::consistency_proof(&memory, old, new).unwrap(),
+                "{old} -> {new}"
+            );
+        }
+        for index in [0, 255, 256, 65_535, 65_536, 69_999] {
+            assert_eq!(
+                audit_chain::inclusion_proof(&source, index, size).unwrap(),
+                audit_chain::inclusion_proof(&memory, index, size).unwrap()
+            );
+        }
+    }
+}
