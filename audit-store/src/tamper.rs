@@ -171,8 +171,9 @@ pub fn rewrite_tiles(dir: &Path) -> Result<(), StoreError> {
         std::fs::remove_dir_all(&tiles).map_err(|e| StoreError::io("removing", &tiles, e))?;
     }
     let mut builder = crate::tiles::TileBuilder::new(dir);
+    let mut tree = CompactTree::new();
     for record in LogReader::open(dir)?.records() {
-        builder.push(record?.leaf_hash());
+        builder.push_with(&mut tree, record?.leaf_hash());
     }
     builder.flush(true).map_err(|e| StoreError::io("writing", &tiles, e))
 }

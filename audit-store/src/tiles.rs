@@ -179,13 +179,16 @@ fn read_tile(
             return Ok(hashes);
         }
         // A wider partial written for a later checkpoint holds the same hashes first.
-        let mut widths: Vec<usize> = match fs::read_dir(dir.join(&partials)) {
-            Ok(entries) => entries
+        let listed = fs::symlink_metadata(dir.join(&partials))
+            .is_ok_and(|m| m.file_type().is_dir())
+            .then(|| fs::read_dir(dir.join(&partials)));
+        let mut widths: Vec<usize> = match listed {
+            Some(Ok(entries)) => entries
                 .filter_map(Result::ok)
                 .filter_map(|e| e.file_name().to_str().and_then(parse_width))
                 .filter(|w| *w >= need)
                 .collect(),
-            Err(_) => Vec::new(),
+            _ => Vec::new(),
         };
         widths.sort_unstable();
         if let Some(width) = widths.last() {
@@ -347,7 +350,10 @@ pub(crate) struct TileBuilder {
     pending: Vec<(u32, u64, Vec<Hash>)>,
     /// The partial tile this writer last wrote, per level: (index, width).
     partial_written: Vec<Option<(u64, usize)>>,
-    scratch: Vec<Hash>,
+    /// Per level, the tile whose partial versions may be on disk (to remove once it is full).
+    maybe_partial: Vec<Option<u64>>,
+    /// The last directory a tile was written to, known to exist and to be no symbolic link.
+    checked_dir: Option<PathBuf>,
 }
 
 impl TileBuilder {
@@ -359,29 +365,43 @@ impl TileBuilder {
             levels: Vec::new(),
             pending: Vec::new(),
             partial_written: Vec::new(),
-            scratch: Vec::new(),
+            maybe_partial: Vec::new(),
+            checked_dir: None,
         }
     }
 
-    /// Adds the next leaf hash; completes every tile it fills.
-    pub(crate) fn push(&mut self, leaf: Hash) {
+    /// Adds the next leaf hash; call it before the leaf goes into the tree, and hand the tree's
+    /// completed subtrees to [`TileBuilder::completed`].
+    pub(crate) fn push_leaf(&mut self, leaf: Hash) {
         self.size += 1;
-        let mut hash = leaf;
-        let mut level = 0usize;
-        loop {
-            if self.levels.len() == level {
-                self.levels.push(Vec::with_capacity(TILE_WIDTH));
-            }
-            self.levels[level].push(hash);
-            if self.levels[level].len() < TILE_WIDTH {
-                return;
-            }
+        self.add(0, leaf);
+    }
+
+    /// The root of a perfect subtree of `level` that the last leaf completed (as
+    /// `CompactTree::try_push_reporting` reports it): the roots of levels 8, 16, ... are the
+    /// hashes of tiles above level 0, so tiles cost no hashing beyond the tree's own.
+    pub(crate) fn completed(&mut self, level: u32, root: &Hash) {
+        if level % TILE_HEIGHT == 0 {
+            self.add(level / TILE_HEIGHT, *root);
+        }
+    }
+
+    /// Adds the leaf to the tree and to the tiles.
+    pub(crate) fn push_with(&mut self, tree: &mut CompactTree, leaf: Hash) {
+        self.push_leaf(leaf);
+        let _full = tree.try_push_reporting(leaf, |level, root| self.completed(level, root));
+    }
+
+    fn add(&mut self, tile_level: u32, hash: Hash) {
+        let level = usize::try_from(tile_level).unwrap_or(usize::MAX);
+        while self.levels.len() <= level {
+            self.levels.push(Vec::with_capacity(TILE_WIDTH));
+        }
+        self.levels[level].push(hash);
+        if self.levels[level].len() == TILE_WIDTH {
             let full = std::mem::replace(&mut self.levels[level], Vec::with_capacity(TILE_WIDTH));
-            hash = subtree_root(&full, &mut self.scratch);
-            let tile_level = u32::try_from(level).unwrap_or(u32::MAX);
-            let index = (self.size >> (TILE_HEIGHT * (tile_level + 1))) - 1;
+            let index = tile_index(self.size, tile_level).saturating_sub(1);
             self.pending.push((tile_level, index, full));
-            level += 1;
         }
     }
 
@@ -392,7 +412,12 @@ impl TileBuilder {
         let mut result = Ok(());
         for (level, index, hashes) in std::mem::take(&mut self.pending) {
             let written = self.write(&full_path(level, index), &hashes);
-            if written.is_ok() {
+            let slot = usize::try_from(level).ok().and_then(|l| self.maybe_partial.get_mut(l));
+            if let Some(slot) = slot
+                && written.is_ok()
+                && *slot == Some(index)
+            {
+                *slot = None;
                 let _ignored = remove_partials(&self.dir, level, index);
             }
             result = result.and(written);
@@ -404,7 +429,7 @@ impl TileBuilder {
                     continue;
                 }
                 let tile_level = u32::try_from(level).unwrap_or(u32::MAX);
-                let index = self.size >> (TILE_HEIGHT * (tile_level + 1));
+                let index = tile_index(self.size, tile_level);
                 if self.partial_written.len() <= level {
                     self.partial_written.resize(level + 1, None);
                 }
@@ -414,6 +439,10 @@ impl TileBuilder {
                 }
                 let path = partial_dir(tile_level, index).join(width.to_string());
                 let hashes = self.levels[level].clone();
+                if self.maybe_partial.len() <= level {
+                    self.maybe_partial.resize(level + 1, None);
+                }
+                self.maybe_partial[level] = Some(index);
                 let written = self.write(&path, &hashes);
                 if written.is_ok() {
                     self.partial_written[level] = Some((index, width));
@@ -428,11 +457,14 @@ impl TileBuilder {
     }
 
     /// Writes one tile: a temporary file, then a rename over the name (no sync: derived data).
-    fn write(&self, relative: &Path, hashes: &[Hash]) -> io::Result<()> {
+    fn write(&mut self, relative: &Path, hashes: &[Hash]) -> io::Result<()> {
         let path = self.dir.join(relative);
-        let parent = path.parent().unwrap_or(&self.dir);
-        DirBuilder::new().recursive(true).mode(0o700).create(parent)?;
-        check_dirs(&self.dir, relative).map_err(io::Error::other)?;
+        let parent = path.parent().unwrap_or(&self.dir).to_path_buf();
+        if self.checked_dir.as_ref() != Some(&parent) {
+            DirBuilder::new().recursive(true).mode(0o700).create(&parent)?;
+            check_dirs(&self.dir, relative).map_err(io::Error::other)?;
+            self.checked_dir = Some(parent);
+        }
         let mut tmp = path.clone().into_os_string();
         tmp.push(".tmp");
         let tmp = PathBuf::from(tmp);
@@ -471,7 +503,7 @@ impl TileBuilder {
         builder.size = size;
         let mut tile_level = 0u32;
         while size.checked_shr(TILE_HEIGHT * tile_level).unwrap_or(0) > 0 {
-            let level_len = size >> (TILE_HEIGHT * tile_level);
+            let level_len = size.checked_shr(TILE_HEIGHT * tile_level).unwrap_or(0);
             let width = usize::try_from(level_len & 0xff).unwrap_or(0);
             let index = level_len >> TILE_HEIGHT;
             let entries = if width == 0 {
@@ -489,14 +521,15 @@ impl TileBuilder {
                 }
             }
             builder.levels.push(entries);
+            builder.maybe_partial.push(Some(index));
             tile_level += 1;
         }
         // The full tiles each partial tile names must hash to what it holds.
         let mut scratch = Vec::new();
         for level in 1..builder.levels.len() {
             let tile_level = u32::try_from(level).unwrap_or(u32::MAX);
-            let parent_index = size >> (TILE_HEIGHT * (tile_level + 1));
-            for (i, expected) in builder.levels[level].iter().enumerate() {
+            let parent_index = tile_index(size, tile_level);
+            for (i, expected) in builder.levels[level].clone().iter().enumerate() {
                 let child = (parent_index << TILE_HEIGHT) + u64::try_from(i).unwrap_or(0);
                 let found = read_tile(dir, tile_level - 1, child, TILE_WIDTH, &bytes_read);
                 if found.is_ok_and(|h| subtree_root(&h, &mut scratch) == *expected) {
@@ -521,6 +554,11 @@ impl TileBuilder {
         if reader.segments().first().is_none_or(|(first, _)| *first != 0) {
             return None;
         }
+        // Everything is written anew; what was there (partial versions included) goes.
+        match fs::remove_dir_all(dir.join(TILES_DIR)) {
+            Err(e) if e.kind() != io::ErrorKind::NotFound => return None,
+            _ => {}
+        }
         let mut builder = Self::new(dir);
         let mut check = CompactTree::new();
         for record in reader.records() {
@@ -528,9 +566,7 @@ impl TileBuilder {
             if record.seq >= tree.size() {
                 break;
             }
-            let leaf = record.leaf_hash();
-            builder.push(leaf);
-            check.push(leaf);
+            builder.push_with(&mut check, record.leaf_hash());
             if builder.pending.len() >= 64 {
                 builder.flush(false).ok()?;
             }
@@ -541,6 +577,11 @@ impl TileBuilder {
         builder.flush(true).ok()?;
         Some(builder)
     }
+}
+
+/// The index of the tile of `tile_level` that the hash after the first `size` leaves goes into.
+fn tile_index(size: u64, tile_level: u32) -> u64 {
+    size.checked_shr(TILE_HEIGHT * (tile_level + 1)).unwrap_or(0)
 }
 
 /// The leaf hashes of records `from..to`, all of which must be present.
@@ -611,8 +652,9 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let leaves: Vec<Hash> = (0u32..70_000).map(|i| leaf_hash(&i.to_be_bytes())).collect();
         let mut builder = TileBuilder::new(dir.path());
+        let mut tree = CompactTree::new();
         for leaf in &leaves {
-            builder.push(*leaf);
+            builder.push_with(&mut tree, *leaf);
         }
         builder.flush(true).unwrap();
         let memory = MemoryTree::from_leaves(leaves.iter().copied());

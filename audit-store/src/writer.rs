@@ -551,9 +551,12 @@ impl LogWriter {
         segment::push_frame(&mut self.staged, &self.scratch, &chain);
         let frame_len = u64::try_from(self.scratch.len()).unwrap_or(0) + FRAME_OVERHEAD;
         self.segment.index.add(offset, frame_len, chain, entry.time, &entry.body);
-        self.tree.try_push(leaf)?;
-        if let Some(tiles) = &mut self.tiles {
-            tiles.push(leaf);
+        match &mut self.tiles {
+            Some(tiles) => {
+                tiles.push_leaf(leaf);
+                self.tree.try_push_reporting(leaf, |level, root| tiles.completed(level, root))?;
+            }
+            None => self.tree.try_push(leaf)?,
         }
         self.chain = chain;
         self.next_seq += 1;

@@ -315,3 +315,18 @@ fn a_reopened_log_continues_its_tiles() {
         assert_tiles(&checked_inclusion(&fixture, seq));
     }
 }
+
+#[test]
+fn past_65536_records_the_tiles_of_level_one_fill_and_serve_proofs() {
+    let fixture = log_of(66_000);
+    let full = fixture.dir.join("tiles/1/000");
+    assert_eq!(std::fs::metadata(&full).unwrap().len(), 8192);
+    assert!(!fixture.dir.join("tiles/1/000.p").exists(), "partial versions of a full tile remain");
+    let (_, latest) = latest_checkpoint(&fixture.dir).unwrap();
+    for seq in [5, 65_535, 65_536, latest.size - 1] {
+        assert_tiles(&checked_inclusion(&fixture, seq));
+    }
+    let bundle = consistency_proof(&fixture.dir, 40_000, None).unwrap();
+    assert_tiles(&bundle.source);
+    assert_eq!(bundle.old_root, audit_chain::root_at(&tree_of(&fixture.dir), 40_000).unwrap());
+}
