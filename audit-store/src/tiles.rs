@@ -19,11 +19,13 @@
 //! falling back.
 
 use std::cell::{Cell, RefCell};
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 use std::fs::{self, DirBuilder, OpenOptions};
 use std::io::{self, Write as _};
 use std::os::unix::fs::{DirBuilderExt as _, FileExt as _};
 use std::path::{Path, PathBuf};
+use std::sync::mpsc::{SyncSender, sync_channel};
+use std::thread::JoinHandle;
 
 use audit_chain::{CompactTree, Hash, LeafHashes, node_hash};
 
@@ -112,7 +114,7 @@ fn fold_bits(entries: &[Hash]) -> Vec<(u32, Hash)> {
 }
 
 /// The frontier of a tree as (level, hash), largest subtree first.
-fn frontier_levels(tree: &CompactTree) -> HashMap<u32, Hash> {
+fn frontier_levels(tree: &CompactTree) -> BTreeMap<u32, Hash> {
     let size = tree.size();
     (0..u64::BITS).rev().filter(|b| size >> b & 1 == 1).zip(tree.frontier().iter().copied()).collect()
 }
@@ -215,13 +217,13 @@ fn parse_width(name: &str) -> Option<usize> {
 pub(crate) struct TileSource<'a> {
     dir: &'a Path,
     size: u64,
-    tiles: RefCell<HashMap<(u32, u64), Vec<Hash>>>,
+    tiles: RefCell<BTreeMap<(u32, u64), Vec<Hash>>>,
     bytes_read: Cell<u64>,
 }
 
 impl<'a> TileSource<'a> {
     pub(crate) fn new(dir: &'a Path, size: u64) -> Self {
-        Self { dir, size, tiles: RefCell::new(HashMap::new()), bytes_read: Cell::new(0) }
+        Self { dir, size, tiles: RefCell::new(BTreeMap::new()), bytes_read: Cell::new(0) }
     }
 
     /// Bytes of tile files read so far.
@@ -242,8 +244,8 @@ impl<'a> TileSource<'a> {
         }
         let mut tiles = self.tiles.borrow_mut();
         let hashes = match tiles.entry((tile_level, index)) {
-            std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
-            std::collections::hash_map::Entry::Vacant(e) => {
+            std::collections::btree_map::Entry::Occupied(e) => e.into_mut(),
+            std::collections::btree_map::Entry::Vacant(e) => {
                 e.insert(read_tile(self.dir, tile_level, index, width, &self.bytes_read)?)
             }
         };
@@ -339,16 +341,40 @@ pub(crate) fn record_at(
 }
 
 /// The writer's side: the partial tile of every level, and the full tiles waiting for the
-/// records they cover to be durable.
+/// records they cover to be durable. The files are written by [`TileFiles`], on a thread of its
+/// own once the writer runs ([`TileBuilder::in_background`]), so that the writer's batches never
+/// wait for tile files.
 #[derive(Debug)]
 pub(crate) struct TileBuilder {
-    dir: PathBuf,
     size: u64,
     /// `levels[L]`: the hashes of the tile of level `L` being filled (fewer than 256).
     levels: Vec<Vec<Hash>>,
     /// Full tiles to write after the next commit: (level, index, hashes).
     pending: Vec<(u32, u64, Vec<Hash>)>,
-    /// The partial tile this writer last wrote, per level: (index, width).
+    files: Files,
+}
+
+/// Where tile files get written.
+#[derive(Debug)]
+enum Files {
+    /// By the caller, as it goes.
+    Inline(TileFiles),
+    /// By a thread that takes work in order; dropping the builder waits for it to finish.
+    Thread { sender: Option<SyncSender<TileWork>>, handle: Option<JoinHandle<()>> },
+}
+
+/// Tiles to write: full ones, then the partial ones of a checkpoint's size.
+#[derive(Debug, Default)]
+struct TileWork {
+    full: Vec<(u32, u64, Vec<Hash>)>,
+    partials: Vec<(u32, u64, Vec<Hash>)>,
+}
+
+/// Writes tile files and removes the partial versions they replace.
+#[derive(Debug)]
+struct TileFiles {
+    dir: PathBuf,
+    /// The partial tile last written, per level: (index, width).
     partial_written: Vec<Option<(u64, usize)>>,
     /// Per level, the tile whose partial versions may be on disk (to remove once it is full).
     maybe_partial: Vec<Option<u64>>,
@@ -356,17 +382,125 @@ pub(crate) struct TileBuilder {
     checked_dir: Option<PathBuf>,
 }
 
+impl TileFiles {
+    /// Writes `work`. Tiles are derived: they are not synced, and a failure leaves a tile for
+    /// recovery or for the fallback to the records.
+    fn apply(&mut self, work: TileWork) -> io::Result<()> {
+        let mut result = Ok(());
+        for (level, index, hashes) in work.full {
+            let written = self.write(&full_path(level, index), &hashes);
+            let slot = usize::try_from(level).ok().and_then(|l| self.maybe_partial.get_mut(l));
+            if let Some(slot) = slot
+                && written.is_ok()
+                && *slot == Some(index)
+            {
+                *slot = None;
+                let _ignored = remove_partials(&self.dir, level, index);
+            }
+            result = result.and(written);
+        }
+        for (tile_level, index, hashes) in work.partials {
+            let level = usize::try_from(tile_level).unwrap_or(usize::MAX);
+            if self.partial_written.len() <= level {
+                self.partial_written.resize(level + 1, None);
+                self.maybe_partial.resize(level + 1, None);
+            }
+            let width = hashes.len();
+            if self.partial_written[level] == Some((index, width)) {
+                continue;
+            }
+            self.maybe_partial[level] = Some(index);
+            let written = self.write(&partial_dir(tile_level, index).join(width.to_string()), &hashes);
+            if written.is_ok() {
+                self.partial_written[level] = Some((index, width));
+                // Narrower versions (of earlier checkpoints, or of an earlier writer) hold a
+                // prefix of this one: readers find what they need here.
+                let _ignored = remove_partials_below(&self.dir, tile_level, index, width);
+            }
+            result = result.and(written);
+        }
+        result
+    }
+
+    /// Writes one tile: a temporary file, then a rename over the name (no sync: derived data).
+    fn write(&mut self, relative: &Path, hashes: &[Hash]) -> io::Result<()> {
+        let path = self.dir.join(relative);
+        let parent = path.parent().unwrap_or(&self.dir).to_path_buf();
+        if self.checked_dir.as_ref() != Some(&parent) {
+            DirBuilder::new().recursive(true).mode(0o700).create(&parent)?;
+            check_dirs(&self.dir, relative).map_err(io::Error::other)?;
+            self.checked_dir = Some(parent);
+        }
+        let mut tmp = path.clone().into_os_string();
+        tmp.push(".tmp");
+        let tmp = PathBuf::from(tmp);
+        let mut options: OpenOptions = crate::io::log_file_options();
+        options.write(true).create(true).truncate(true);
+        let mut file = crate::io::open_checked(&options, &tmp, None)?;
+        let mut bytes = Vec::with_capacity(hashes.len() * 32);
+        for hash in hashes {
+            bytes.extend_from_slice(hash);
+        }
+        file.write_all(&bytes)?;
+        drop(file);
+        fs::rename(&tmp, &path)
+    }
+}
+
+impl Drop for TileBuilder {
+    fn drop(&mut self) {
+        if let Files::Thread { sender, handle } = &mut self.files {
+            drop(sender.take());
+            if let Some(handle) = handle.take() {
+                let _finished = handle.join();
+            }
+        }
+    }
+}
+
 impl TileBuilder {
     /// The tiles of an empty log.
     pub(crate) fn new(dir: &Path) -> Self {
         Self {
-            dir: dir.to_path_buf(),
             size: 0,
             levels: Vec::new(),
             pending: Vec::new(),
-            partial_written: Vec::new(),
-            maybe_partial: Vec::new(),
-            checked_dir: None,
+            files: Files::Inline(TileFiles {
+                dir: dir.to_path_buf(),
+                partial_written: Vec::new(),
+                maybe_partial: Vec::new(),
+                checked_dir: None,
+            }),
+        }
+    }
+
+    /// Moves the writing of files to a thread of its own (if one can be started), so that
+    /// [`TileBuilder::flush`] only hands the work over.
+    pub(crate) fn in_background(mut self) -> Self {
+        let Files::Inline(files) = &mut self.files else { return self };
+        let mut files = TileFiles {
+            dir: files.dir.clone(),
+            partial_written: std::mem::take(&mut files.partial_written),
+            maybe_partial: std::mem::take(&mut files.maybe_partial),
+            checked_dir: files.checked_dir.take(),
+        };
+        // A bounded queue: a thread that falls behind slows the writer instead of filling memory.
+        let (sender, receiver) = sync_channel::<TileWork>(64);
+        let spawned = std::thread::Builder::new().name("audit-tiles".to_owned()).spawn(move || {
+            for work in receiver {
+                let _derived_only = files.apply(work);
+            }
+        });
+        if let Ok(handle) = spawned {
+            self.files = Files::Thread { sender: Some(sender), handle: Some(handle) };
+        }
+        self
+    }
+
+    fn maybe_partial_mut(&mut self) -> Option<&mut Vec<Option<u64>>> {
+        match &mut self.files {
+            Files::Inline(files) => Some(&mut files.maybe_partial),
+            Files::Thread { .. } => None,
         }
     }
 
@@ -405,79 +539,37 @@ impl TileBuilder {
         }
     }
 
-    /// Writes the full tiles completed so far (their records are durable), and with
-    /// `checkpoint` the partial tiles of the current size. Tiles are derived: they are not
-    /// synced, and a failure leaves a tile for recovery or for the fallback to the records.
+    /// Writes (or hands over for writing) the full tiles completed so far, whose records are
+    /// durable, and with `checkpoint` the partial tiles of the current size.
     pub(crate) fn flush(&mut self, checkpoint: bool) -> io::Result<()> {
-        let mut result = Ok(());
-        for (level, index, hashes) in std::mem::take(&mut self.pending) {
-            let written = self.write(&full_path(level, index), &hashes);
-            let slot = usize::try_from(level).ok().and_then(|l| self.maybe_partial.get_mut(l));
-            if let Some(slot) = slot
-                && written.is_ok()
-                && *slot == Some(index)
-            {
-                *slot = None;
-                let _ignored = remove_partials(&self.dir, level, index);
-            }
-            result = result.and(written);
-        }
+        let mut work = TileWork { full: std::mem::take(&mut self.pending), partials: Vec::new() };
         if checkpoint {
-            for level in 0..self.levels.len() {
-                let width = self.levels[level].len();
-                if width == 0 {
+            for (level, hashes) in self.levels.iter().enumerate() {
+                if hashes.is_empty() {
                     continue;
                 }
                 let tile_level = u32::try_from(level).unwrap_or(u32::MAX);
-                let index = tile_index(self.size, tile_level);
-                if self.partial_written.len() <= level {
-                    self.partial_written.resize(level + 1, None);
-                }
-                let before = self.partial_written[level];
-                if before == Some((index, width)) {
-                    continue;
-                }
-                let path = partial_dir(tile_level, index).join(width.to_string());
-                let hashes = self.levels[level].clone();
-                if self.maybe_partial.len() <= level {
-                    self.maybe_partial.resize(level + 1, None);
-                }
-                self.maybe_partial[level] = Some(index);
-                let written = self.write(&path, &hashes);
-                if written.is_ok() {
-                    self.partial_written[level] = Some((index, width));
-                    // Narrower versions (of earlier checkpoints, or of an earlier writer) hold
-                    // a prefix of this one: readers find what they need here.
-                    let _ignored = remove_partials_below(&self.dir, tile_level, index, width);
-                }
-                result = result.and(written);
+                work.partials.push((tile_level, tile_index(self.size, tile_level), hashes.clone()));
             }
         }
-        result
+        if work.full.is_empty() && work.partials.is_empty() {
+            return Ok(());
+        }
+        match &mut self.files {
+            Files::Inline(files) => files.apply(work),
+            Files::Thread { sender: Some(sender), .. } => {
+                sender.send(work).map_err(|_| io::Error::other("the tile writer stopped"))
+            }
+            Files::Thread { sender: None, .. } => Ok(()),
+        }
     }
 
-    /// Writes one tile: a temporary file, then a rename over the name (no sync: derived data).
-    fn write(&mut self, relative: &Path, hashes: &[Hash]) -> io::Result<()> {
-        let path = self.dir.join(relative);
-        let parent = path.parent().unwrap_or(&self.dir).to_path_buf();
-        if self.checked_dir.as_ref() != Some(&parent) {
-            DirBuilder::new().recursive(true).mode(0o700).create(&parent)?;
-            check_dirs(&self.dir, relative).map_err(io::Error::other)?;
-            self.checked_dir = Some(parent);
+    /// Writes one tile now.
+    fn write_now(&mut self, relative: &Path, hashes: &[Hash]) -> io::Result<()> {
+        match &mut self.files {
+            Files::Inline(files) => files.write(relative, hashes),
+            Files::Thread { .. } => Err(io::Error::other("tiles are written in the background")),
         }
-        let mut tmp = path.clone().into_os_string();
-        tmp.push(".tmp");
-        let tmp = PathBuf::from(tmp);
-        let mut options: OpenOptions = crate::io::log_file_options();
-        options.write(true).create(true).truncate(true);
-        let mut file = crate::io::open_checked(&options, &tmp, None)?;
-        let mut bytes = Vec::with_capacity(hashes.len() * 32);
-        for hash in hashes {
-            bytes.extend_from_slice(hash);
-        }
-        file.write_all(&bytes)?;
-        drop(file);
-        fs::rename(&tmp, &path)
     }
 
     /// Picks up the tiles of an existing log of the size and frontier `tree` (which recovery
@@ -521,7 +613,9 @@ impl TileBuilder {
                 }
             }
             builder.levels.push(entries);
-            builder.maybe_partial.push(Some(index));
+            if let Some(maybe) = builder.maybe_partial_mut() {
+                maybe.push(Some(index));
+            }
             tile_level += 1;
         }
         // The full tiles each partial tile names must hash to what it holds.
@@ -543,7 +637,7 @@ impl TileBuilder {
                 if subtree_root(&leaves, &mut scratch) != *expected {
                     return None;
                 }
-                builder.write(&full_path(0, child), &leaves).ok()?;
+                builder.write_now(&full_path(0, child), &leaves).ok()?;
             }
         }
         Some(builder)

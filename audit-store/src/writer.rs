@@ -174,7 +174,7 @@ impl LogWriter {
         let keys = Keys { lock, signer, seal_key };
         let position = Position { next_seq: 0, chain, tree, unsealed: 0 };
         let mut writer = Self::assemble(dir, io, config, meta, keys, position, segment, now)?;
-        writer.tiles = Some(TileBuilder::new(&writer.dir));
+        writer.tiles = Some(TileBuilder::new(&writer.dir).in_background());
         let writer_name = writer.config.writer.clone();
         writer.guarded(|w| {
             w.stage_system(SystemRecord::LogCreated { writer_version: writer_name }, now)?;
@@ -254,7 +254,7 @@ impl LogWriter {
         let mut writer = Self::assemble(dir, io, config, meta, keys, position, segment, now)?;
         writer.key_dirty = key_behind;
         writer.legal_hold = tail.legal_hold.clone();
-        writer.tiles = TileBuilder::resume(&writer.dir, &writer.tree);
+        writer.tiles = TileBuilder::resume(&writer.dir, &writer.tree).map(TileBuilder::in_background);
         let writer_name = writer.config.writer.clone();
         writer.guarded(|w| {
             if w.unsealed > 0 {
