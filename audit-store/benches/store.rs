@@ -4,7 +4,13 @@
 //! proof rows are `audit prove` / `audit consistency`'s library calls, from the Merkle tiles.
 //! Prints `BENCH {json}` lines for `cargo xtask bench`. `AUDIT_BENCH_SMALL=1` uses 10^5 records
 //! instead of 10^6 for the verify and query rows.
-#![allow(clippy::print_stdout, clippy::unwrap_used, clippy::expect_used, missing_docs)]
+#![allow(
+    clippy::print_stdout,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    missing_docs
+)]
 
 use std::hint::black_box;
 use std::time::{Duration, Instant};
@@ -184,8 +190,18 @@ fn prove_rows(dir: &std::path::Path, total_records: u64) {
         times.push(start.elapsed().as_secs_f64() * 1e3);
         bytes.push(bytes_of(&bundle.source));
     }
-    report(&format!("prove (inclusion) at {total_records} records"), median(times), "ms", "< 10 ms");
-    report(&format!("prove (inclusion) at {total_records} records, bytes read"), median(bytes), "bytes", "");
+    report(
+        &format!("prove (inclusion) at {total_records} records"),
+        median(times),
+        "ms",
+        "< 10 ms",
+    );
+    report(
+        &format!("prove (inclusion) at {total_records} records, bytes read"),
+        median(bytes),
+        "bytes",
+        "",
+    );
     let (mut times, mut bytes) = (Vec::new(), Vec::new());
     for old in &spread {
         let start = Instant::now();
@@ -194,5 +210,10 @@ fn prove_rows(dir: &std::path::Path, total_records: u64) {
         bytes.push(bytes_of(&bundle.source));
     }
     report(&format!("consistency proof at {total_records} records"), median(times), "ms", "");
-    report(&format!("consistency proof at {total_records} records, bytes read"), median(bytes), "bytes", "");
+    report(
+        &format!("consistency proof at {total_records} records, bytes read"),
+        median(bytes),
+        "bytes",
+        "",
+    );
 }

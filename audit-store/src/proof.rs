@@ -204,9 +204,14 @@ pub fn inclusion_proof(
                         reason: e.to_string(),
                     }
                 })?;
-            let record = reader.records_from(seq).next().transpose()?.filter(|r| r.seq == seq).ok_or(
-                StoreError::OutOfRange { what: "sequence number", value: seq, size: checkpoint.size },
-            )?;
+            let record =
+                reader.records_from(seq).next().transpose()?.filter(|r| r.seq == seq).ok_or(
+                    StoreError::OutOfRange {
+                        what: "sequence number",
+                        value: seq,
+                        size: checkpoint.size,
+                    },
+                )?;
             verify_inclusion(&record.leaf_hash(), &proof, &checkpoint.root)
                 .map_err(|_| mismatch(&record.segment, record.offset, checkpoint.size))?;
             Ok(InclusionBundle {

@@ -116,7 +116,11 @@ fn fold_bits(entries: &[Hash]) -> Vec<(u32, Hash)> {
 /// The frontier of a tree as (level, hash), largest subtree first.
 fn frontier_levels(tree: &CompactTree) -> BTreeMap<u32, Hash> {
     let size = tree.size();
-    (0..u64::BITS).rev().filter(|b| size >> b & 1 == 1).zip(tree.frontier().iter().copied()).collect()
+    (0..u64::BITS)
+        .rev()
+        .filter(|b| size >> b & 1 == 1)
+        .zip(tree.frontier().iter().copied())
+        .collect()
 }
 
 /// Checks that a path below the log directory crosses no symbolic link: every directory on the
@@ -177,7 +181,9 @@ fn read_tile(
     }
     let partials = partial_dir(level, index);
     if need < TILE_WIDTH {
-        if let Some(hashes) = read_tile_file(dir, &partials.join(need.to_string()), need, bytes_read)? {
+        if let Some(hashes) =
+            read_tile_file(dir, &partials.join(need.to_string()), need, bytes_read)?
+        {
             return Ok(hashes);
         }
         // A wider partial written for a later checkpoint holds the same hashes first.
@@ -326,7 +332,14 @@ pub(crate) fn record_at(
         let (_, expected) = segment::link(&prev_chain, &frame);
         let seq_ok = audit_events::RecordHeader::peek(&frame).is_ok_and(|h| h.seq == seq);
         if expected == chain && seq_ok {
-            return Ok(StoredRecord { seq, segment: name, offset, bytes: frame, prev_chain, chain });
+            return Ok(StoredRecord {
+                seq,
+                segment: name,
+                offset,
+                bytes: frame,
+                prev_chain,
+                chain,
+            });
         }
     }
     let record = reader
@@ -410,7 +423,8 @@ impl TileFiles {
                 continue;
             }
             self.maybe_partial[level] = Some(index);
-            let written = self.write(&partial_dir(tile_level, index).join(width.to_string()), &hashes);
+            let written =
+                self.write(&partial_dir(tile_level, index).join(width.to_string()), &hashes);
             if written.is_ok() {
                 self.partial_written[level] = Some((index, width));
                 // Narrower versions (of earlier checkpoints, or of an earlier writer) hold a
@@ -515,7 +529,7 @@ impl TileBuilder {
     /// `CompactTree::try_push_reporting` reports it): the roots of levels 8, 16, ... are the
     /// hashes of tiles above level 0, so tiles cost no hashing beyond the tree's own.
     pub(crate) fn completed(&mut self, level: u32, root: &Hash) {
-        if level % TILE_HEIGHT == 0 {
+        if level.is_multiple_of(TILE_HEIGHT) {
             self.add(level / TILE_HEIGHT, *root);
         }
     }

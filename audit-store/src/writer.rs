@@ -254,7 +254,8 @@ impl LogWriter {
         let mut writer = Self::assemble(dir, io, config, meta, keys, position, segment, now)?;
         writer.key_dirty = key_behind;
         writer.legal_hold = tail.legal_hold.clone();
-        writer.tiles = TileBuilder::resume(&writer.dir, &writer.tree).map(TileBuilder::in_background);
+        writer.tiles =
+            TileBuilder::resume(&writer.dir, &writer.tree).map(TileBuilder::in_background);
         let writer_name = writer.config.writer.clone();
         writer.guarded(|w| {
             if w.unsealed > 0 {

@@ -283,11 +283,9 @@ fn checkpoints_from_before_a_purge_remain_provable_from_the_tiles() {
             continue;
         }
         // A checkpoint held from before the purge, of a size whose records are gone.
-        let old = open_checkpoint(
-            &std::fs::read_to_string(fixture.dir.join(&name)).unwrap(),
-            &verifier,
-        )
-        .unwrap();
+        let old =
+            open_checkpoint(&std::fs::read_to_string(fixture.dir.join(&name)).unwrap(), &verifier)
+                .unwrap();
         let bundle = consistency_proof(&fixture.dir, size, None).unwrap();
         assert_tiles(&bundle.source);
         assert_eq!(bundle.old_root, old.root);
