@@ -24,7 +24,7 @@ use std::fs::{self, DirBuilder, OpenOptions};
 use std::io::{self, Write as _};
 use std::os::unix::fs::{DirBuilderExt as _, FileExt as _};
 use std::path::{Path, PathBuf};
-use std::sync::mpsc::{SyncSender, sync_channel};
+use std::sync::mpsc::{Sender, SyncSender, channel, sync_channel};
 use std::thread::JoinHandle;
 
 use audit_chain::{CompactTree, Hash, LeafHashes, node_hash};
@@ -355,8 +355,9 @@ pub(crate) fn record_at(
 
 /// The writer's side: the partial tile of every level, and the full tiles waiting for the
 /// records they cover to be durable. The files are written by [`TileFiles`], on a thread of its
-/// own once the writer runs ([`TileBuilder::in_background`]), so that the writer's batches never
-/// wait for tile files.
+/// own once the writer runs ([`TileBuilder::in_background`]): a batch hands its full tiles over
+/// and goes on; a write with a checkpoint waits until every tile of the checkpoint's size is
+/// written.
 #[derive(Debug)]
 pub(crate) struct TileBuilder {
     size: u64,
@@ -381,6 +382,8 @@ enum Files {
 struct TileWork {
     full: Vec<(u32, u64, Vec<Hash>)>,
     partials: Vec<(u32, u64, Vec<Hash>)>,
+    /// Told when this work (and all before it) is written.
+    done: Option<Sender<()>>,
 }
 
 /// Writes tile files and removes the partial versions they replace.
@@ -501,8 +504,12 @@ impl TileBuilder {
         // A bounded queue: a thread that falls behind slows the writer instead of filling memory.
         let (sender, receiver) = sync_channel::<TileWork>(64);
         let spawned = std::thread::Builder::new().name("audit-tiles".to_owned()).spawn(move || {
-            for work in receiver {
+            for mut work in receiver {
+                let done = work.done.take();
                 let _derived_only = files.apply(work);
+                if let Some(done) = done {
+                    let _waiter_gone = done.send(());
+                }
             }
         });
         if let Ok(handle) = spawned {
@@ -556,7 +563,8 @@ impl TileBuilder {
     /// Writes (or hands over for writing) the full tiles completed so far, whose records are
     /// durable, and with `checkpoint` the partial tiles of the current size.
     pub(crate) fn flush(&mut self, checkpoint: bool) -> io::Result<()> {
-        let mut work = TileWork { full: std::mem::take(&mut self.pending), partials: Vec::new() };
+        let mut work =
+            TileWork { full: std::mem::take(&mut self.pending), partials: Vec::new(), done: None };
         if checkpoint {
             for (level, hashes) in self.levels.iter().enumerate() {
                 if hashes.is_empty() {
@@ -572,7 +580,16 @@ impl TileBuilder {
         match &mut self.files {
             Files::Inline(files) => files.apply(work),
             Files::Thread { sender: Some(sender), .. } => {
-                sender.send(work).map_err(|_| io::Error::other("the tile writer stopped"))
+                let stopped = |_| io::Error::other("the tile writer stopped");
+                if !checkpoint {
+                    return sender.send(work).map_err(stopped);
+                }
+                // The checkpoint is written after this returns: every tile of its size is then
+                // on disk, so a proof at that size never waits for the thread to catch up.
+                let (done, written) = channel();
+                work.done = Some(done);
+                sender.send(work).map_err(stopped)?;
+                written.recv().map_err(|_| io::Error::other("the tile writer stopped"))
             }
             Files::Thread { sender: None, .. } => Ok(()),
         }

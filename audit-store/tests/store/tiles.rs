@@ -328,3 +328,18 @@ fn past_65536_records_the_tiles_of_level_one_fill_and_serve_proofs() {
     assert_tiles(&bundle.source);
     assert_eq!(bundle.old_root, audit_chain::root_at(&tree_of(&fixture.dir), 40_000).unwrap());
 }
+
+#[test]
+fn a_checkpoint_of_a_running_writer_finds_every_tile_it_needs() {
+    let (fixture, mut writer) = new_log();
+    for b in 0..3 {
+        writer.append_batch(&entries(300, at(b + 1)), at(b + 1)).unwrap();
+        // A seal and its checkpoint, the writer still running.
+        writer.seal_if_due(at(60 * (b + 1))).unwrap();
+        let (_, latest) = latest_checkpoint(&fixture.dir).unwrap();
+        let bundle = inclusion_proof(&fixture.dir, latest.size - 1, None).unwrap();
+        assert_tiles(&bundle.source);
+        assert_tiles(&consistency_proof(&fixture.dir, 1, None).unwrap().source);
+    }
+    writer.close(at(1_000)).unwrap();
+}
