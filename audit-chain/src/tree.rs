@@ -58,12 +58,25 @@ impl CompactTree {
     /// Appends one leaf hash, or fails with [`ChainError::TreeFull`] if the tree already holds
     /// `u64::MAX` leaves.
     pub fn try_push(&mut self, leaf: Hash) -> Result<(), ChainError> {
+        self.try_push_reporting(leaf, |_, _| {})
+    }
+
+    /// [`try_push`](CompactTree::try_push), also handing `completed` the root of every perfect
+    /// subtree the leaf completes, as `(level, root)` from level 1 upwards (a subtree of level
+    /// `l` has `2^l` leaves). A caller that keeps some levels of the tree (such as Merkle tiles)
+    /// gets them without hashing again.
+    pub fn try_push_reporting(
+        &mut self,
+        leaf: Hash,
+        mut completed: impl FnMut(u32, &Hash),
+    ) -> Result<(), ChainError> {
         let new_size = self.size.checked_add(1).ok_or(ChainError::TreeFull)?;
         let mut carry = leaf;
         // Each trailing one bit of the old size is a subtree of the same height as `carry`.
-        for _ in 0..self.size.trailing_ones() {
+        for level in 1..=self.size.trailing_ones() {
             let Some(left) = self.frontier.pop() else { break };
             carry = node_hash(&left, &carry);
+            completed(level, &carry);
         }
         self.frontier.push(carry);
         self.size = new_size;
@@ -116,6 +129,28 @@ mod tests {
             assert_eq!(tree.frontier().len(), tree.size().count_ones() as usize);
             assert_eq!(tree.root(), mth(&leaves[..=i]), "size {}", i + 1);
         }
+    }
+
+    #[test]
+    fn every_completed_subtree_is_reported_once_with_its_root() {
+        let leaves: Vec<Hash> = (0u32..37).map(|i| leaf_hash(&i.to_be_bytes())).collect();
+        let mut tree = CompactTree::new();
+        let mut reported = Vec::new();
+        for leaf in &leaves {
+            let size = tree.size() + 1;
+            tree.try_push_reporting(*leaf, |level, root| reported.push((size, level, *root)))
+                .unwrap();
+        }
+        let mut expected = Vec::new();
+        for size in 1..=37usize {
+            for level in 1..6u32 {
+                let width = 1usize << level;
+                if size % width == 0 {
+                    expected.push((size as u64, level, mth(&leaves[size - width..size])));
+                }
+            }
+        }
+        assert_eq!(reported, expected);
     }
 
     #[test]

@@ -13,7 +13,9 @@ use audit_chain::{
     verify_consistency, verify_inclusion,
 };
 use audit_events::{HashValue, Record, to_hex};
-use audit_store::{LogReader, StoreError, consistency_proof, inclusion_proof, latest_checkpoint};
+use audit_store::{
+    LogReader, ProofSource, StoreError, consistency_proof, inclusion_proof, latest_checkpoint,
+};
 use input_validation::display_safe;
 use serde_json::{Value, json};
 
@@ -58,20 +60,22 @@ pub(crate) fn run_checkpoint(
 pub(crate) fn run_prove(args: &ProveArgs, ctx: &mut Ctx<'_>) -> anyhow::Result<ExitStatus> {
     let bundle = inclusion_proof(&args.dir, args.seq, args.size)
         .with_context(|| format!("proving seq {} in {}", args.seq, args.dir.display()))?;
-    let reader = LogReader::open(&args.dir)?;
-    let stored = reader
-        .records_from(args.seq)
-        .next()
-        .transpose()?
-        .filter(|r| r.seq == args.seq && r.bytes == bundle.record)
-        .ok_or_else(|| anyhow::anyhow!("record {} changed while it was being proven", args.seq))?;
-    let record = stored.decode()?;
+    // The proof was checked against the checkpoint's root before it was returned, whichever
+    // source it came from; a proof from the records says why the tiles were not used.
+    if let ProofSource::Records { reason } = &bundle.source {
+        writeln!(
+            ctx.err,
+            "note: the Merkle tiles were not used ({}); the proof was computed from the records",
+            display_safe(reason)
+        )?;
+    }
+    let record = Record::decode(&bundle.record)?;
     let value = json!({
         "seq": bundle.seq,
         "leaf_index": bundle.proof.index,
         "tree_size": bundle.proof.size,
         "record_hex": to_hex(&bundle.record),
-        "record": record_json(&record, &stored.prev_chain, &stored.chain)?,
+        "record": record_json(&record, &bundle.prev_chain, &bundle.chain)?,
         "proof": bundle.proof.path.iter().map(|h| to_hex(h)).collect::<Vec<_>>(),
         "checkpoint": bundle.checkpoint,
     });
@@ -304,6 +308,14 @@ pub(crate) fn run_consistency(
     };
     match check_consistency(args, &old, &verifier)? {
         Ok((new, bundle)) => {
+            if let ProofSource::Records { reason } = &bundle.source {
+                writeln!(
+                    ctx.err,
+                    "note: the Merkle tiles were not used ({}); the proof was computed from the \
+                     records",
+                    display_safe(reason)
+                )?;
+            }
             if let Some(path) = &args.proof_out {
                 write_witness_request(path, old.size, &bundle)?;
             }

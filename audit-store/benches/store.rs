@@ -1,15 +1,25 @@
 //! Store benchmarks on this machine's disk: durable appends per second by batch size (one
 //! fdatasync per batch), verification speed, query latency with the index, bytes per record.
-//! The verify and query rows use a log written one epoch at a time over three days.
+//! The verify, query and proof rows use a log written one epoch at a time over three days; the
+//! proof rows are `audit prove` / `audit consistency`'s library calls, from the Merkle tiles.
 //! Prints `BENCH {json}` lines for `cargo xtask bench`. `AUDIT_BENCH_SMALL=1` uses 10^5 records
 //! instead of 10^6 for the verify and query rows.
-#![allow(clippy::print_stdout, clippy::unwrap_used, clippy::expect_used, missing_docs)]
+#![allow(
+    clippy::print_stdout,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    missing_docs
+)]
 
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
 use audit_events::{Entry, Timestamp};
-use audit_store::{LogConfig, LogWriter, Query, VerifyOptions, query, verify};
+use audit_store::{
+    LogConfig, LogWriter, ProofSource, Query, VerifyOptions, consistency_proof, inclusion_proof,
+    latest_checkpoint, query, verify,
+};
 
 const DAY: i64 = 86_400 * 1_000_000_000;
 /// 2026-11-22T00:00:00Z.
@@ -121,5 +131,70 @@ fn main() {
         times[times.len() / 2],
         "ms",
         "< 50 ms",
+    );
+
+    prove_rows(&dir, total_records);
+}
+
+/// Bytes of every file under `dir`.
+fn bytes_under(dir: &std::path::Path) -> u64 {
+    let Ok(entries) = std::fs::read_dir(dir) else { return 0 };
+    entries
+        .map(|e| e.unwrap().path())
+        .map(|p| if p.is_dir() { bytes_under(&p) } else { std::fs::metadata(p).unwrap().len() })
+        .sum()
+}
+
+/// Inclusion and consistency proofs from the tiles: median time and bytes read (tiles, index
+/// entry and record), over seven proofs spread across the log.
+fn prove_rows(dir: &std::path::Path, total_records: u64) {
+    report(
+        "bytes on disk per record (tiles)",
+        bytes_under(&dir.join("tiles")) as f64 / total_records as f64,
+        "bytes",
+        "",
+    );
+    let (_, latest) = latest_checkpoint(dir).unwrap();
+    let spread: Vec<u64> = (1..=7).map(|i| latest.size / 8 * i + i).collect();
+    let bytes_of = |source: &ProofSource| match source {
+        ProofSource::Tiles { bytes_read } => *bytes_read as f64,
+        ProofSource::Records { reason } => panic!("proof from the records: {reason}"),
+    };
+    let median = |mut v: Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
+    let (mut times, mut bytes) = (Vec::new(), Vec::new());
+    for seq in &spread {
+        let start = Instant::now();
+        let bundle = inclusion_proof(dir, *seq, None).unwrap();
+        times.push(start.elapsed().as_secs_f64() * 1e3);
+        bytes.push(bytes_of(&bundle.source));
+    }
+    report(
+        &format!("prove (inclusion) at {total_records} records"),
+        median(times),
+        "ms",
+        "< 10 ms",
+    );
+    report(
+        &format!("prove (inclusion) at {total_records} records, bytes read"),
+        median(bytes),
+        "bytes",
+        "",
+    );
+    let (mut times, mut bytes) = (Vec::new(), Vec::new());
+    for old in &spread {
+        let start = Instant::now();
+        let bundle = consistency_proof(dir, *old, None).unwrap();
+        times.push(start.elapsed().as_secs_f64() * 1e3);
+        bytes.push(bytes_of(&bundle.source));
+    }
+    report(&format!("consistency proof at {total_records} records"), median(times), "ms", "");
+    report(
+        &format!("consistency proof at {total_records} records, bytes read"),
+        median(bytes),
+        "bytes",
+        "",
     );
 }

@@ -156,6 +156,8 @@ impl SegmentIndex {
 
 /// Bytes of the index header, its own checksum included.
 const HEADER_LEN: usize = 90 + 32;
+/// Bytes of an index file's header.
+pub(crate) const INDEX_HEADER_LEN: usize = HEADER_LEN;
 
 /// The fixed part of an index file, checked by its own checksum so that a search can skip a
 /// segment outside its time range after reading 122 bytes.
@@ -171,7 +173,7 @@ pub(crate) struct IndexHeader {
 }
 
 impl IndexHeader {
-    fn parse(bytes: &[u8]) -> Option<Self> {
+    pub(crate) fn parse(bytes: &[u8]) -> Option<Self> {
         let header = bytes.get(..HEADER_LEN)?;
         if Sha256::digest(&header[..90])[..] != header[90..] {
             return None;

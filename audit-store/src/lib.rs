@@ -41,6 +41,7 @@ mod retention;
 mod segment;
 #[cfg(feature = "test-support")]
 pub mod tamper;
+mod tiles;
 mod verify;
 mod writer;
 
@@ -48,7 +49,8 @@ pub use config::{LogConfig, MAX_SEGMENT_BYTES, RetentionPolicy};
 pub use error::StoreError;
 pub use meta::{LogMeta, VerifierMaterial, service_of_origin};
 pub use proof::{
-    ConsistencyBundle, InclusionBundle, consistency_proof, inclusion_proof, latest_checkpoint,
+    ConsistencyBundle, InclusionBundle, ProofSource, consistency_proof, inclusion_proof,
+    latest_checkpoint,
 };
 pub use query::{
     IndexFallback, Order, Query, QueryHit, QueryOutcome, QuerySink, query, query_each,

@@ -1,20 +1,41 @@
-//! Inclusion and consistency proofs served from the stored records, with the signed checkpoint
-//! that gives the root they lead to.
+//! Inclusion and consistency proofs, with the signed checkpoint that gives the root they lead
+//! to.
 //!
-//! Leaf hashes are recomputed from the records (one streaming pass, 32 bytes of memory per leaf);
-//! after a retention purge, the Merkle frontier in the first remaining segment's header stands in
-//! for the removed leaves.
+//! Proofs are built from the Merkle tiles (`tiles.rs`: `O(log n)` small reads) and checked
+//! against the signed checkpoint's root before they are returned. When the tiles cannot serve
+//! the proof, or the proof they give does not check, the leaf hashes are recomputed from the
+//! records instead (one streaming pass, 32 bytes of memory per leaf; after a retention purge,
+//! the Merkle frontier in the first remaining segment's header stands in for the removed
+//! leaves), and that proof is checked the same way.
 
+use std::cell::Cell;
 use std::path::Path;
 
 use audit_chain::{
     Checkpoint, ConsistencyProof, Hash, InclusionProof, LeafHashes, NoteVerifier, open_checkpoint,
+    verify_consistency, verify_inclusion,
 };
 
 use crate::error::StoreError;
 use crate::layout::{self, CHECKPOINT_FILE};
 use crate::reader::LogReader;
 use crate::segment::FrameReader;
+use crate::tiles::{self, TileSource};
+
+/// Where a proof's hashes came from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ProofSource {
+    /// The Merkle tiles; `bytes_read` counts the bytes of tiles, index and record read.
+    Tiles {
+        /// Bytes read from tile, index and segment files for the proof.
+        bytes_read: u64,
+    },
+    /// The records, because the tiles could not serve the proof (the reason says why).
+    Records {
+        /// Why the tiles were not used.
+        reason: String,
+    },
+}
 
 /// Everything needed to check offline that a record is in the log: the record, the proof, and
 /// the signed checkpoint whose root the proof leads to.
@@ -29,6 +50,12 @@ pub struct InclusionBundle {
     pub proof: InclusionProof,
     /// The signed checkpoint (note text) of the tree size.
     pub checkpoint: String,
+    /// The chain hash of the record before this one.
+    pub prev_chain: Hash,
+    /// This record's chain hash.
+    pub chain: Hash,
+    /// Where the proof's hashes came from.
+    pub source: ProofSource,
 }
 
 /// A consistency proof between two checkpointed sizes, with the newer signed checkpoint.
@@ -41,6 +68,8 @@ pub struct ConsistencyBundle {
     pub checkpoint: String,
     /// The root at the older size, as recomputed from the log.
     pub old_root: Hash,
+    /// Where the proof's hashes came from.
+    pub source: ProofSource,
 }
 
 /// The latest checkpoint of the log, verified with the log's own public key (a consistency
@@ -157,18 +186,102 @@ pub fn inclusion_proof(
             size: checkpoint.size,
         });
     }
-    let leaves = stored_leaves(&reader, checkpoint.size)?;
-    let proof = audit_chain::inclusion_proof(&leaves, seq, checkpoint.size).map_err(|e| {
-        StoreError::Damaged {
-            file: layout::segment_name(leaves.first_seq),
-            offset: 0,
-            reason: e.to_string(),
+    match inclusion_from_tiles(&reader, seq, &checkpoint) {
+        Ok((proof, record, bytes_read)) => Ok(InclusionBundle {
+            seq,
+            record: record.bytes,
+            proof,
+            checkpoint: note,
+            prev_chain: record.prev_chain,
+            chain: record.chain,
+            source: ProofSource::Tiles { bytes_read },
+        }),
+        Err(reason) => {
+            let leaves = stored_leaves(&reader, checkpoint.size)?;
+            let proof =
+                audit_chain::inclusion_proof(&leaves, seq, checkpoint.size).map_err(|e| {
+                    StoreError::Damaged {
+                        file: layout::segment_name(leaves.first_seq),
+                        offset: 0,
+                        reason: e.to_string(),
+                    }
+                })?;
+            let record =
+                reader.records_from(seq).next().transpose()?.filter(|r| r.seq == seq).ok_or(
+                    StoreError::OutOfRange {
+                        what: "sequence number",
+                        value: seq,
+                        size: checkpoint.size,
+                    },
+                )?;
+            verify_inclusion(&record.leaf_hash(), &proof, &checkpoint.root)
+                .map_err(|_| mismatch(&record.segment, record.offset, checkpoint.size))?;
+            Ok(InclusionBundle {
+                seq,
+                record: record.bytes,
+                proof,
+                checkpoint: note,
+                prev_chain: record.prev_chain,
+                chain: record.chain,
+                source: ProofSource::Records { reason },
+            })
         }
+    }
+}
+
+/// The log's records do not lead to the signed root: damage or tampering, never a proof.
+fn mismatch(file: &str, offset: u64, size: u64) -> StoreError {
+    StoreError::Damaged {
+        file: file.to_owned(),
+        offset,
+        reason: format!("the records do not match the signed checkpoint of tree size {size}"),
+    }
+}
+
+/// An inclusion proof from the tiles, checked against the checkpoint's root; the reason the
+/// tiles could not give one otherwise.
+fn inclusion_from_tiles(
+    reader: &LogReader,
+    seq: u64,
+    checkpoint: &Checkpoint,
+) -> Result<(InclusionProof, crate::reader::StoredRecord, u64), String> {
+    let source = TileSource::new(reader.dir(), checkpoint.size);
+    let proof =
+        audit_chain::inclusion_proof(&source, seq, checkpoint.size).map_err(|e| with_causes(&e))?;
+    let record_bytes = Cell::new(0);
+    let record = tiles::record_at(reader, seq, &record_bytes).map_err(|e| e.to_string())?;
+    verify_inclusion(&record.leaf_hash(), &proof, &checkpoint.root).map_err(|_| {
+        "the proof the tiles give does not lead to the signed checkpoint's root".to_owned()
     })?;
-    let record = reader.records_from(seq).next().transpose()?.filter(|r| r.seq == seq).ok_or(
-        StoreError::OutOfRange { what: "sequence number", value: seq, size: checkpoint.size },
-    )?;
-    Ok(InclusionBundle { seq, record: record.bytes, proof, checkpoint: note })
+    Ok((proof, record, source.bytes_read() + record_bytes.get()))
+}
+
+/// An error and every cause under it, on one line.
+fn with_causes(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut cause = error.source();
+    while let Some(inner) = cause {
+        text.push_str(": ");
+        text.push_str(&inner.to_string());
+        cause = inner.source();
+    }
+    text
+}
+
+/// A consistency proof and the old root from the tiles, checked against the checkpoint's root.
+fn consistency_from_tiles(
+    reader: &LogReader,
+    old_size: u64,
+    checkpoint: &Checkpoint,
+) -> Result<(ConsistencyProof, Hash, u64), String> {
+    let source = TileSource::new(reader.dir(), checkpoint.size);
+    let proof = audit_chain::consistency_proof(&source, old_size, checkpoint.size)
+        .map_err(|e| with_causes(&e))?;
+    let old_root = audit_chain::root_at(&source, old_size).map_err(|e| with_causes(&e))?;
+    verify_consistency(&proof, &old_root, &checkpoint.root).map_err(|_| {
+        "the proof the tiles give does not lead to the signed checkpoint's root".to_owned()
+    })?;
+    Ok((proof, old_root, source.bytes_read()))
 }
 
 /// A consistency proof from `old_size` to a checkpointed `new_size` (the latest checkpoint when
@@ -187,6 +300,17 @@ pub fn consistency_proof(
             size: checkpoint.size,
         });
     }
+    let reason = match consistency_from_tiles(&reader, old_size, &checkpoint) {
+        Ok((proof, old_root, bytes_read)) => {
+            return Ok(ConsistencyBundle {
+                proof,
+                checkpoint: note,
+                old_root,
+                source: ProofSource::Tiles { bytes_read },
+            });
+        }
+        Err(reason) => reason,
+    };
     let leaves = stored_leaves(&reader, checkpoint.size)?;
     let damaged = |e: audit_chain::ProofError<PurgedLeaf>| StoreError::Damaged {
         file: layout::segment_name(leaves.first_seq),
@@ -196,5 +320,12 @@ pub fn consistency_proof(
     let proof =
         audit_chain::consistency_proof(&leaves, old_size, checkpoint.size).map_err(damaged)?;
     let old_root = audit_chain::root_at(&leaves, old_size).map_err(damaged)?;
-    Ok(ConsistencyBundle { proof, checkpoint: note, old_root })
+    verify_consistency(&proof, &old_root, &checkpoint.root)
+        .map_err(|_| mismatch(&layout::segment_name(leaves.first_seq), 0, checkpoint.size))?;
+    Ok(ConsistencyBundle {
+        proof,
+        checkpoint: note,
+        old_root,
+        source: ProofSource::Records { reason },
+    })
 }

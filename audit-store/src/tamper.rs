@@ -162,3 +162,18 @@ pub fn resign_checkpoint(dir: &Path) -> Result<(), StoreError> {
 pub fn steal_seal_key(dir: &Path) -> Result<audit_chain::SealKey, StoreError> {
     keys::read_seal_key(dir)
 }
+
+/// Writes the Merkle tiles of the log as its records now are (FORMAT.md, "Tiles"), replacing
+/// any there: what an intruder who rewrote the records does to make the tiles agree with them.
+pub fn rewrite_tiles(dir: &Path) -> Result<(), StoreError> {
+    let tiles = dir.join(crate::tiles::TILES_DIR);
+    if tiles.exists() {
+        std::fs::remove_dir_all(&tiles).map_err(|e| StoreError::io("removing", &tiles, e))?;
+    }
+    let mut builder = crate::tiles::TileBuilder::new(dir);
+    let mut tree = CompactTree::new();
+    for record in LogReader::open(dir)?.records() {
+        builder.push_with(&mut tree, record?.leaf_hash());
+    }
+    builder.flush(true).map_err(|e| StoreError::io("writing", &tiles, e))
+}

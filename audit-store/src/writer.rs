@@ -28,6 +28,7 @@ use crate::layout::{self, CHECKPOINT_FILE, META_FILE, WriterLock};
 use crate::meta::{LogMeta, VerifierMaterial};
 use crate::recovery::{MAX_COMMIT_BYTES, recover_tail};
 use crate::segment::{self, FRAME_OVERHEAD, SegmentHeader};
+use crate::tiles::TileBuilder;
 use sha2::{Digest as _, Sha256};
 
 /// The longest reason a legal hold record may carry, in bytes.
@@ -98,6 +99,8 @@ pub struct LogWriter {
     /// The legal hold in force (from the chain), with its reason.
     legal_hold: Option<String>,
     poisoned: Option<String>,
+    /// The Merkle tiles being filled; `None` when they cannot be kept (see `tiles.rs`).
+    tiles: Option<TileBuilder>,
 }
 
 impl std::fmt::Debug for LogWriter {
@@ -172,6 +175,7 @@ impl LogWriter {
         let keys = Keys { lock, signer, seal_key };
         let position = Position { next_seq: 0, chain, tree, unsealed: 0 };
         let mut writer = Self::assemble(dir, io, config, meta, keys, position, segment, now)?;
+        writer.tiles = Some(TileBuilder::new(&writer.dir).in_background());
         let writer_name = writer.config.writer.clone();
         writer.guarded(|w| {
             w.stage_system(SystemRecord::LogCreated { writer_version: writer_name }, now)?;
@@ -251,6 +255,8 @@ impl LogWriter {
         let mut writer = Self::assemble(dir, io, config, meta, keys, position, segment, now)?;
         writer.key_dirty = key_behind;
         writer.legal_hold = tail.legal_hold.clone();
+        writer.tiles =
+            TileBuilder::resume(&writer.dir, &writer.tree).map(TileBuilder::in_background);
         let writer_name = writer.config.writer.clone();
         let (recovered_torn, previous_clean) = (tail.torn.is_some(), tail.previous_clean);
         writer.guarded(|w| {
@@ -334,6 +340,7 @@ impl LogWriter {
             checkpoint_due: false,
             legal_hold: None,
             poisoned: None,
+            tiles: None,
         })
     }
 
@@ -584,7 +591,13 @@ impl LogWriter {
         segment::push_frame(&mut self.staged, &self.scratch, &chain);
         let frame_len = u64::try_from(self.scratch.len()).unwrap_or(0) + FRAME_OVERHEAD;
         self.segment.index.add(offset, frame_len, chain, entry.time, &entry.body);
-        self.tree.try_push(leaf)?;
+        match &mut self.tiles {
+            Some(tiles) => {
+                tiles.push_leaf(leaf);
+                self.tree.try_push_reporting(leaf, |level, root| tiles.completed(level, root))?;
+            }
+            None => self.tree.try_push(leaf)?,
+        }
         self.chain = chain;
         self.next_seq += 1;
         self.last_time = self.last_time.max(entry.time);
@@ -661,6 +674,11 @@ impl LogWriter {
         }
         self.segment.bytes += u64::try_from(self.staged.len()).unwrap_or(0);
         self.staged.clear();
+        if let Some(tiles) = &mut self.tiles {
+            // Derived data, written once the records are durable and before the checkpoint
+            // that names their size; a failure costs only speed (proofs fall back to records).
+            let _derived_only = tiles.flush(self.checkpoint_due);
+        }
         if self.checkpoint_due {
             self.write_checkpoint()?;
             self.checkpoint_due = false;

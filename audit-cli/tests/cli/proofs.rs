@@ -174,3 +174,43 @@ fn consistency_passes_for_an_extended_log_and_fails_for_rollback_and_fork() {
         .expect(1);
     assert!(run.stdout.contains("does not verify"), "{}", run.stdout);
 }
+
+/// Every file under `dir`, recursively.
+fn files_under(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() { found.extend(files_under(&path)) } else { found.push(path) }
+    }
+    found
+}
+
+#[test]
+fn prove_gives_the_same_bundle_when_a_tile_is_forged_and_says_where_it_came_from() {
+    let fixture = written_log(6);
+    let good = fixture.audit(&["prove", "{dir}", "--seq", "17"]).expect(0);
+    assert!(!good.stderr.contains("tiles were not used"), "{}", good.stderr);
+    for tile in files_under(&fixture.dir.join("tiles")) {
+        let mut bytes = std::fs::read(&tile).unwrap();
+        for byte in &mut bytes {
+            *byte ^= 0x5a;
+        }
+        std::fs::write(&tile, bytes).unwrap();
+    }
+    let forged = fixture.audit(&["prove", "{dir}", "--seq", "17"]).expect(0);
+    assert_eq!(forged.stdout, good.stdout);
+    assert!(forged.stderr.contains("note: the Merkle tiles were not used"), "{}", forged.stderr);
+    assert!(forged.stderr.contains("signed checkpoint's root"), "{}", forged.stderr);
+}
+
+#[test]
+fn prove_refuses_records_that_do_not_lead_to_the_signed_checkpoint() {
+    let fixture = written_log(6);
+    let mut records = audit_store::tamper::read_records(&fixture.dir).unwrap();
+    records[20].time = audit_events::Timestamp(records[20].time.0 + 1);
+    audit_store::tamper::rewrite(&fixture.dir, &records, &mut |_| None).unwrap();
+    audit_store::tamper::rewrite_tiles(&fixture.dir).unwrap();
+    let run = fixture.audit(&["prove", "{dir}", "--seq", "20"]).expect(3);
+    assert!(run.stdout.is_empty(), "a proof was printed: {}", run.stdout);
+    assert!(run.stderr.contains("do not match the signed checkpoint"), "{}", run.stderr);
+}

@@ -14,3 +14,4 @@ mod recovery;
 mod retention;
 mod support;
 mod tamper_matrix;
+mod tiles;
