@@ -127,15 +127,13 @@ impl Writer {
             }
             Ok(Err(Stop::Failed(e))) => {
                 trace_poisoned(e.cause());
-                self.shared.poison(e.cause().to_owned(), e.failure());
-                self.run_poisoned();
+                self.run_poisoned(e.cause().to_owned(), e.failure());
                 Err(self.shared.poison_error())
             }
             Err(payload) => {
                 let cause = panic_cause(payload.as_ref());
                 trace_poisoned(&cause);
-                self.shared.poison(cause, Failure::new(FailureKind::Panic));
-                self.run_poisoned();
+                self.run_poisoned(cause, Failure::new(FailureKind::Panic));
                 Err(self.shared.poison_error())
             }
         };
@@ -373,9 +371,14 @@ impl Writer {
         self.shared.routine.release(re, rb);
     }
 
-    /// After a failure: count every event that was taken or is still queued as lost, answer
-    /// every flush with the error, and wait for shutdown.
-    fn run_poisoned(&mut self) {
+    /// After a failure: count every event that was taken or is still queued as lost, then set
+    /// the poison flag, answer every flush with the error, and wait for shutdown.
+    ///
+    /// The losses are counted before the flag is set, because `emit` and `flush` return the
+    /// error as soon as they see the flag: a caller that has the error finds every loss in the
+    /// stats. Budgets are released only after the flag is set, so a flush that finds the
+    /// queues empty never takes lost events for durable ones.
+    fn run_poisoned(&mut self, cause: String, failure: Failure) {
         // The sink may be half-way through a write; nothing more goes to it.
         drop(self.sink.take());
         let (ce, cb, re, rb) = std::mem::take(&mut self.in_flight);
@@ -393,8 +396,21 @@ impl Writer {
             self.count_lost(entry);
         }
         drop(lost);
+        let queued_critical: Vec<Queued> = self.inbox.critical.try_iter().collect();
+        let queued_routine: Vec<Queued> = self.inbox.routine.try_iter().collect();
+        for queued in queued_critical.iter().chain(&queued_routine) {
+            self.count_lost(&queued.entry);
+        }
+        self.shared.poison(cause, failure);
         self.shared.critical.release(critical_events, critical_bytes);
         self.shared.routine.release(routine_events, routine_bytes);
+        for (queued, lane) in queued_critical
+            .into_iter()
+            .map(|q| (q, &self.shared.critical))
+            .chain(queued_routine.into_iter().map(|q| (q, &self.shared.routine)))
+        {
+            lane.release(1, queued.cost);
+        }
         self.lose_queued();
         self.answer_waiters();
         while !self.shutting_down {
