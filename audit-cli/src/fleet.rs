@@ -382,7 +382,9 @@ fn record_line(record: &Value) -> String {
     let mut envelope = String::new();
     for key in ["outcome", "claimed_time", "request_id", "user_agent"] {
         if let Some(value) = record.get(key).and_then(Value::as_str) {
-            envelope.push_str(&format!("{key}={} ", safe(value, 300)));
+            // Quoted as `audit query` quotes them, so a value cannot show a pair of its own.
+            let shown = crate::output::quote_if_needed(&safe(value, 300));
+            envelope.push_str(&format!("{key}={shown} "));
         }
     }
     format!(
@@ -808,11 +810,11 @@ mod tests {
         assert!(!line.chars().any(input_validation::is_dangerous), "{line:?}");
         assert!(
             line.contains(
-                "medium outcome=failure claimed_time=2026-11-22T09:20:00Z request_id=req-"
+                "medium outcome=failure claimed_time=2026-11-22T09:20:00Z request_id=\"req-"
             ),
             "{line}"
         );
-        assert!(line.contains("user_agent=curl"), "{line}");
+        assert!(line.contains("user_agent=curl\\r\\n/8 "), "{line}");
         let plain = serde_json::json!({"time": "t", "seq": 1, "event": {}});
         assert!(!record_line(&plain).contains('='));
     }

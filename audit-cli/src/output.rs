@@ -204,10 +204,17 @@ fn scalar(value: &Value) -> String {
 }
 
 /// Quotes display-safe text that would otherwise be ambiguous in a `key=value` line.
-fn quote_if_needed(text: &str) -> String {
+pub(crate) fn quote_if_needed(text: &str) -> String {
     let plain = !text.is_empty()
         && !text.chars().any(|c| c.is_whitespace() || matches!(c, '"' | '=' | ',' | '[' | ']'));
-    if plain { text.to_owned() } else { format!("\"{}\"", text.replace('"', "\\\"")) }
+    if plain {
+        text.to_owned()
+    } else {
+        // A quote inside is shown as `\x22`, as `display_safe` shows other characters, so no
+        // quote appears between the two that delimit the value: a value cannot end early and
+        // show a `key=value` pair of its own, whatever backslashes it holds.
+        format!("\"{}\"", text.replace('"', "\\x22"))
+    }
 }
 
 /// One CSV cell's text: display-safe, with a leading `'` where a spreadsheet would read a

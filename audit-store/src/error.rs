@@ -94,6 +94,14 @@ pub enum StoreError {
         /// What is wrong.
         reason: String,
     },
+    /// A proof needs hashes of records that retention removed, and neither the stored
+    /// subtrees nor the tiles that keep purged ranges could give them: the proof cannot be
+    /// built. Nothing says the log was altered (`verify` judges that).
+    #[error("cannot be proven: {reason}")]
+    Unprovable {
+        /// What was missing, and why the tiles were not used.
+        reason: String,
+    },
     /// A metadata, key or material file does not parse.
     #[error("malformed {what}: {reason}")]
     Malformed {

@@ -198,14 +198,8 @@ pub fn inclusion_proof(
         }),
         Err(reason) => {
             let leaves = stored_leaves(&reader, checkpoint.size)?;
-            let proof =
-                audit_chain::inclusion_proof(&leaves, seq, checkpoint.size).map_err(|e| {
-                    StoreError::Damaged {
-                        file: layout::segment_name(leaves.first_seq),
-                        offset: 0,
-                        reason: e.to_string(),
-                    }
-                })?;
+            let proof = audit_chain::inclusion_proof(&leaves, seq, checkpoint.size)
+                .map_err(|e| proof_failure(e, layout::segment_name(leaves.first_seq), &reason))?;
             let record =
                 reader.records_from(seq).next().transpose()?.filter(|r| r.seq == seq).ok_or(
                     StoreError::OutOfRange {
@@ -226,6 +220,24 @@ pub fn inclusion_proof(
                 source: ProofSource::Records { reason },
             })
         }
+    }
+}
+
+/// Why a proof from the records failed: a purged leaf that nothing keeps is
+/// [`StoreError::Unprovable`] (derived tiles missing or damaged after a purge are no sign of
+/// tampering); anything else is damage.
+fn proof_failure(
+    error: audit_chain::ProofError<PurgedLeaf>,
+    file: String,
+    tiles: &str,
+) -> StoreError {
+    match error {
+        audit_chain::ProofError::Source(purged) => StoreError::Unprovable {
+            reason: format!(
+                "{purged}, and the tiles that keep purged ranges were not usable ({tiles})"
+            ),
+        },
+        other => StoreError::Damaged { file, offset: 0, reason: other.to_string() },
     }
 }
 
@@ -312,10 +324,8 @@ pub fn consistency_proof(
         Err(reason) => reason,
     };
     let leaves = stored_leaves(&reader, checkpoint.size)?;
-    let damaged = |e: audit_chain::ProofError<PurgedLeaf>| StoreError::Damaged {
-        file: layout::segment_name(leaves.first_seq),
-        offset: 0,
-        reason: e.to_string(),
+    let damaged = |e: audit_chain::ProofError<PurgedLeaf>| {
+        proof_failure(e, layout::segment_name(leaves.first_seq), &reason)
     };
     let proof =
         audit_chain::consistency_proof(&leaves, old_size, checkpoint.size).map_err(damaged)?;

@@ -20,10 +20,13 @@
 
 use std::cell::{Cell, RefCell};
 use std::collections::BTreeMap;
-use std::fs::{self, DirBuilder, OpenOptions};
+use std::fs;
 use std::io::{self, Write as _};
-use std::os::unix::fs::{DirBuilderExt as _, FileExt as _};
-use std::path::{Path, PathBuf};
+use std::os::fd::OwnedFd;
+use std::os::unix::fs::FileExt as _;
+use std::path::{Component, Path, PathBuf};
+
+use rustix::fs as fs_at;
 use std::sync::mpsc::{Sender, SyncSender, channel, sync_channel};
 use std::thread::JoinHandle;
 
@@ -394,8 +397,6 @@ struct TileFiles {
     partial_written: Vec<Option<(u64, usize)>>,
     /// Per level, the tile whose partial versions may be on disk (to remove once it is full).
     maybe_partial: Vec<Option<u64>>,
-    /// The last directory a tile was written to, known to exist and to be no symbolic link.
-    checked_dir: Option<PathBuf>,
 }
 
 impl TileFiles {
@@ -440,27 +441,38 @@ impl TileFiles {
     }
 
     /// Writes one tile: a temporary file, then a rename over the name (no sync: derived data).
+    /// Every directory on the way is opened below the log directory without following a
+    /// symlink, and the file operations are relative to the tile's own directory, so a link
+    /// planted or swapped in by an intruder never makes the writer create, truncate or rename
+    /// anything outside the log. The temporary is created afresh (`O_EXCL`): a file planted
+    /// under its name, a hard link to a file elsewhere included, is unlinked, never written.
     fn write(&mut self, relative: &Path, hashes: &[Hash]) -> io::Result<()> {
-        let path = self.dir.join(relative);
-        let parent = path.parent().unwrap_or(&self.dir).to_path_buf();
-        if self.checked_dir.as_ref() != Some(&parent) {
-            DirBuilder::new().recursive(true).mode(0o700).create(&parent)?;
-            check_dirs(&self.dir, relative).map_err(io::Error::other)?;
-            self.checked_dir = Some(parent);
-        }
-        let mut tmp = path.clone().into_os_string();
+        let (Some(parent), Some(name)) = (relative.parent(), relative.file_name()) else {
+            return Err(io::Error::other("a tile path without a file name"));
+        };
+        let dir = open_dir_below(&self.dir, parent, true)?;
+        let mut tmp = name.to_os_string();
         tmp.push(".tmp");
-        let tmp = PathBuf::from(tmp);
-        let mut options: OpenOptions = crate::io::log_file_options();
-        options.write(true).create(true).truncate(true);
-        let mut file = crate::io::open_checked(&options, &tmp, None)?;
+        match fs_at::unlinkat(&dir, tmp.as_os_str(), fs_at::AtFlags::empty()) {
+            Ok(()) | Err(rustix::io::Errno::NOENT) => {}
+            Err(e) => return Err(e.into()),
+        }
+        let flags = fs_at::OFlags::WRONLY
+            | fs_at::OFlags::CREATE
+            | fs_at::OFlags::EXCL
+            | fs_at::OFlags::NOFOLLOW
+            | fs_at::OFlags::NONBLOCK
+            | fs_at::OFlags::CLOEXEC;
+        let fd = fs_at::openat(&dir, tmp.as_os_str(), flags, fs_at::Mode::from_raw_mode(0o600))?;
         let mut bytes = Vec::with_capacity(hashes.len() * 32);
         for hash in hashes {
             bytes.extend_from_slice(hash);
         }
+        let mut file = fs::File::from(fd);
         file.write_all(&bytes)?;
         drop(file);
-        fs::rename(&tmp, &path)
+        fs_at::renameat(&dir, tmp.as_os_str(), &dir, name)?;
+        Ok(())
     }
 }
 
@@ -486,7 +498,6 @@ impl TileBuilder {
                 dir: dir.to_path_buf(),
                 partial_written: Vec::new(),
                 maybe_partial: Vec::new(),
-                checked_dir: None,
             }),
         }
     }
@@ -499,7 +510,6 @@ impl TileBuilder {
             dir: files.dir.clone(),
             partial_written: std::mem::take(&mut files.partial_written),
             maybe_partial: std::mem::take(&mut files.maybe_partial),
-            checked_dir: files.checked_dir.take(),
         };
         // A bounded queue: a thread that falls behind slows the writer instead of filling memory.
         let (sender, receiver) = sync_channel::<TileWork>(64);
@@ -725,33 +735,80 @@ fn leaves_of(reader: &LogReader, from: u64, to: u64) -> Option<Vec<Hash>> {
     (u64::try_from(leaves.len()).ok()? == to - from).then_some(leaves)
 }
 
-/// Removes the partial versions of a tile narrower than `width`.
-fn remove_partials_below(dir: &Path, level: u32, index: u64, width: usize) -> io::Result<()> {
-    for entry in fs::read_dir(dir.join(partial_dir(level, index)))? {
+/// Opens the directory `relative` (plain names only) below the log directory `root` one
+/// component at a time, refusing any component that is not a real directory (a symlink gives
+/// `ELOOP` or `ENOTDIR`); with `create`, missing components are made (mode 0700).
+fn open_dir_below(root: &Path, relative: &Path, create: bool) -> io::Result<OwnedFd> {
+    let flags = fs_at::OFlags::RDONLY
+        | fs_at::OFlags::DIRECTORY
+        | fs_at::OFlags::NOFOLLOW
+        | fs_at::OFlags::CLOEXEC;
+    let mut dir = fs_at::open(root, flags, fs_at::Mode::empty())?;
+    for component in relative.components() {
+        let Component::Normal(name) = component else {
+            return Err(io::Error::other("a tile path that is not a plain relative path"));
+        };
+        let next = match fs_at::openat(&dir, name, flags, fs_at::Mode::empty()) {
+            Err(rustix::io::Errno::NOENT) if create => {
+                match fs_at::mkdirat(&dir, name, fs_at::Mode::from_raw_mode(0o700)) {
+                    Ok(()) | Err(rustix::io::Errno::EXIST) => {}
+                    Err(e) => return Err(e.into()),
+                }
+                fs_at::openat(&dir, name, flags, fs_at::Mode::empty())?
+            }
+            other => other?,
+        };
+        dir = next;
+    }
+    Ok(dir)
+}
+
+/// Unlinks the regular files of the directory `dir` whose names `remove` selects; nothing
+/// else (a symlink, a directory) is touched, and nothing is followed.
+fn unlink_files_in(dir: &OwnedFd, remove: impl Fn(&str) -> bool) -> io::Result<()> {
+    let mut names = Vec::new();
+    for entry in fs_at::Dir::read_from(dir)? {
         let entry = entry?;
-        let narrower = entry.file_name().to_str().and_then(parse_width).is_some_and(|w| w < width);
-        if narrower && entry.file_type()?.is_file() {
-            fs::remove_file(entry.path())?;
+        let Ok(name) = entry.file_name().to_str() else { continue };
+        if entry.file_type() == fs_at::FileType::RegularFile && remove(name) {
+            names.push(name.to_owned());
         }
+    }
+    for name in names {
+        fs_at::unlinkat(dir, name.as_str(), fs_at::AtFlags::empty())?;
     }
     Ok(())
 }
 
+/// Removes the partial versions of a tile narrower than `width`.
+fn remove_partials_below(dir: &Path, level: u32, index: u64, width: usize) -> io::Result<()> {
+    let partials = open_dir_below(dir, &partial_dir(level, index), false)?;
+    unlink_files_in(&partials, |name| parse_width(name).is_some_and(|w| w < width))
+}
+
 /// Removes the partial versions of a tile once the full tile is written.
 fn remove_partials(dir: &Path, level: u32, index: u64) -> io::Result<()> {
-    let partials = dir.join(partial_dir(level, index));
-    let entries = match fs::read_dir(&partials) {
-        Ok(entries) => entries,
+    let relative = partial_dir(level, index);
+    let (Some(parent), Some(name)) = (relative.parent(), relative.file_name()) else {
+        return Ok(());
+    };
+    let parent = match open_dir_below(dir, parent, false) {
+        Ok(parent) => parent,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
         Err(e) => return Err(e),
     };
-    for entry in entries {
-        let entry = entry?;
-        if entry.file_type()?.is_file() {
-            fs::remove_file(entry.path())?;
-        }
-    }
-    fs::remove_dir(partials)
+    let flags = fs_at::OFlags::RDONLY
+        | fs_at::OFlags::DIRECTORY
+        | fs_at::OFlags::NOFOLLOW
+        | fs_at::OFlags::CLOEXEC;
+    let partials = match fs_at::openat(&parent, name, flags, fs_at::Mode::empty()) {
+        Ok(partials) => partials,
+        Err(rustix::io::Errno::NOENT) => return Ok(()),
+        Err(e) => return Err(e.into()),
+    };
+    unlink_files_in(&partials, |_| true)?;
+    fs_at::unlinkat(&parent, name, fs_at::AtFlags::REMOVEDIR)?;
+    Ok(())
 }
 
 #[cfg(test)]

@@ -245,3 +245,65 @@ fn an_operator_runs_a_collector_ships_a_log_and_audits_the_fleet() {
     assert_eq!(status, 200, "{line}");
     assert!(line.starts_with("\u{2014} audit-collector.localhost/witness "), "{line}");
 }
+
+/// `audit fleet query` text lines quote envelope values as `audit query` does, so a producer's
+/// free text (here a user agent sent through `audit emit`) cannot show a pair of its own: a
+/// user agent `curl/8 request_id=admin-7` on a record without a request id stays one value.
+#[test]
+fn fleet_query_text_keeps_a_user_agent_that_names_a_request_id_one_value() {
+    let cluster = TempCluster::start().unwrap();
+    let db = cluster.connection_string();
+    let tmp = tempfile::tempdir().unwrap();
+    let c = tmp.path().join("collector");
+    let cdir = c.to_str().unwrap();
+    audit(&["collector", "init", "--database", &db, "--dir", cdir]).expect(0);
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let listen = format!("127.0.0.1:{port}");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_audit"))
+        .args(["collector", "serve", "--database", &db, "--dir", cdir, "--listen", &listen])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufReader::new(child.stderr.take().unwrap()).read_line(&mut line).unwrap();
+    let _server = Server(child);
+    let url = format!("https://{listen}");
+    let ca = format!("{cdir}/tls.crt");
+    let fixture = written_log(1);
+    let log = fixture.dir.to_str().unwrap();
+    let event = audit_events::event_to_fields(&audit_events::EventKind::AuthFailure.example());
+    let input = serde_json::json!({
+        "kind": "auth.failure", "event": event.unwrap(), "user_agent": "curl/8 request_id=admin-7",
+    });
+    crate::support::audit_with_input(&["emit", log, "-"], format!("{input}\n").as_bytes())
+        .expect(0);
+    audit(&["collector", "enroll", "--database", &db, "--log", log]).expect(0);
+    audit(&["ship", log, "--collector", &url, "--ca", &ca, "--once"]).expect(0);
+    let token =
+        audit(&["collector", "token", "--database", &db, "--name", "auditor"]).expect(0).stdout;
+    let token_file = tmp.path().join("auditor.token");
+    std::fs::write(&token_file, &token).unwrap();
+    let t = token_file.to_str().unwrap();
+    let run = audit(&[
+        "fleet",
+        "query",
+        "--kind",
+        "auth.failure",
+        "--collector",
+        &url,
+        "--ca",
+        &ca,
+        "--token-file",
+        t,
+    ])
+    .expect(0);
+    let line = run.lines().into_iter().find(|l| l.contains("user_agent=")).unwrap().to_owned();
+    let keys = crate::support::keys_outside_quotes(&line);
+    assert!(keys.contains(&"user_agent".to_owned()), "{line}");
+    assert!(
+        !keys.contains(&"request_id".to_owned()),
+        "the user agent reads as a request id of its own: {line}"
+    );
+}

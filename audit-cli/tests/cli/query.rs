@@ -272,3 +272,26 @@ fn local_times_follow_tz_and_utc_forces_utc() {
     let run = audit(&["query", dir, "--since", "today", "--until", "yesterday"]).expect(2);
     assert!(run.stderr.contains("not before --until"), "{}", run.stderr);
 }
+
+/// A quoted value shows a quote inside it as `\x22`, so no quote ends it early whatever
+/// backslashes it holds: a user agent `curl\" request_id=admin-7 x`, stored raw (the store keeps
+/// what a service gives it; a forged segment too), stays one value and shows no `request_id`
+/// pair on a record that has none.
+#[test]
+fn a_backslash_before_a_quote_in_a_value_cannot_forge_a_key_value_pair_in_text_output() {
+    let (fixture, mut writer) = crate::support::new_log();
+    let mut entry = audit_testkit::fixture::entry(
+        audit_events::EventKind::AuthFailure.example(),
+        crate::support::at(1),
+        7,
+    );
+    entry.context.user_agent = Some(r#"curl\" request_id=admin-7 x"#.to_owned());
+    writer.append_batch(&[entry], crate::support::at(1)).unwrap();
+    writer.close(crate::support::at(2)).unwrap();
+    let run = fixture.audit(&["query", "{dir}", "--kind", "auth.failure"]).expect(0);
+    let line = run.lines().into_iter().next().unwrap().to_owned();
+    assert!(line.contains(r#"user_agent="curl\\x22 request_id=admin-7 x""#), "{line}");
+    let keys = crate::support::keys_outside_quotes(&line);
+    assert!(keys.contains(&"user_agent".to_owned()), "{line}");
+    assert!(!keys.contains(&"request_id".to_owned()), "a forged pair: {line}");
+}

@@ -187,3 +187,21 @@ pub(crate) fn assert_inert(what: &str, text: &str) {
         );
     }
 }
+
+/// The keys of a text line's `key=value` pairs as a quote-aware reader finds them: a value in
+/// double quotes runs to the next double quote.
+pub(crate) fn keys_outside_quotes(line: &str) -> Vec<String> {
+    let mut keys = Vec::new();
+    let mut quoted = false;
+    let mut word = String::new();
+    for c in line.chars() {
+        match c {
+            '"' => quoted = !quoted,
+            _ if quoted => {}
+            ' ' => word.clear(),
+            '=' => keys.push(std::mem::take(&mut word)),
+            c => word.push(c),
+        }
+    }
+    keys
+}

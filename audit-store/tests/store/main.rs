@@ -2,6 +2,7 @@
 //! proofs, retention. Every log here is written through the real writer on a real filesystem.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod attack;
 mod crash_images;
 mod hostile_files;
 mod index_forgery;
