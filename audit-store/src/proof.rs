@@ -186,16 +186,8 @@ pub fn inclusion_proof(
             size: checkpoint.size,
         });
     }
-    match inclusion_from_tiles(&reader, seq, &checkpoint) {
-        Ok((proof, record, bytes_read)) => Ok(InclusionBundle {
-            seq,
-            record: record.bytes,
-            proof,
-            checkpoint: note,
-            prev_chain: record.prev_chain,
-            chain: record.chain,
-            source: ProofSource::Tiles { bytes_read },
-        }),
+    let (proof, record, source) = match inclusion_from_tiles(&reader, seq, &checkpoint) {
+        Ok((proof, record, bytes_read)) => (proof, record, ProofSource::Tiles { bytes_read }),
         Err(reason) => {
             let leaves = stored_leaves(&reader, checkpoint.size)?;
             let proof = audit_chain::inclusion_proof(&leaves, seq, checkpoint.size)
@@ -210,17 +202,18 @@ pub fn inclusion_proof(
                 )?;
             verify_inclusion(&record.leaf_hash(), &proof, &checkpoint.root)
                 .map_err(|_| mismatch(&record.segment, record.offset, checkpoint.size))?;
-            Ok(InclusionBundle {
-                seq,
-                record: record.bytes,
-                proof,
-                checkpoint: note,
-                prev_chain: record.prev_chain,
-                chain: record.chain,
-                source: ProofSource::Records { reason },
-            })
+            (proof, record, ProofSource::Records { reason })
         }
-    }
+    };
+    Ok(InclusionBundle {
+        seq,
+        record: record.bytes,
+        proof,
+        checkpoint: note,
+        prev_chain: record.prev_chain,
+        chain: record.chain,
+        source,
+    })
 }
 
 /// Why a proof from the records failed: a purged leaf that nothing keeps is

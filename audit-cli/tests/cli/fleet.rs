@@ -21,6 +21,27 @@ impl Drop for Server {
     }
 }
 
+/// Starts `audit collector serve` on a free loopback port; returns it (stopped when dropped)
+/// and its URL, once it says it listens there.
+fn serve(db: &str, cdir: &str) -> (Server, String) {
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let listen = format!("127.0.0.1:{port}");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_audit"))
+        .args(["collector", "serve", "--database", db, "--dir", cdir, "--listen", &listen])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // The collector says where it listens once it does (or exits, closing the pipe).
+    let mut line = String::new();
+    std::io::BufReader::new(child.stderr.take().unwrap()).read_line(&mut line).unwrap();
+    let server = Server(child);
+    let url = format!("https://{listen}");
+    assert!(line.contains(&url), "{line}");
+    (server, url)
+}
+
 #[test]
 fn the_fleet_demo_ships_three_logs_that_verify_with_the_witness_key() {
     let tmp = tempfile::tempdir().unwrap();
@@ -87,21 +108,7 @@ fn an_operator_runs_a_collector_ships_a_log_and_audits_the_fleet() {
     let init: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
     assert_eq!(init["migrations_applied"], serde_json::json!([]), "{init}");
     assert!(init["witness_public_key"].is_string(), "{init}");
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let listen = format!("127.0.0.1:{port}");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_audit"))
-        .args(["collector", "serve", "--database", &db, "--dir", cdir, "--listen", &listen])
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    // The collector says where it listens once it does (or exits, closing the pipe).
-    let mut line = String::new();
-    std::io::BufReader::new(child.stderr.take().unwrap()).read_line(&mut line).unwrap();
-    let _server = Server(child);
-    assert!(line.contains(&format!("https://{listen}")), "{line}");
-    let url = format!("https://{listen}");
+    let (_server, url) = serve(&db, cdir);
     let ca = format!("{cdir}/tls.crt");
 
     let fixture = written_log(20);
@@ -257,19 +264,7 @@ fn fleet_query_text_keeps_a_user_agent_that_names_a_request_id_one_value() {
     let c = tmp.path().join("collector");
     let cdir = c.to_str().unwrap();
     audit(&["collector", "init", "--database", &db, "--dir", cdir]).expect(0);
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let listen = format!("127.0.0.1:{port}");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_audit"))
-        .args(["collector", "serve", "--database", &db, "--dir", cdir, "--listen", &listen])
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    std::io::BufReader::new(child.stderr.take().unwrap()).read_line(&mut line).unwrap();
-    let _server = Server(child);
-    let url = format!("https://{listen}");
+    let (_server, url) = serve(&db, cdir);
     let ca = format!("{cdir}/tls.crt");
     let fixture = written_log(1);
     let log = fixture.dir.to_str().unwrap();

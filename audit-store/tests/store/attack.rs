@@ -90,29 +90,7 @@ fn a_hard_linked_tile_temporary_never_makes_the_writer_overwrite_a_file_outside_
 /// "the leaf hash source failed".)
 #[test]
 fn deleted_tiles_after_a_purge_leave_a_proof_unprovable_not_the_log_damaged() {
-    const DAY: i64 = 86_400;
-    let (fixture, writer) = new_log();
-    drop(writer);
-    let mut config = crate::support::config();
-    config.retention.days = 2;
-    let mut writer = audit_store::LogWriter::open(&fixture.dir, config, at(1)).unwrap();
-    for d in 0..5 {
-        for b in 0..4 {
-            let time = at(d * DAY + 100 + b);
-            writer.append_batch(&entries(100, time), time).unwrap();
-        }
-    }
-    let outcome = writer.apply_retention(at(5 * DAY)).unwrap().unwrap();
-    writer.close(at(5 * DAY + 1)).unwrap();
-    let size = std::fs::read_dir(&fixture.dir)
-        .unwrap()
-        .filter_map(|e| {
-            let name = e.unwrap().file_name().into_string().unwrap();
-            name.strip_prefix("checkpoint-")?.strip_suffix(".note")?.parse::<u64>().ok()
-        })
-        .filter(|size| *size <= outcome.last_seq && size % 256 != 0)
-        .max()
-        .expect("a checkpoint of a purged size");
+    let (fixture, _config, size) = purged_log(|size| size % 256 != 0);
     assert!(audit_store::consistency_proof(&fixture.dir, size, None).is_ok());
     std::fs::remove_dir_all(fixture.dir.join("tiles")).unwrap();
     let mut options = fixture.options();
@@ -121,7 +99,7 @@ fn deleted_tiles_after_a_purge_leave_a_proof_unprovable_not_the_log_damaged() {
     assert!(report.failure.is_none(), "the log itself is intact: {:?}", report.failure);
     let result = audit_store::consistency_proof(&fixture.dir, size, None);
     assert!(
-        !matches!(result, Err(audit_store::StoreError::Damaged { .. })),
+        matches!(result, Err(audit_store::StoreError::Unprovable { .. })),
         "an honest log without its derived tiles is reported as damaged: {result:?}"
     );
 }
@@ -134,7 +112,31 @@ fn deleted_tiles_after_a_purge_leave_a_proof_unprovable_not_the_log_damaged() {
 /// makes honest evidence look damaged.
 #[test]
 fn a_zeroed_partial_tile_after_a_purge_never_makes_consistency_report_damage() {
-    const DAY: i64 = 86_400;
+    let (fixture, config, size) = purged_log(|size| size > 512);
+    assert!(audit_store::consistency_proof(&fixture.dir, size, None).is_ok());
+    // The crash: the level-1 partial tile, written last, is left zeroed.
+    let partials = fixture.dir.join("tiles/1/000.p");
+    for entry in std::fs::read_dir(&partials).unwrap() {
+        let path = entry.unwrap().path();
+        let len = std::fs::metadata(&path).unwrap().len();
+        std::fs::write(&path, vec![0u8; usize::try_from(len).unwrap()]).unwrap();
+    }
+    let writer = audit_store::LogWriter::open(&fixture.dir, config, at(5 * DAY + 2)).unwrap();
+    writer.close(at(5 * DAY + 3)).unwrap();
+    let result = audit_store::consistency_proof(&fixture.dir, size, None);
+    assert!(
+        matches!(result, Err(audit_store::StoreError::Unprovable { .. })),
+        "a crash-zeroed derived tile makes an honest log report damage: {result:?}"
+    );
+}
+
+const DAY: i64 = 86_400;
+
+/// A log written over five days with a two-day retention, purged and closed, and the largest
+/// size of a kept checkpoint that the purge covers and `pick` accepts.
+fn purged_log(
+    pick: impl Fn(u64) -> bool,
+) -> (crate::support::Fixture, audit_store::LogConfig, u64) {
     let (fixture, writer) = new_log();
     drop(writer);
     let mut config = crate::support::config();
@@ -154,22 +156,8 @@ fn a_zeroed_partial_tile_after_a_purge_never_makes_consistency_report_damage() {
             let name = e.unwrap().file_name().into_string().unwrap();
             name.strip_prefix("checkpoint-")?.strip_suffix(".note")?.parse::<u64>().ok()
         })
-        .filter(|size| *size <= outcome.last_seq && *size > 512)
+        .filter(|size| *size <= outcome.last_seq && pick(*size))
         .max()
         .expect("a checkpoint of a purged size");
-    assert!(audit_store::consistency_proof(&fixture.dir, size, None).is_ok());
-    // The crash: the level-1 partial tile, written last, is left zeroed.
-    let partials = fixture.dir.join("tiles/1/000.p");
-    for entry in std::fs::read_dir(&partials).unwrap() {
-        let path = entry.unwrap().path();
-        let len = std::fs::metadata(&path).unwrap().len();
-        std::fs::write(&path, vec![0u8; usize::try_from(len).unwrap()]).unwrap();
-    }
-    let writer = audit_store::LogWriter::open(&fixture.dir, config, at(5 * DAY + 2)).unwrap();
-    writer.close(at(5 * DAY + 3)).unwrap();
-    let result = audit_store::consistency_proof(&fixture.dir, size, None);
-    assert!(
-        !matches!(result, Err(audit_store::StoreError::Damaged { .. })),
-        "a crash-zeroed derived tile makes an honest log report damage: {result:?}"
-    );
+    (fixture, config, size)
 }
