@@ -110,6 +110,26 @@ impl SegmentIndex {
         }
     }
 
+    /// Extends this index with `later`, the index of the frames that follow it in the same
+    /// segment (positions in `later`'s postings are shifted past this index's records).
+    pub(crate) fn append(&mut self, later: Self) {
+        let shift = u32::try_from(self.offsets.len()).unwrap_or(u32::MAX);
+        self.offsets.extend(later.offsets);
+        self.times.extend(later.times);
+        self.kinds.extend(later.kinds);
+        for (into, from) in
+            [(&mut self.actors, later.actors), (&mut self.resources, later.resources)]
+        {
+            for (id, positions) in from {
+                into.entry(id)
+                    .or_default()
+                    .extend(positions.into_iter().map(|p| p.saturating_add(shift)));
+            }
+        }
+        self.end_offset = later.end_offset;
+        self.last_chain = later.last_chain;
+    }
+
     pub(crate) fn time_range(&self) -> Option<(i64, i64)> {
         let min = self.times.iter().copied().min()?;
         let max = self.times.iter().copied().max()?;

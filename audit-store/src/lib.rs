@@ -37,6 +37,7 @@ mod proof;
 mod query;
 mod reader;
 mod recovery;
+mod resume;
 mod retention;
 mod segment;
 #[cfg(feature = "test-support")]

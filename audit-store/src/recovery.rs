@@ -17,17 +17,18 @@
 //!   writer refuses to seal over the gap.
 
 use std::io::{Read as _, Seek as _, SeekFrom};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use audit_chain::{CompactTree, Hash, NoteVerifier, open_checkpoint};
-use audit_events::{Body, Record, RecordKind, SystemKind, SystemRecord, Timestamp};
+use audit_events::{Body, Record, RecordHeader, RecordKind, SystemKind, SystemRecord, Timestamp};
 
 use crate::error::StoreError;
 use crate::index::SegmentIndex;
 use crate::io::{Io, open_read};
 use crate::layout::{self, CHECKPOINT_FILE, META_FILE};
 use crate::meta::LogMeta;
-use crate::segment::{ChainedFrames, OpenFault, WalkStop};
+use crate::resume::{Carried, ResumeNote, SealFacts};
+use crate::segment::{ChainedFrames, FrameReader, OpenFault, WalkStop};
 
 /// The largest single write the writer makes: a batch larger than this is written and synced in
 /// pieces, so a torn write never spans more.
@@ -44,10 +45,26 @@ const BLOCK: u64 = 512;
 /// The largest possible segment header (64 frontier hashes).
 const MAX_HEADER_BYTES: u64 = 77 + 64 * 32 + 32;
 
+/// The last segment as reopening found it.
+pub(crate) struct TailSegment {
+    pub(crate) name: String,
+    pub(crate) first_seq: u64,
+    /// The index of the frames read: all of the segment's, or those after the resume note's
+    /// offset (then `prefix` yields the index of the frames before it).
+    pub(crate) index: SegmentIndex,
+    pub(crate) created: Timestamp,
+    /// End of the last good frame.
+    pub(crate) end: u64,
+    /// The state over the segment's records.
+    pub(crate) carried: Carried,
+    /// The check of the records before the resume note's offset, when recovery started there.
+    pub(crate) prefix: Option<PrefixCheck>,
+}
+
 /// What reopening found at the end of the log.
 pub(crate) struct Tail {
-    /// The last segment's name and what its scan found; `None` if it must be created anew.
-    pub(crate) segment: Option<(String, SegmentIndex, Timestamp, u64)>,
+    /// The last segment; `None` if it must be created anew.
+    pub(crate) segment: Option<TailSegment>,
     pub(crate) next_seq: u64,
     pub(crate) chain: Hash,
     pub(crate) tree: CompactTree,
@@ -58,20 +75,12 @@ pub(crate) struct Tail {
     pub(crate) torn: Option<SystemRecord>,
     /// The legal hold in force at the end of the log, with its reason.
     pub(crate) legal_hold: Option<String>,
+    /// When recovery started from a resume note: the tree at the note's size and the leaf
+    /// hashes of the records after it (the tiles pick up from there).
+    pub(crate) since_note: Option<(CompactTree, Vec<Hash>)>,
     /// The least seal-key epoch the writer must hold: the key file may be behind the seals that
     /// are durable, or behind the records left unsealed (a crash between the two writes).
     pub(crate) key_floor: u64,
-}
-
-/// What the log's last seal says, as seen from its end.
-#[derive(Clone, Copy, Debug, Default)]
-struct SealFacts {
-    /// Epoch and time of the last seal.
-    last: Option<(u64, Timestamp)>,
-    /// The last seal is the final seal of a clean close (`log_closed` came just before it) or
-    /// the seal a reopened writer makes right after its `log_resumed`: after either, the key
-    /// evolves past the seal's epoch.
-    closing_seal: bool,
 }
 
 struct Scan {
@@ -79,22 +88,18 @@ struct Scan {
     next_seq: u64,
     chain: Hash,
     tree: CompactTree,
-    unsealed: u64,
-    /// The newest time of the records since the last seal.
-    unsealed_newest: Option<Timestamp>,
-    last_time: Timestamp,
+    /// The state from the segment's header (or from a resume note) to the last good frame.
+    carried: Carried,
+    /// The index of the frames read (from the resume note's frame on, when it starts there).
     index: SegmentIndex,
-    seals: SealFacts,
-    /// Last record that is not a seal was `log_closed`.
-    last_kind_closed: bool,
     /// End of the last good frame.
     end: u64,
     /// Where the good frames stop before the end of the file, and why.
     stop: Option<Stop>,
-    /// The last `legal_hold` record of the segment: held, and the reason.
-    hold: Option<(bool, String)>,
-    /// Records read.
+    /// Records in the segment.
     records: u64,
+    /// The leaf hashes of the records read, when the scan started from a resume note.
+    leaves: Vec<Hash>,
 }
 
 enum Stop {
@@ -131,7 +136,7 @@ pub(crate) fn recover_tail(
     let scan_previous = || -> Result<Option<Scan>, StoreError> {
         let Some((prev_seq, prev_path)) = &previous else { return Ok(None) };
         let prev_name = layout::segment_name(*prev_seq);
-        let scan = scan_segment(prev_path, *prev_seq, meta).map_err(|e| match e {
+        let scan = scan_segment(prev_path, *prev_seq, meta, None, None).map_err(|e| match e {
             ScanError::Header(reason) => damaged(&prev_name, 0, reason),
             ScanError::Store(e) => e,
         })?;
@@ -144,7 +149,16 @@ pub(crate) fn recover_tail(
         }
         Ok(Some(scan))
     };
-    match scan_segment(&last_path, last_seq, meta) {
+    // Start from the resume note's offset if the note may be used; otherwise from the header.
+    let note = usable_note(dir, meta, last_seq, &last_path)
+        .inspect_err(|reason| {
+            tracing::debug!(
+                reason = reason.as_str(),
+                "audit log recovery reads the whole last segment: its resume note is not used"
+            );
+        })
+        .ok();
+    match scan_segment(&last_path, last_seq, meta, note.as_ref(), None) {
         Ok(mut scan) => {
             let file_len = file_len(&last_path)?;
             let torn_bytes = match scan.stop.take() {
@@ -174,25 +188,30 @@ pub(crate) fn recover_tail(
             // A segment that has no seal yet (just rotated): the seal before it ends the previous
             // segment. A segment with no record yet: an active legal hold is restated as a new
             // segment's first record, so the state is the previous segment's.
-            let needs_previous = scan.seals.last.is_none() || scan.records == 0;
+            let needs_previous = scan.carried.seals.last.is_none() || scan.records == 0;
             let previous_scan = if needs_previous { scan_previous()? } else { None };
             let seals = match &previous_scan {
-                Some(p) if scan.seals.last.is_none() => p.seals,
-                _ => scan.seals,
+                Some(p) if scan.carried.seals.last.is_none() => p.carried.seals,
+                _ => scan.carried.seals,
             };
-            let hold = match (&scan.hold, &previous_scan) {
+            let hold = match (&scan.carried.hold, &previous_scan) {
                 (Some(hold), _) => Some(hold.clone()),
-                (None, Some(p)) if scan.records == 0 => p.hold.clone(),
+                (None, Some(p)) if scan.records == 0 => p.carried.hold.clone(),
                 _ => None,
             };
             check_checkpoints(dir, meta, scan.next_seq)?;
             // The records left unsealed must be sealed with a key of their epoch or later: the
             // key file lags behind them if the crash came before it was replaced.
             let unsealed_epoch = scan
+                .carried
                 .unsealed_newest
                 .map_or(0, |t| crate::epoch_of(meta.created_at, meta.epoch_nanos, t));
             let key_floor = check_key(meta, &seals, key_epoch, &last_name)?.max(unsealed_epoch);
-            let path = last_path;
+            let since_note = note.as_ref().and_then(|note| {
+                let tree = CompactTree::from_frontier(note.size, note.frontier.clone()).ok()?;
+                Some((tree, std::mem::take(&mut scan.leaves)))
+            });
+            let path = last_path.clone();
             let torn = match torn_bytes {
                 Some(bytes) => {
                     io.truncate(&path, scan.end)
@@ -206,16 +225,26 @@ pub(crate) fn recover_tail(
                 None => None,
             };
             Ok(Tail {
-                segment: Some((last_name, scan.index, scan.header_created, scan.end)),
+                segment: Some(TailSegment {
+                    name: last_name,
+                    first_seq: last_seq,
+                    index: scan.index,
+                    created: scan.header_created,
+                    end: scan.end,
+                    carried: scan.carried.clone(),
+                    prefix: note
+                        .map(|note| PrefixCheck::spawn(last_path, last_seq, meta.clone(), note)),
+                }),
                 next_seq: scan.next_seq,
                 chain: scan.chain,
                 tree: scan.tree,
-                unsealed: scan.unsealed,
-                previous_clean: scan.last_kind_closed,
-                last_time: scan.last_time,
+                unsealed: scan.carried.unsealed,
+                previous_clean: scan.carried.last_kind_closed,
+                last_time: scan.carried.last_time,
                 torn,
                 key_floor,
                 legal_hold: hold.and_then(|(held, reason)| held.then_some(reason)),
+                since_note,
             })
         }
         Err(ScanError::Header(reason)) => {
@@ -230,7 +259,7 @@ pub(crate) fn recover_tail(
                 return Err(damaged(&last_name, 0, reason));
             };
             check_checkpoints(dir, meta, scan.next_seq)?;
-            let key_floor = check_key(meta, &scan.seals, key_epoch, &last_name)?;
+            let key_floor = check_key(meta, &scan.carried.seals, key_epoch, &last_name)?;
             io.remove(&last_path).map_err(|e| StoreError::io("removing", &last_path, e))?;
             io.sync_dir(dir).map_err(|e| StoreError::io("syncing", dir, e))?;
             Ok(Tail {
@@ -238,16 +267,17 @@ pub(crate) fn recover_tail(
                 next_seq: scan.next_seq,
                 chain: scan.chain,
                 tree: scan.tree,
-                unsealed: scan.unsealed,
+                unsealed: scan.carried.unsealed,
                 previous_clean: false,
-                last_time: scan.last_time,
+                last_time: scan.carried.last_time,
                 torn: Some(SystemRecord::CrashRecovery {
                     segment: last_name,
                     offset: 0,
                     bytes_discarded: len,
                 }),
                 key_floor,
-                legal_hold: scan.hold.and_then(|(held, reason)| held.then_some(reason)),
+                legal_hold: scan.carried.hold.and_then(|(held, reason)| held.then_some(reason)),
+                since_note: None,
             })
         }
         Err(ScanError::Store(e)) => Err(e),
@@ -358,7 +388,13 @@ fn looks_torn(path: &Path, offset: u64, frame_end: u64, file_len: u64) -> Result
     Ok(false)
 }
 
-fn scan_segment(path: &Path, claimed_seq: u64, meta: &LogMeta) -> Result<Scan, ScanError> {
+fn scan_segment(
+    path: &Path,
+    claimed_seq: u64,
+    meta: &LogMeta,
+    from: Option<&ResumeNote>,
+    until: Option<u64>,
+) -> Result<Scan, ScanError> {
     let name = layout::segment_name(claimed_seq);
     let (header, mut walk) = ChainedFrames::open(path, meta.log_id).map_err(|e| match e {
         OpenFault::Io(e) => ScanError::Store(StoreError::io("reading", path, e)),
@@ -371,19 +407,31 @@ fn scan_segment(path: &Path, claimed_seq: u64, meta: &LogMeta) -> Result<Scan, S
             format!("header of {name} does not belong here"),
         )));
     }
-    let mut tree = CompactTree::from_frontier(header.first_seq, header.frontier.clone())
-        .map_err(|e| ScanError::Store(damaged(&name, 0, e.to_string())))?;
-    let mut index = SegmentIndex::new(header.first_seq, walk.offset(), header.prev_chain);
-    let mut unsealed = 0u64;
-    let mut unsealed_newest = None;
-    let mut last_kind_closed = false;
-    let mut last_kind_resumed = false;
-    let mut seals = SealFacts::default();
-    let mut last_time = header.created_at;
+    let bad_tree = |e: audit_chain::ChainError| ScanError::Store(damaged(&name, 0, e.to_string()));
+    let (mut tree, mut index, mut carried) = match from {
+        None => (
+            CompactTree::from_frontier(header.first_seq, header.frontier.clone())
+                .map_err(bad_tree)?,
+            SegmentIndex::new(header.first_seq, walk.offset(), header.prev_chain),
+            Carried::at_header(header.created_at),
+        ),
+        Some(note) => {
+            walk.seek(note.end, note.chain, note.size)
+                .map_err(|e| ScanError::Store(StoreError::io("reading", path, e)))?;
+            (
+                CompactTree::from_frontier(note.size, note.frontier.clone()).map_err(bad_tree)?,
+                SegmentIndex::new(note.size, note.end, note.chain),
+                note.carried.clone(),
+            )
+        }
+    };
     let mut payload = Vec::new();
     let mut stop = None;
-    let mut hold = None;
+    let mut leaves = Vec::new();
     loop {
+        if until.is_some_and(|until| walk.offset() >= until) {
+            break;
+        }
         let frame = match walk.next(&mut payload) {
             Ok(Some(frame)) => frame,
             Ok(None) => break,
@@ -399,51 +447,26 @@ fn scan_segment(path: &Path, claimed_seq: u64, meta: &LogMeta) -> Result<Scan, S
                 return Err(ScanError::Store(StoreError::io("reading", path, e)));
             }
         };
-        last_kind_resumed = if frame.kind == RecordKind::System(SystemKind::Seal) {
-            last_kind_resumed
-        } else {
-            frame.kind == RecordKind::System(SystemKind::LogResumed)
+        let decoded = match frame.kind {
+            RecordKind::System(SystemKind::Seal | SystemKind::LegalHold) => {
+                Record::decode(&payload).ok()
+            }
+            _ => None,
         };
-        match frame.kind {
-            RecordKind::System(SystemKind::Seal) => {
-                if let Ok(Record {
-                    body: Body::System(SystemRecord::Seal { epoch, sealed_at, .. }),
-                    ..
-                }) = Record::decode(&payload)
-                {
-                    seals.last = Some((epoch, sealed_at));
-                }
-                seals.closing_seal = last_kind_closed || last_kind_resumed;
-                last_kind_resumed = false;
-                unsealed = 0;
-                unsealed_newest = None;
+        let (seal, hold) = match decoded.as_ref().map(|r| &r.body) {
+            Some(Body::System(SystemRecord::Seal { epoch, sealed_at, .. })) => {
+                (Some((*epoch, *sealed_at)), None)
             }
-            RecordKind::System(SystemKind::LogClosed) => {
-                unsealed += 1;
-                last_kind_closed = true;
+            Some(Body::System(SystemRecord::LegalHold { held, reason })) => {
+                (None, Some((*held, reason.as_str())))
             }
-            RecordKind::System(SystemKind::LegalHold) => {
-                if let Ok(Record {
-                    body: Body::System(SystemRecord::LegalHold { held, reason }),
-                    ..
-                }) = Record::decode(&payload)
-                {
-                    hold = Some((held, reason));
-                }
-                unsealed += 1;
-                last_kind_closed = false;
-            }
-            _ => {
-                unsealed += 1;
-                last_kind_closed = false;
-            }
-        }
-        last_time = last_time.max(frame.time);
-        if frame.kind != RecordKind::System(SystemKind::Seal) {
-            unsealed_newest =
-                Some(unsealed_newest.map_or(frame.time, |t: Timestamp| t.max(frame.time)));
-        }
+            _ => (None, None),
+        };
+        carried.observe(frame.kind, frame.time, seal, hold);
         index.add_encoded(frame.offset, &payload, frame.chain);
+        if from.is_some() {
+            leaves.push(frame.leaf);
+        }
         if let Err(e) = tree.try_push(frame.leaf) {
             stop = Some(Stop::Bad { frame_end: frame.end, reason: e.to_string() });
             break;
@@ -457,15 +480,244 @@ fn scan_segment(path: &Path, claimed_seq: u64, meta: &LogMeta) -> Result<Scan, S
         next_seq,
         chain: walk.chain(),
         tree,
-        unsealed,
-        unsealed_newest,
-        last_time,
+        carried,
         index,
-        seals,
-        last_kind_closed,
         end,
         stop,
-        hold,
         records: next_seq - header.first_seq,
+        leaves,
     })
+}
+
+/// The resume note of the log in `dir`, if it may be used to start recovery of the last
+/// segment (`seq`, at `path`) from its offset: signed with the log's key, naming this segment,
+/// and describing a frame end that is there (see `resume.rs`). `Err` says why not.
+fn usable_note(dir: &Path, meta: &LogMeta, seq: u64, path: &Path) -> Result<ResumeNote, String> {
+    let note = ResumeNote::read(dir, meta)?;
+    if note.segment != seq {
+        return Err(format!("it names segment {}, not the last one", note.segment));
+    }
+    let (header, mut reader) = FrameReader::open(path).map_err(|e| match e {
+        OpenFault::Io(e) => format!("the segment cannot be read: {e}"),
+        OpenFault::Header(reason) => reason,
+    })?;
+    if header.log_id != meta.log_id || header.first_seq != seq {
+        return Err("the segment's header does not belong here".to_owned());
+    }
+    let header_len = reader.offset();
+    if note.size == seq {
+        let at_header = note.end == header_len
+            && note.last_frame.is_none()
+            && note.chain == header.prev_chain
+            && note.frontier == header.frontier;
+        return if at_header { Ok(note) } else { Err("it does not match the header".to_owned()) };
+    }
+    let Some(offset) = note.last_frame.filter(|&o| o >= header_len && o < note.end) else {
+        return Err("it names no frame of the segment".to_owned());
+    };
+    if note.size < seq {
+        return Err("its size is before the segment".to_owned());
+    }
+    reader.seek(offset).map_err(|e| format!("the segment cannot be read: {e}"))?;
+    let mut payload = Vec::new();
+    let fits = match reader.next_frame(&mut payload) {
+        Ok(Some(frame)) => {
+            frame.chain == note.chain
+                && reader.offset() == note.end
+                && RecordHeader::peek(&payload)
+                    .is_ok_and(|h| h.seq == note.size - 1 && h.log_id == meta.log_id)
+        }
+        _ => false,
+    };
+    if fits { Ok(note) } else { Err("the frame it names is not there".to_owned()) }
+}
+
+/// The records of the last segment before the resume note's offset, read again while the writer
+/// runs: the state they give must be exactly the note's. Yields the index of those records.
+pub(crate) struct PrefixCheck {
+    name: String,
+    handle: std::thread::JoinHandle<Result<SegmentIndex, StoreError>>,
+}
+
+impl PrefixCheck {
+    fn spawn(path: PathBuf, seq: u64, meta: LogMeta, note: ResumeNote) -> Self {
+        let name = layout::segment_name(seq);
+        let thread_name = name.clone();
+        let handle = std::thread::spawn(move || {
+            let name = thread_name;
+            let scan =
+                scan_segment(&path, seq, &meta, None, Some(note.end)).map_err(|e| match e {
+                    ScanError::Header(reason) => damaged(&name, 0, reason),
+                    ScanError::Store(e) => e,
+                })?;
+            if let Some(Stop::Bad { reason, .. }) = scan.stop {
+                return Err(damaged(&name, scan.end, reason));
+            }
+            let same = scan.stop.is_none()
+                && scan.end == note.end
+                && scan.next_seq == note.size
+                && scan.chain == note.chain
+                && scan.tree.frontier() == note.frontier.as_slice()
+                && scan.carried == note.carried;
+            if !same {
+                return Err(damaged(
+                    &name,
+                    scan.end,
+                    "the records before the resume note's offset do not give the state the \
+                     signed note records: the segment was changed after the note was written. \
+                     Run `audit verify` with the verifier material"
+                        .to_owned(),
+                ));
+            }
+            Ok(scan.index)
+        });
+        Self { name, handle }
+    }
+
+    /// Whether the check has ended.
+    pub(crate) fn is_finished(&self) -> bool {
+        self.handle.is_finished()
+    }
+
+    /// Waits for the check: the index of the records before the note's offset, or what is wrong.
+    pub(crate) fn join(self) -> Result<SegmentIndex, StoreError> {
+        let name = self.name;
+        self.handle.join().unwrap_or_else(|_| {
+            Err(damaged(
+                &name,
+                0,
+                "the check of the records before the resume note's offset stopped unexpectedly"
+                    .to_owned(),
+            ))
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use audit_events::{AuditId, Entry, EventKind, EventRecord};
+
+    use super::*;
+    use crate::io::OsIo;
+    use crate::resume::{RESUME_EVERY, RESUME_FILE};
+    use crate::{LogConfig, LogWriter};
+
+    const T0: i64 = 1_800_000_000_000_000_000;
+    const SECOND: i64 = 1_000_000_000;
+
+    fn at(seconds: i64) -> Timestamp {
+        Timestamp(T0 + seconds * SECOND)
+    }
+
+    fn config() -> LogConfig {
+        let mut config = LogConfig::new("svc-resume");
+        config.seal_epoch = Duration::from_secs(60);
+        config.max_segment_bytes = 3 << 20;
+        config
+    }
+
+    /// `count` events of every kind in turn, numbered from `from`, at `time`.
+    fn batch(from: u64, count: u64, time: Timestamp) -> Vec<Entry> {
+        (from..from + count)
+            .map(|n| {
+                let kind = EventKind::ALL[usize::try_from(n).unwrap() % EventKind::ALL.len()];
+                let mut id = [0u8; 16];
+                id[8..].copy_from_slice(&n.to_be_bytes());
+                Entry::new(time, AuditId(id), Body::Event(EventRecord::new(kind.example())))
+            })
+            .collect()
+    }
+
+    /// Appends events until the log has grown by more than one resume interval, so that a note
+    /// falls in the middle of a segment.
+    fn fill(writer: &mut LogWriter, next: &mut u64, time: Timestamp) {
+        let last_len = |w: &LogWriter| -> u64 {
+            let segments = layout::list_segments(w.dir()).unwrap();
+            segments.iter().map(|(_, path)| std::fs::metadata(path).unwrap().len()).sum()
+        };
+        let start = last_len(writer);
+        while last_len(writer).saturating_sub(start) < RESUME_EVERY + (256 << 10) {
+            writer.append_batch(&batch(*next, 400, time), time).unwrap();
+            *next += 400;
+        }
+    }
+
+    /// Recovers the log in `dir` as it is and, in a copy, without its resume note: the two must
+    /// find exactly the same end, state and index, and the first must start from the note.
+    fn assert_same_recovery(dir: &Path) {
+        let copy = tempfile::tempdir().unwrap();
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let entry = entry.unwrap();
+            let name = entry.file_name();
+            if entry.file_type().unwrap().is_file() && name != "lock" && name != RESUME_FILE {
+                std::fs::copy(entry.path(), copy.path().join(name)).unwrap();
+            }
+        }
+        let meta = LogMeta::read(dir).unwrap();
+        let key_epoch = crate::keys::read_seal_key(dir).unwrap().epoch();
+        let (seq, path) = layout::list_segments(dir).unwrap().pop().unwrap();
+        let note = usable_note(dir, &meta, seq, &path).unwrap();
+        let from_note = recover_tail(&OsIo, dir, &meta, key_epoch).unwrap();
+        let full = recover_tail(&OsIo, copy.path(), &meta, key_epoch).unwrap();
+        assert_eq!(from_note.next_seq, full.next_seq);
+        assert_eq!(from_note.chain, full.chain);
+        assert_eq!(from_note.tree, full.tree);
+        assert_eq!(from_note.unsealed, full.unsealed);
+        assert_eq!(from_note.previous_clean, full.previous_clean);
+        assert_eq!(from_note.last_time, full.last_time);
+        assert_eq!(from_note.torn, full.torn);
+        assert_eq!(from_note.legal_hold, full.legal_hold);
+        assert_eq!(from_note.key_floor, full.key_floor);
+        let (tail, whole) = (from_note.segment.unwrap(), full.segment.unwrap());
+        assert!(whole.prefix.is_none());
+        assert_eq!(tail.index.first_seq, note.size, "recovery did not start from the note");
+        assert_eq!(
+            (&tail.name, tail.first_seq, tail.end),
+            (&whole.name, whole.first_seq, whole.end)
+        );
+        assert_eq!((tail.created, &tail.carried), (whole.created, &whole.carried));
+        let mut index = tail.prefix.unwrap().join().unwrap();
+        index.append(tail.index);
+        assert_eq!(index, whole.index);
+    }
+
+    #[test]
+    fn recovery_from_the_resume_note_finds_what_a_full_scan_finds() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("log");
+        let (mut writer, _material) = LogWriter::create(&dir, config(), at(0)).unwrap();
+        let mut next = 0;
+        // A crash with records after the note, unsealed.
+        fill(&mut writer, &mut next, at(1));
+        writer.append_batch(&batch(next, 3, at(2)), at(2)).unwrap();
+        next += 3;
+        drop(writer);
+        assert_same_recovery(&dir);
+        // Reopened (sealing and resuming), a hold placed, epochs sealed, a crash again.
+        let mut writer = LogWriter::open(&dir, config(), at(3)).unwrap();
+        writer.set_legal_hold(true, "case 7", at(4)).unwrap();
+        fill(&mut writer, &mut next, at(70));
+        writer.append_batch(&batch(next, 5, at(200)), at(200)).unwrap();
+        next += 5;
+        drop(writer);
+        assert_same_recovery(&dir);
+        // A torn write at the end.
+        let (_, last) = layout::list_segments(&dir).unwrap().pop().unwrap();
+        let mut bytes = std::fs::read(&last).unwrap();
+        bytes.extend_from_slice(&[0u8; 700]);
+        std::fs::write(&last, bytes).unwrap();
+        assert_same_recovery(&dir);
+        // Reopened across a rotation, the hold lifted, closed cleanly.
+        let mut writer = LogWriter::open(&dir, config(), at(300)).unwrap();
+        writer.set_legal_hold(false, "case 7 closed", at(301)).unwrap();
+        let first = writer.active_first_seq();
+        while writer.active_first_seq() == first {
+            fill(&mut writer, &mut next, at(302));
+        }
+        fill(&mut writer, &mut next, at(303));
+        writer.close(at(304)).unwrap();
+        assert_same_recovery(&dir);
+    }
 }

@@ -125,6 +125,9 @@ impl LogWriter {
         if let Some(cause) = self.poisoned() {
             return Err(StoreError::Poisoned { cause: cause.to_owned() });
         }
+        // The hold in force may come from a resume note: nothing is removed before the records
+        // before the note's offset are confirmed to give the note's state.
+        self.guarded(|w| w.settle_prefix(true))?;
         let policy = self.config().retention;
         if policy.legal_hold || self.legal_hold().is_some() {
             return Ok(None);

@@ -571,11 +571,12 @@ impl TileBuilder {
     }
 
     /// Writes (or hands over for writing) the full tiles completed so far, whose records are
-    /// durable, and with `checkpoint` the partial tiles of the current size.
-    pub(crate) fn flush(&mut self, checkpoint: bool) -> io::Result<()> {
+    /// durable, and with `partials` the partial tiles of the current size (at every checkpoint
+    /// and resume note). With `wait`, returns only once the thread has written them.
+    pub(crate) fn flush(&mut self, partials: bool, wait: bool) -> io::Result<()> {
         let mut work =
             TileWork { full: std::mem::take(&mut self.pending), partials: Vec::new(), done: None };
-        if checkpoint {
+        if partials {
             for (level, hashes) in self.levels.iter().enumerate() {
                 if hashes.is_empty() {
                     continue;
@@ -591,7 +592,7 @@ impl TileBuilder {
             Files::Inline(files) => files.apply(work),
             Files::Thread { sender: Some(sender), .. } => {
                 let stopped = |_| io::Error::other("the tile writer stopped");
-                if !checkpoint {
+                if !wait {
                     return sender.send(work).map_err(stopped);
                 }
                 // The checkpoint is written after this returns: every tile of its size is then
@@ -620,15 +621,46 @@ impl TileBuilder {
     /// a bad leaf tile from its records. When anything else is missing or wrong, every tile is
     /// regenerated from the records. `None` when that is impossible (records removed by
     /// retention are needed): the writer then writes no tiles, and proofs come from the records.
-    pub(crate) fn resume(dir: &Path, tree: &CompactTree) -> Option<Self> {
+    ///
+    /// The tiles alone are tried first: after a clean close, and after a crash when the partial
+    /// tiles of the resume note's size (`since_note`: the tree there and the leaf hashes after
+    /// it, which recovery read) are on disk, no record is read. Reading the records of the last
+    /// segment (from its header) is the fallback.
+    pub(crate) fn resume(
+        dir: &Path,
+        tree: &CompactTree,
+        since_note: Option<(&CompactTree, &[Hash])>,
+    ) -> Option<Self> {
         let reader = LogReader::open(dir).ok()?;
-        match Self::resume_from_disk(dir, &reader, tree) {
+        if let Some(builder) = Self::resume_from_disk(dir, &reader, tree, false) {
+            return Some(builder);
+        }
+        if let Some((at_note, leaves)) = since_note
+            && let Some(mut builder) = Self::resume_from_disk(dir, &reader, at_note, false)
+        {
+            let mut check = at_note.clone();
+            for leaf in leaves {
+                builder.push_with(&mut check, *leaf);
+            }
+            if check == *tree {
+                return Some(builder);
+            }
+        }
+        match Self::resume_from_disk(dir, &reader, tree, true) {
             Some(builder) => Some(builder),
             None => Self::rebuild(dir, &reader, tree),
         }
     }
 
-    fn resume_from_disk(dir: &Path, reader: &LogReader, tree: &CompactTree) -> Option<Self> {
+    /// The tiles at the size and frontier of `tree`, from the partial tiles on disk, each checked
+    /// against the frontier. With `records`, leaf hashes the tiles lack are read from the
+    /// records; without, `None` when a tile is missing or wrong.
+    fn resume_from_disk(
+        dir: &Path,
+        reader: &LogReader,
+        tree: &CompactTree,
+        records: bool,
+    ) -> Option<Self> {
         let size = tree.size();
         let frontier = frontier_levels(tree);
         let bytes_read = Cell::new(0);
@@ -639,17 +671,26 @@ impl TileBuilder {
             let level_len = size.checked_shr(TILE_HEIGHT * tile_level).unwrap_or(0);
             let width = usize::try_from(level_len & 0xff).unwrap_or(0);
             let index = level_len >> TILE_HEIGHT;
-            let entries = if width == 0 {
+            let folds = |entries: &[Hash]| {
+                entries.len() == width
+                    && fold_bits(entries).into_iter().all(|(bit, hash)| {
+                        frontier.get(&(bit + TILE_HEIGHT * tile_level)) == Some(&hash)
+                    })
+            };
+            let mut entries = if width == 0 {
                 Vec::new()
-            } else if tile_level == 0 {
-                leaves_of(reader, size - u64::try_from(width).unwrap_or(0), size)?
             } else {
-                let mut hashes = read_tile(dir, tile_level, index, width, &bytes_read).ok()?;
+                let mut hashes =
+                    read_tile(dir, tile_level, index, width, &bytes_read).unwrap_or_default();
                 hashes.truncate(width);
                 hashes
             };
-            for (bit, hash) in fold_bits(&entries) {
-                if frontier.get(&(bit + TILE_HEIGHT * tile_level)) != Some(&hash) {
+            if !folds(&entries) {
+                if tile_level != 0 || !records {
+                    return None;
+                }
+                entries = leaves_of(reader, size - u64::try_from(width).unwrap_or(0), size)?;
+                if !folds(&entries) {
                     return None;
                 }
             }
@@ -670,7 +711,7 @@ impl TileBuilder {
                 if found.is_ok_and(|h| subtree_root(&h, &mut scratch) == *expected) {
                     continue;
                 }
-                if tile_level != 1 {
+                if tile_level != 1 || !records {
                     return None;
                 }
                 let first = child << TILE_HEIGHT;
@@ -703,13 +744,13 @@ impl TileBuilder {
             }
             builder.push_with(&mut check, record.leaf_hash());
             if builder.pending.len() >= 64 {
-                builder.flush(false).ok()?;
+                builder.flush(false, false).ok()?;
             }
         }
         if check != *tree {
             return None;
         }
-        builder.flush(true).ok()?;
+        builder.flush(true, true).ok()?;
         Some(builder)
     }
 }
@@ -838,7 +879,7 @@ mod tests {
         for leaf in &leaves {
             builder.push_with(&mut tree, *leaf);
         }
-        builder.flush(true).unwrap();
+        builder.flush(true, true).unwrap();
         let memory = MemoryTree::from_leaves(leaves.iter().copied());
         let size = memory.size();
         let source = TileSource::new(dir.path(), size);

@@ -16,7 +16,7 @@ use audit_chain::{
 };
 use audit_events::{
     AuditIdGenerator, Body, Entry, HashValue, LogId, MAX_IDENTIFIER_BYTES, MAX_TEXT_BYTES,
-    RotationReason, SystemKind, SystemRecord, Timestamp,
+    RecordKind, RotationReason, SystemKind, SystemRecord, Timestamp,
 };
 
 use crate::config::LogConfig;
@@ -26,7 +26,8 @@ use crate::io::{Io, IoFile, OsIo};
 use crate::keys;
 use crate::layout::{self, CHECKPOINT_FILE, META_FILE, WriterLock};
 use crate::meta::{LogMeta, VerifierMaterial};
-use crate::recovery::{MAX_COMMIT_BYTES, recover_tail};
+use crate::recovery::{MAX_COMMIT_BYTES, PrefixCheck, recover_tail};
+use crate::resume::{self, Carried, RESUME_EVERY, ResumeNote};
 use crate::segment::{self, FRAME_OVERHEAD, SegmentHeader};
 use crate::tiles::TileBuilder;
 use sha2::{Digest as _, Sha256};
@@ -67,7 +68,16 @@ struct ActiveSegment {
     file: Box<dyn IoFile>,
     bytes: u64,
     utc_day: i64,
+    /// The index of the segment's frames; only of those after the resume note's offset while
+    /// `prefix` runs.
     index: SegmentIndex,
+    /// The state over the segment's records, as recovery would find it (for the resume note).
+    carried: Carried,
+    /// The check of the records before the resume note's offset (when the writer reopened from
+    /// a note), which also yields their index.
+    prefix: Option<PrefixCheck>,
+    /// `bytes` when the last resume note was written.
+    noted_at: u64,
 }
 
 /// The writer of one log directory. Holds the directory's exclusive lock for its lifetime.
@@ -222,17 +232,20 @@ impl LogWriter {
         }
         let now = now.max(tail.last_time);
         let segment = match tail.segment {
-            Some((name, index, created, end)) => {
-                let path = dir.join(&name);
+            Some(found) => {
+                let path = dir.join(&found.name);
                 let file =
                     io.open_append(&path).map_err(|e| StoreError::io("opening", &path, e))?;
                 ActiveSegment {
-                    first_seq: index.first_seq,
-                    name,
+                    first_seq: found.first_seq,
+                    name: found.name,
                     file,
-                    bytes: end,
-                    utc_day: created.utc_day(),
-                    index,
+                    bytes: found.end,
+                    utc_day: found.created.utc_day(),
+                    index: found.index,
+                    carried: found.carried,
+                    prefix: found.prefix,
+                    noted_at: found.end,
                 }
             }
             None => create_segment(
@@ -255,8 +268,9 @@ impl LogWriter {
         let mut writer = Self::assemble(dir, io, config, meta, keys, position, segment, now)?;
         writer.key_dirty = key_behind;
         writer.legal_hold = tail.legal_hold.clone();
-        writer.tiles =
-            TileBuilder::resume(&writer.dir, &writer.tree).map(TileBuilder::in_background);
+        let since_note = tail.since_note.as_ref().map(|(tree, leaves)| (tree, leaves.as_slice()));
+        writer.tiles = TileBuilder::resume(&writer.dir, &writer.tree, since_note)
+            .map(TileBuilder::in_background);
         let writer_name = writer.config.writer.clone();
         let (recovered_torn, previous_clean) = (tail.torn.is_some(), tail.previous_clean);
         writer.guarded(|w| {
@@ -591,6 +605,17 @@ impl LogWriter {
         segment::push_frame(&mut self.staged, &self.scratch, &chain);
         let frame_len = u64::try_from(self.scratch.len()).unwrap_or(0) + FRAME_OVERHEAD;
         self.segment.index.add(offset, frame_len, chain, entry.time, &entry.body);
+        let (kind, seal, hold) = match &entry.body {
+            Body::Event(e) => (RecordKind::Event(e.event.kind()), None, None),
+            Body::System(SystemRecord::Seal { epoch, sealed_at, .. }) => {
+                (RecordKind::System(SystemKind::Seal), Some((*epoch, *sealed_at)), None)
+            }
+            Body::System(SystemRecord::LegalHold { held, reason }) => {
+                (RecordKind::System(SystemKind::LegalHold), None, Some((*held, reason.as_str())))
+            }
+            Body::System(s) => (RecordKind::System(s.kind()), None, None),
+        };
+        self.segment.carried.observe(kind, entry.time, seal, hold);
         match &mut self.tiles {
             Some(tiles) => {
                 tiles.push_leaf(leaf);
@@ -665,6 +690,9 @@ impl LogWriter {
         if self.staged.is_empty() {
             return Ok(());
         }
+        // A reopened writer writes nothing more once the records before its resume point are
+        // found not to be what the resume note says.
+        self.settle_prefix(false)?;
         let path = self.dir.join(&self.segment.name);
         // One write and one sync per piece of at most MAX_COMMIT_BYTES: recovery relies on a
         // torn write never being larger.
@@ -674,10 +702,17 @@ impl LogWriter {
         }
         self.segment.bytes += u64::try_from(self.staged.len()).unwrap_or(0);
         self.staged.clear();
+        let note_due =
+            self.checkpoint_due || self.segment.bytes - self.segment.noted_at >= RESUME_EVERY;
         if let Some(tiles) = &mut self.tiles {
             // Derived data, written once the records are durable and before the checkpoint
             // that names their size; a failure costs only speed (proofs fall back to records).
-            let _derived_only = tiles.flush(self.checkpoint_due);
+            // The partial tiles go with every resume note too, so that a reopening writer finds
+            // the tiles of the note's size.
+            let _derived_only = tiles.flush(note_due, self.checkpoint_due);
+        }
+        if note_due {
+            self.write_resume_note();
         }
         if self.checkpoint_due {
             self.write_checkpoint()?;
@@ -688,6 +723,45 @@ impl LogWriter {
             self.key_dirty = false;
         }
         Ok(())
+    }
+
+    /// Takes in the result of the check of the records before the resume point, waiting for it
+    /// if `wait`: their index is put in front of the index of the frames since; a failed check is
+    /// the error (which poisons the writer).
+    pub(crate) fn settle_prefix(&mut self, wait: bool) -> Result<(), StoreError> {
+        let Some(check) = self.segment.prefix.take() else { return Ok(()) };
+        if !wait && !check.is_finished() {
+            self.segment.prefix = Some(check);
+            return Ok(());
+        }
+        let mut index = check.join()?;
+        index.append(std::mem::take(&mut self.segment.index));
+        self.segment.index = index;
+        Ok(())
+    }
+
+    /// Replaces the resume note with the state now (everything staged is durable). The note is
+    /// derived: a failure to write it costs the next open only time.
+    fn write_resume_note(&mut self) {
+        let segment = &self.segment;
+        let last_frame = segment.index.offsets.last().copied();
+        if last_frame.is_none() && self.next_seq != segment.first_seq {
+            return;
+        }
+        let note = ResumeNote {
+            segment: segment.first_seq,
+            size: self.next_seq,
+            end: segment.bytes,
+            last_frame,
+            chain: self.chain,
+            frontier: self.tree.frontier().to_vec(),
+            carried: segment.carried.clone(),
+        };
+        if let Ok(text) = note.sign(&self.signer)
+            && resume::write_note(&self.dir, &text).is_ok()
+        {
+            self.segment.noted_at = self.segment.bytes;
+        }
     }
 
     fn checkpoint_note(&self) -> Result<String, StoreError> {
@@ -717,6 +791,7 @@ impl LogWriter {
     /// Stages the `index_committed` record for the index of every frame of the segment so far
     /// and returns the index bytes it commits to (to be written once the record is durable).
     fn stage_index_commitment(&mut self, now: Timestamp) -> Result<Vec<u8>, StoreError> {
+        self.settle_prefix(true)?;
         let index = &self.segment.index;
         let bytes = index.encode();
         let record = SystemRecord::IndexCommitted {
@@ -743,7 +818,9 @@ impl LogWriter {
             None
         };
         match reason {
-            Some(reason) if self.segment.index.len() > 0 => self.rotate_segment(reason, now),
+            Some(reason) if self.next_seq > self.segment.first_seq => {
+                self.rotate_segment(reason, now)
+            }
             _ => Ok(()),
         }
     }
@@ -822,5 +899,8 @@ fn create_segment(
         bytes: header_len,
         utc_day: now.utc_day(),
         index: SegmentIndex::new(first_seq, header_len, chain),
+        carried: Carried::at_header(now),
+        prefix: None,
+        noted_at: header_len,
     })
 }

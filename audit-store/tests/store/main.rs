@@ -12,6 +12,7 @@ mod operator_events;
 mod proofs;
 mod query;
 mod recovery;
+mod resume;
 mod retention;
 mod support;
 mod tamper_matrix;

@@ -343,3 +343,38 @@ fn a_checkpoint_of_a_running_writer_finds_every_tile_it_needs() {
     }
     writer.close(at(1_000)).unwrap();
 }
+
+#[test]
+fn a_writer_reopened_after_a_crash_picks_up_its_tiles_from_the_resume_note() {
+    let (fixture, writer) = new_log();
+    drop(writer);
+    let mut config = config();
+    config.max_segment_bytes = 8 << 20;
+    let mut writer = LogWriter::open(&fixture.dir, config.clone(), at(1)).unwrap();
+    let segment = std::fs::read_dir(&fixture.dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "log"))
+        .max()
+        .unwrap();
+    let start = std::fs::metadata(&segment).unwrap().len();
+    while std::fs::metadata(&segment).unwrap().len() - start < (1 << 20) + (16 << 10) {
+        writer.append_batch(&entries(250, at(2)), at(2)).unwrap();
+    }
+    // More than a tile's worth after the last note, so that no tile of the final size is on
+    // disk; then a crash.
+    writer.append_batch(&entries(300, at(3)), at(3)).unwrap();
+    let size = writer.next_seq();
+    drop(writer);
+    let first_tile = fixture.dir.join("tiles/0/000");
+    let inode =
+        |path: &Path| std::os::unix::fs::MetadataExt::ino(&std::fs::metadata(path).unwrap());
+    let before = inode(&first_tile);
+    let writer = LogWriter::open(&fixture.dir, config, at(4)).unwrap();
+    writer.close(at(5)).unwrap();
+    // The tiles were continued, not regenerated from every record.
+    assert_eq!(inode(&first_tile), before);
+    for seq in [0, size / 2, size - 300, size - 1] {
+        assert_tiles(&checked_inclusion(&fixture, seq));
+    }
+}
