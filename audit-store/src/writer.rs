@@ -497,7 +497,9 @@ impl LogWriter {
         Ok(true)
     }
 
-    /// The legal hold in force, with its reason.
+    /// The legal hold in force, with its reason. Right after a reopen from a resume note this is
+    /// the note's word until the records before the note's offset have been read again (see
+    /// FORMAT.md, "Resume note"); retention waits for that reading before it decides.
     pub fn legal_hold(&self) -> Option<&str> {
         self.legal_hold.as_deref()
     }
