@@ -332,8 +332,14 @@ fn check_key(
 fn check_checkpoints(dir: &Path, meta: &LogMeta, size: u64) -> Result<(), StoreError> {
     let Ok(verifier) = NoteVerifier::parse(&meta.public_key) else { return Ok(()) };
     let mut files = vec![(CHECKPOINT_FILE.to_owned(), dir.join(CHECKPOINT_FILE))];
+    // A kept checkpoint is named by its size: only those named beyond the log can refuse it, so
+    // only those are read (one per rotation accumulates over the log's life). A kept checkpoint
+    // renamed below its size is no stronger an attack than one deleted, which no check of the
+    // directory can notice; verification with the verifier material reads them all.
     for (n, path) in layout::list_kept_checkpoints(dir)? {
-        files.push((layout::kept_checkpoint_name(n), path));
+        if n > size {
+            files.push((layout::kept_checkpoint_name(n), path));
+        }
     }
     for (name, path) in files {
         let text = match crate::io::read_capped_text(&path, crate::io::SMALL_FILE_CAP) {

@@ -254,6 +254,24 @@ fn recovery_never_cuts_below_a_signed_checkpoint_in_the_directory() {
 }
 
 #[test]
+fn a_writer_refuses_a_log_rolled_back_behind_a_kept_checkpoint() {
+    let (fixture, mut writer) = new_log();
+    while segments(&fixture.dir).len() < 5 {
+        writer.append_batch(&entries(10, at(1)), at(1)).unwrap();
+    }
+    drop(writer);
+    // The last two segments go, and the latest checkpoint with them: the kept checkpoint of the
+    // last rotation still names a size beyond what is left.
+    for segment in segments(&fixture.dir).iter().rev().take(2) {
+        std::fs::remove_file(segment).unwrap();
+    }
+    std::fs::remove_file(fixture.dir.join("checkpoint")).unwrap();
+    let err = LogWriter::open(&fixture.dir, config(), at(2)).unwrap_err();
+    assert!(matches!(err, StoreError::Damaged { .. }), "{err}");
+    assert!(err.to_string().contains("rolled back"), "{err}");
+}
+
+#[test]
 fn recovery_refuses_a_log_cut_back_past_seals_the_key_has_moved_beyond() {
     let (fixture, mut writer) = new_log();
     for i in 0..6 {
