@@ -16,7 +16,7 @@ use std::sync::{Condvar, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use audit_chain::{MemoryTree, consistency_proof};
-use audit_store::{LogReader, latest_checkpoint};
+use audit_store::{LogReader, consistency_proof_from_tiles, latest_checkpoint};
 
 use crate::client::{CollectorClient, ShipReply};
 use crate::error::CollectorError;
@@ -118,7 +118,8 @@ pub fn run(
     let mut reader = LogReader::open(&options.dir)?;
     let log_id = reader.meta().log_id.to_string();
     let origin = reader.meta().origin.clone();
-    let mut leaves = MemoryTree::new();
+    // Leaf hashes for the proofs, kept only when the log's tiles cannot give them.
+    let mut leaves = None;
     let mut waiter = if options.follow { Some(Waiter::new(&options.dir)?) } else { None };
     let mut backoff = Duration::from_millis(100);
     let mut cosigned = None;
@@ -153,6 +154,31 @@ pub fn run(
     Ok(())
 }
 
+/// The leaf hashes of the first `size` records, read from the log into `leaves` (kept between
+/// calls, extended as the log grows): the proofs' source when the tiles cannot serve them.
+fn leaves_up_to<'a>(
+    reader: &LogReader,
+    leaves: &'a mut Option<MemoryTree>,
+    size: u64,
+) -> Result<&'a MemoryTree, CollectorError> {
+    let leaves = leaves.get_or_insert_with(MemoryTree::new);
+    if leaves.size() < size {
+        for stored in reader.records_from(leaves.size()) {
+            leaves.push(stored?.leaf_hash());
+            if leaves.size() == size {
+                break;
+            }
+        }
+        if leaves.size() < size {
+            return Err(CollectorError::Invalid(format!(
+                "the log holds {} records but its checkpoint claims {size}",
+                leaves.size()
+            )));
+        }
+    }
+    Ok(leaves)
+}
+
 /// Errors worth retrying: the collector is unreachable or cannot store now.
 fn retryable(e: &CollectorError) -> bool {
     matches!(e, CollectorError::Transport(_) | CollectorError::Refused { status: 502..=504, .. })
@@ -165,7 +191,7 @@ fn ship_once(
     reader: &mut LogReader,
     log_id: &str,
     origin: &str,
-    leaves: &mut MemoryTree,
+    leaves: &mut Option<MemoryTree>,
     cosigned: &mut Option<u64>,
     progress: &mut dyn FnMut(&Progress),
 ) -> Result<(), CollectorError> {
@@ -197,23 +223,6 @@ fn ship_once(
         )));
     }
     reader.refresh()?;
-    // Leaf hashes up to the checkpoint, for the proofs.
-    if leaves.size() < checkpoint.size {
-        for stored in reader.records_from(leaves.size()) {
-            let stored = stored?;
-            leaves.push(stored.leaf_hash());
-            if leaves.size() == checkpoint.size {
-                break;
-            }
-        }
-        if leaves.size() < checkpoint.size {
-            return Err(CollectorError::Invalid(format!(
-                "the log holds {} records but its checkpoint claims {}",
-                leaves.size(),
-                checkpoint.size
-            )));
-        }
-    }
     let batch_records = options.batch_records.clamp(1, MAX_RECORDS as usize);
     let mut records = reader.records_from(position);
     while position < checkpoint.size {
@@ -232,9 +241,15 @@ fn ship_once(
             return Err(CollectorError::Invalid("the log ended before its checkpoint".into()));
         }
         let end = position + frames.len() as u64;
-        let proof = consistency_proof(leaves, end, checkpoint.size)
-            .map_err(|e| CollectorError::Invalid(format!("cannot build the proof: {e}")))?
-            .path;
+        let proof = match consistency_proof_from_tiles(&options.dir, end, &note) {
+            Ok(bundle) => bundle.proof.path,
+            Err(_) => {
+                let leaves = leaves_up_to(reader, leaves, checkpoint.size)?;
+                consistency_proof(leaves, end, checkpoint.size)
+                    .map_err(|e| CollectorError::Invalid(format!("cannot build the proof: {e}")))?
+                    .path
+            }
+        };
         let shipment = Shipment {
             origin: origin.to_owned(),
             first: position,

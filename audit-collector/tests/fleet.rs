@@ -433,3 +433,30 @@ fn purges_remove_a_prefix_through_the_chained_purge_function_only() {
         .unwrap();
     assert_eq!(verdicts["logs"][0]["verdict"], "FAIL", "{verdicts}");
 }
+
+#[test]
+fn a_log_whose_tiles_are_gone_or_edited_ships_with_proofs_from_its_records() {
+    let fleet = Fleet::start();
+    let tmp = tempfile::tempdir().unwrap();
+    let (gone, edited) = (tmp.path().join("gone"), tmp.path().join("edited"));
+    written_log(&gone, "pool-a", 6);
+    written_log(&edited, "pool-b", 6);
+    std::fs::remove_dir_all(gone.join("tiles")).unwrap();
+    let tile = edited.join("tiles/0/000");
+    let mut bytes = std::fs::read(&tile).unwrap();
+    bytes[100] ^= 0x40;
+    std::fs::write(&tile, bytes).unwrap();
+    for dir in [&gone, &edited] {
+        fleet.enroll(&public_key(dir));
+        ship_once(&fleet, dir).unwrap();
+    }
+    let shipped: i64 = fleet.query("SELECT count(*) FROM records")[0].get(0);
+    assert_eq!(shipped, (checkpoint_size(&gone) + checkpoint_size(&edited)) as i64);
+    let verdicts = fleet
+        .runtime
+        .block_on(audit_collector::fleet::verify(&fleet.db, &fleet.witness.verifier()))
+        .unwrap();
+    for log in 0..2 {
+        assert_eq!(verdicts["logs"][log]["verdict"], "PASS", "{verdicts}");
+    }
+}

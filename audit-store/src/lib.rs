@@ -50,8 +50,8 @@ pub use config::{LogConfig, MAX_SEGMENT_BYTES, RetentionPolicy};
 pub use error::StoreError;
 pub use meta::{LogMeta, VerifierMaterial, service_of_origin};
 pub use proof::{
-    ConsistencyBundle, InclusionBundle, ProofSource, consistency_proof, inclusion_proof,
-    latest_checkpoint,
+    ConsistencyBundle, InclusionBundle, ProofSource, consistency_proof,
+    consistency_proof_from_tiles, inclusion_proof, latest_checkpoint,
 };
 pub use query::{
     IndexFallback, Order, Query, QueryHit, QueryOutcome, QuerySink, query, query_each,

@@ -289,6 +289,36 @@ fn consistency_from_tiles(
     Ok((proof, old_root, source.bytes_read()))
 }
 
+/// A consistency proof from `old_size` to the signed checkpoint `note` of the log in `dir`, from
+/// the Merkle tiles alone (`O(log n)` reads), checked against the note's root. When the tiles
+/// cannot give one, `StoreError::Unprovable` says why and nothing is read from the records: a
+/// caller that proves many sizes against one checkpoint (the shipper) then builds the proofs
+/// from leaf hashes it keeps itself. The note must verify with the key in `log.meta`.
+pub fn consistency_proof_from_tiles(
+    dir: &Path,
+    old_size: u64,
+    note: &str,
+) -> Result<ConsistencyBundle, StoreError> {
+    let reader = LogReader::open(dir)?;
+    let verifier = NoteVerifier::parse(&reader.meta().public_key)?;
+    let checkpoint = open_checkpoint(note, &verifier)?;
+    if old_size > checkpoint.size {
+        return Err(StoreError::OutOfRange {
+            what: "old tree size",
+            value: old_size,
+            size: checkpoint.size,
+        });
+    }
+    let (proof, old_root, bytes_read) = consistency_from_tiles(&reader, old_size, &checkpoint)
+        .map_err(|reason| StoreError::Unprovable { reason })?;
+    Ok(ConsistencyBundle {
+        proof,
+        checkpoint: note.to_owned(),
+        old_root,
+        source: ProofSource::Tiles { bytes_read },
+    })
+}
+
 /// A consistency proof from `old_size` to a checkpointed `new_size` (the latest checkpoint when
 /// `None`).
 pub fn consistency_proof(
