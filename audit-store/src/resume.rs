@@ -20,9 +20,11 @@
 //!   [`crate::StoreError::Damaged`] before its next write (and the segment's index is never
 //!   committed from them).
 //!
-//! The note is written after the frames it describes are durable and is not itself synced: a
-//! crash can leave the previous note (recovery then reads a little more) or none that verifies
-//! (recovery reads the whole segment). It can never describe frames that are not on disk.
+//! The note is written after the frames it describes are durable, by the tile thread after the
+//! partial tiles of its size (so that a reopening writer picks the tiles up from there), and is
+//! not itself synced: a crash can leave the previous note (recovery then reads a little more) or
+//! none that verifies (recovery reads the whole segment). It can never describe frames that are
+//! not on disk.
 
 use std::io::{self, Write as _};
 use std::path::Path;

@@ -175,5 +175,5 @@ pub fn rewrite_tiles(dir: &Path) -> Result<(), StoreError> {
     for record in LogReader::open(dir)?.records() {
         builder.push_with(&mut tree, record?.leaf_hash());
     }
-    builder.flush(true, true).map_err(|e| StoreError::io("writing", &tiles, e))
+    builder.flush(true, true, None).map_err(|e| StoreError::io("writing", &tiles, e))
 }

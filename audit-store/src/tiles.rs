@@ -387,6 +387,9 @@ struct TileWork {
     partials: Vec<(u32, u64, Vec<Hash>)>,
     /// Told when this work (and all before it) is written.
     done: Option<Sender<()>>,
+    /// A resume note to write once these tiles are (see `resume.rs`): a note on disk then
+    /// always finds the partial tiles of its size, a crash of the process included.
+    note: Option<String>,
 }
 
 /// Writes tile files and removes the partial versions they replace.
@@ -436,6 +439,11 @@ impl TileFiles {
                 let _ignored = remove_partials_below(&self.dir, tile_level, index, width);
             }
             result = result.and(written);
+        }
+        if let Some(note) = work.note
+            && result.is_ok()
+        {
+            result = crate::resume::write_note(&self.dir, &note);
         }
         result
     }
@@ -572,10 +580,20 @@ impl TileBuilder {
 
     /// Writes (or hands over for writing) the full tiles completed so far, whose records are
     /// durable, and with `partials` the partial tiles of the current size (at every checkpoint
-    /// and resume note). With `wait`, returns only once the thread has written them.
-    pub(crate) fn flush(&mut self, partials: bool, wait: bool) -> io::Result<()> {
-        let mut work =
-            TileWork { full: std::mem::take(&mut self.pending), partials: Vec::new(), done: None };
+    /// and resume note), then `note` (a signed resume note of the current size). With `wait`,
+    /// returns only once the thread has written them.
+    pub(crate) fn flush(
+        &mut self,
+        partials: bool,
+        wait: bool,
+        note: Option<String>,
+    ) -> io::Result<()> {
+        let mut work = TileWork {
+            full: std::mem::take(&mut self.pending),
+            partials: Vec::new(),
+            done: None,
+            note,
+        };
         if partials {
             for (level, hashes) in self.levels.iter().enumerate() {
                 if hashes.is_empty() {
@@ -585,7 +603,7 @@ impl TileBuilder {
                 work.partials.push((tile_level, tile_index(self.size, tile_level), hashes.clone()));
             }
         }
-        if work.full.is_empty() && work.partials.is_empty() {
+        if work.full.is_empty() && work.partials.is_empty() && work.note.is_none() {
             return Ok(());
         }
         match &mut self.files {
@@ -744,13 +762,13 @@ impl TileBuilder {
             }
             builder.push_with(&mut check, record.leaf_hash());
             if builder.pending.len() >= 64 {
-                builder.flush(false, false).ok()?;
+                builder.flush(false, false, None).ok()?;
             }
         }
         if check != *tree {
             return None;
         }
-        builder.flush(true, true).ok()?;
+        builder.flush(true, true, None).ok()?;
         Some(builder)
     }
 }
@@ -879,7 +897,7 @@ mod tests {
         for leaf in &leaves {
             builder.push_with(&mut tree, *leaf);
         }
-        builder.flush(true, true).unwrap();
+        builder.flush(true, true, None).unwrap();
         let memory = MemoryTree::from_leaves(leaves.iter().copied());
         let size = memory.size();
         let source = TileSource::new(dir.path(), size);

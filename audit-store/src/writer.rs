@@ -113,6 +113,14 @@ pub struct LogWriter {
     tiles: Option<TileBuilder>,
 }
 
+impl Drop for LogWriter {
+    fn drop(&mut self) {
+        // The tile thread finishes what it was handed (tiles, and the resume note after them)
+        // before the lock is released: no other writer of this directory runs alongside it.
+        drop(self.tiles.take());
+    }
+}
+
 impl std::fmt::Debug for LogWriter {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("LogWriter")
@@ -706,15 +714,20 @@ impl LogWriter {
         self.staged.clear();
         let note_due =
             self.checkpoint_due || self.segment.bytes - self.segment.noted_at >= RESUME_EVERY;
-        if let Some(tiles) = &mut self.tiles {
-            // Derived data, written once the records are durable and before the checkpoint
-            // that names their size; a failure costs only speed (proofs fall back to records).
-            // The partial tiles go with every resume note too, so that a reopening writer finds
-            // the tiles of the note's size.
-            let _derived_only = tiles.flush(note_due, self.checkpoint_due);
-        }
-        if note_due {
-            self.write_resume_note();
+        let note = if note_due { self.resume_note() } else { None };
+        // Derived data, written once the records are durable and before the checkpoint that
+        // names their size; a failure costs only speed (proofs fall back to records, reopening
+        // reads more). The partial tiles go with every resume note, which the tile thread writes
+        // after them, so that a reopening writer finds the tiles of the note's size.
+        match &mut self.tiles {
+            Some(tiles) => {
+                let _derived_only = tiles.flush(note_due, self.checkpoint_due, note);
+            }
+            None => {
+                if let Some(note) = note {
+                    let _derived_only = resume::write_note(&self.dir, &note);
+                }
+            }
         }
         if self.checkpoint_due {
             self.write_checkpoint()?;
@@ -742,13 +755,14 @@ impl LogWriter {
         Ok(())
     }
 
-    /// Replaces the resume note with the state now (everything staged is durable). The note is
-    /// derived: a failure to write it costs the next open only time.
-    fn write_resume_note(&mut self) {
+    /// The signed resume note of the state now (everything staged is durable), to be written
+    /// after the partial tiles of this size; `None` if it cannot be made (then the next open
+    /// reads more of the segment).
+    fn resume_note(&mut self) -> Option<String> {
         let segment = &self.segment;
         let last_frame = segment.index.offsets.last().copied();
         if last_frame.is_none() && self.next_seq != segment.first_seq {
-            return;
+            return None;
         }
         let note = ResumeNote {
             segment: segment.first_seq,
@@ -759,11 +773,9 @@ impl LogWriter {
             frontier: self.tree.frontier().to_vec(),
             carried: segment.carried.clone(),
         };
-        if let Ok(text) = note.sign(&self.signer)
-            && resume::write_note(&self.dir, &text).is_ok()
-        {
-            self.segment.noted_at = self.segment.bytes;
-        }
+        let text = note.sign(&self.signer).ok()?;
+        self.segment.noted_at = self.segment.bytes;
+        Some(text)
     }
 
     fn checkpoint_note(&self) -> Result<String, StoreError> {
