@@ -21,6 +21,8 @@ pub(crate) const SEGMENT_FORMAT: u16 = 1;
 pub(crate) const MAX_FRAME_PAYLOAD: u32 = 64 * 1024;
 /// Bytes a frame adds around its payload.
 pub(crate) const FRAME_OVERHEAD: u64 = 4 + 32;
+/// The most bytes one frame takes.
+const MAX_FRAME: usize = 4 + 64 * 1024 + 32;
 /// Header bytes before the frontier hashes.
 const HEADER_FIXED: usize = 8 + 2 + 2 + 16 + 8 + 8 + 32 + 1;
 /// The most frontier hashes a header can hold (one per bit of a u64 size).
@@ -212,6 +214,49 @@ impl FrameReader {
         payload.truncate(body - 32);
         self.offset = start + 4 + u64::try_from(body).unwrap_or(0);
         Ok(Some(Frame { offset: start, chain }))
+    }
+
+    /// Looks for the first frame that starts at or after `from` (at least 32 bytes into the
+    /// file) and before the end of the frame that holds byte `from`: a frame whose length field
+    /// is possible, whose record carries `log_id`, and whose stored chain hash is the link from
+    /// the 32 bytes before it (the previous frame's stored chain hash). On success the reader is
+    /// positioned there, and the chain hash before it and the record's sequence number are
+    /// returned; `None` if no such frame is found.
+    ///
+    /// What is found is a candidate only: bytes inside a record can be made to look like a
+    /// frame, so whoever starts a walk here must confirm that the walk before it ends exactly
+    /// here, with this chain hash.
+    pub(crate) fn sync(&mut self, from: u64, log_id: LogId) -> io::Result<Option<(Hash, u64)>> {
+        let Some(base) = from.checked_sub(32) else { return Ok(None) };
+        std::io::Seek::seek(&mut self.reader, io::SeekFrom::Start(base))?;
+        let mut window = vec![0u8; 32 + 2 * MAX_FRAME];
+        let got = read_up_to(&mut self.reader, &mut window)?;
+        window.truncate(got);
+        for at in 32..(32 + MAX_FRAME).min(window.len()) {
+            let Some(len_bytes) = window.get(at..at + 4) else { break };
+            let len = u32::from_le_bytes([len_bytes[0], len_bytes[1], len_bytes[2], len_bytes[3]]);
+            if len == 0 || len > MAX_FRAME_PAYLOAD {
+                continue;
+            }
+            let body = at + 4;
+            let end = body + usize::try_from(len).unwrap_or(usize::MAX);
+            let (Some(payload), Some(stored)) = (window.get(body..end), window.get(end..end + 32))
+            else {
+                continue;
+            };
+            let Ok(header) = RecordHeader::peek(payload) else { continue };
+            if header.log_id != log_id {
+                continue;
+            }
+            let mut prev = [0u8; 32];
+            prev.copy_from_slice(&window[at - 32..at]);
+            if link(&prev, payload).1[..] != stored[..] {
+                continue;
+            }
+            self.seek(base + u64::try_from(at).unwrap_or(u64::MAX))?;
+            return Ok(Some((prev, header.seq)));
+        }
+        Ok(None)
     }
 
     fn short(&mut self, offset: u64, got: usize) -> FrameFault {
