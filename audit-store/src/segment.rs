@@ -227,12 +227,29 @@ impl FrameReader {
     /// frame, so whoever starts a walk here must confirm that the walk before it ends exactly
     /// here, with this chain hash.
     pub(crate) fn sync(&mut self, from: u64, log_id: LogId) -> io::Result<Option<(Hash, u64)>> {
-        let Some(base) = from.checked_sub(32) else { return Ok(None) };
+        // Frames are small as a rule: look in a few KiB after `from` first, and as far as a frame
+        // can reach only if a frame that starts there might end beyond them.
+        match self.sync_within(from, 8192, log_id)? {
+            Some(found) => Ok(found),
+            None => Ok(self.sync_within(from, MAX_FRAME, log_id)?.flatten()),
+        }
+    }
+
+    /// [`FrameReader::sync`] for a frame starting less than `reach` bytes after `from`, reading
+    /// `reach` bytes past those: `None` if a frame starting in reach might end beyond them.
+    fn sync_within(
+        &mut self,
+        from: u64,
+        reach: usize,
+        log_id: LogId,
+    ) -> io::Result<Option<Option<(Hash, u64)>>> {
+        let Some(base) = from.checked_sub(32) else { return Ok(Some(None)) };
         std::io::Seek::seek(&mut self.reader, io::SeekFrom::Start(base))?;
-        let mut window = vec![0u8; 32 + 2 * MAX_FRAME];
+        let mut window = vec![0u8; 32 + 2 * reach];
         let got = read_up_to(&mut self.reader, &mut window)?;
+        let whole_file = got < window.len();
         window.truncate(got);
-        for at in 32..(32 + MAX_FRAME).min(window.len()) {
+        for at in 32..(32 + reach).min(window.len()) {
             let Some(len_bytes) = window.get(at..at + 4) else { break };
             let len = u32::from_le_bytes([len_bytes[0], len_bytes[1], len_bytes[2], len_bytes[3]]);
             if len == 0 || len > MAX_FRAME_PAYLOAD {
@@ -242,7 +259,10 @@ impl FrameReader {
             let end = body + usize::try_from(len).unwrap_or(usize::MAX);
             let (Some(payload), Some(stored)) = (window.get(body..end), window.get(end..end + 32))
             else {
-                continue;
+                if whole_file {
+                    continue;
+                }
+                return Ok(None);
             };
             let Ok(header) = RecordHeader::peek(payload) else { continue };
             if header.log_id != log_id {
@@ -254,9 +274,9 @@ impl FrameReader {
                 continue;
             }
             self.seek(base + u64::try_from(at).unwrap_or(u64::MAX))?;
-            return Ok(Some((prev, header.seq)));
+            return Ok(Some(Some((prev, header.seq))));
         }
-        Ok(None)
+        Ok(Some(None))
     }
 
     fn short(&mut self, offset: u64, got: usize) -> FrameFault {

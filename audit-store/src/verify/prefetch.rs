@@ -80,11 +80,11 @@ pub(super) struct Batch {
 
 impl Batch {
     fn new(start: Option<Start>) -> Self {
-        Self { start, frames: Vec::new(), payloads: Vec::new(), end: None }
+        Self { start, frames: Vec::with_capacity(BATCH_FRAMES), payloads: Vec::new(), end: None }
     }
 
     fn ended(start: Option<Start>, end: End) -> Self {
-        Self { end: Some(end), ..Self::new(start) }
+        Self { start, frames: Vec::new(), payloads: Vec::new(), end: Some(end) }
     }
 }
 
