@@ -166,6 +166,12 @@ impl FrameReader {
         Ok((header, Self { reader, offset: len }))
     }
 
+    /// Opens a segment without reading its header, to [`FrameReader::sync`] to a frame.
+    pub(crate) fn open_bare(path: &Path) -> io::Result<Self> {
+        let file = open_read(path)?;
+        Ok(Self { reader: BufReader::with_capacity(256 * 1024, file), offset: 0 })
+    }
+
     /// Moves to `offset`, which must be the start of a frame (or the end of the frames).
     pub(crate) fn seek(&mut self, offset: u64) -> io::Result<()> {
         std::io::Seek::seek(&mut self.reader, io::SeekFrom::Start(offset))?;
@@ -244,9 +250,9 @@ impl FrameReader {
         log_id: LogId,
     ) -> io::Result<Option<Option<(Hash, u64)>>> {
         let Some(base) = from.checked_sub(32) else { return Ok(Some(None)) };
-        std::io::Seek::seek(&mut self.reader, io::SeekFrom::Start(base))?;
         let mut window = vec![0u8; 32 + 2 * reach];
-        let got = read_up_to(&mut self.reader, &mut window)?;
+        // Read beside the buffer, which then fills from the frame found.
+        let got = read_up_to_at(self.reader.get_ref(), &mut window, base)?;
         let whole_file = got < window.len();
         window.truncate(got);
         for at in 32..(32 + reach).min(window.len()) {
@@ -296,6 +302,23 @@ fn read_up_to(reader: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
     let mut filled = 0;
     while filled < buf.len() {
         match reader.read(&mut buf[filled..]) {
+            Ok(0) => break,
+            Ok(n) => filled += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(filled)
+}
+
+/// Reads as many bytes as are available at `offset`, up to `buf.len()`, leaving the file's
+/// position as it was.
+fn read_up_to_at(file: &File, buf: &mut [u8], offset: u64) -> io::Result<usize> {
+    use std::os::unix::fs::FileExt as _;
+    let mut filled = 0;
+    while filled < buf.len() {
+        let at = offset + u64::try_from(filled).unwrap_or(u64::MAX);
+        match file.read_at(&mut buf[filled..], at) {
             Ok(0) => break,
             Ok(n) => filled += n,
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}

@@ -214,30 +214,7 @@ pub(super) fn start<'scope>(
 
 /// Walks one chunk, sending its frames in batches; stops early if the verifier hung up.
 fn walk(job: &Job, plan: Plan) {
-    let (header, mut reader) = match FrameReader::open(&job.path) {
-        Ok(opened) => opened,
-        Err(fault) => {
-            let e = match fault {
-                OpenFault::Io(e) => e,
-                OpenFault::Header(reason) => std::io::Error::other(reason),
-            };
-            let _ = job.tx.send(Batch::ended(None, End::Stop(WalkStop::Io(e))));
-            return;
-        }
-    };
-    let log_id = plan.log_id.unwrap_or(header.log_id);
-    let start = match job.from {
-        None => Start { offset: reader.offset(), chain: header.prev_chain, seq: header.first_seq },
-        Some(from) => match reader.sync(from, log_id) {
-            Ok(Some((chain, seq))) => Start { offset: reader.offset(), chain, seq },
-            // The verifier walks on from where the chunk before ended, and meets what is
-            // wrong there itself.
-            Ok(None) | Err(_) => {
-                let _ = job.tx.send(Batch::ended(None, End::NoSync));
-                return;
-            }
-        },
-    };
+    let Some((reader, start, log_id)) = open(job, plan) else { return };
     let mut frames = ChainedFrames::new(reader, start.chain, start.seq, log_id);
     let mut batch = Batch::new(Some(start));
     let mut payload = Vec::new();
@@ -265,6 +242,39 @@ fn walk(job: &Job, plan: Plan) {
     };
     batch.end = Some(end);
     let _ = job.tx.send(batch);
+}
+
+/// Opens a chunk where its walk starts: after the header for the first chunk, at the first frame
+/// [`FrameReader::sync`] finds for a later one. `None`, once the verifier was told why, if it
+/// cannot be opened or no frame is found: the verifier then walks on itself from where the chunk
+/// before ended, and meets what is wrong there.
+fn open(job: &Job, plan: Plan) -> Option<(FrameReader, Start, LogId)> {
+    let ended = |end| {
+        let _ = job.tx.send(Batch::ended(None, end));
+        None
+    };
+    let Some(from) = job.from else {
+        return match FrameReader::open(&job.path) {
+            Ok((header, reader)) => {
+                let (chain, seq) = (header.prev_chain, header.first_seq);
+                let start = Start { offset: reader.offset(), chain, seq };
+                Some((reader, start, plan.log_id.unwrap_or(header.log_id)))
+            }
+            Err(OpenFault::Io(e)) => ended(End::Stop(WalkStop::Io(e))),
+            Err(OpenFault::Header(reason)) => {
+                ended(End::Stop(WalkStop::Io(std::io::Error::other(reason))))
+            }
+        };
+    };
+    let Some(log_id) = plan.log_id else { return ended(End::NoSync) };
+    let Ok(mut reader) = FrameReader::open_bare(&job.path) else { return ended(End::NoSync) };
+    match reader.sync(from, log_id) {
+        Ok(Some((chain, seq))) => {
+            let start = Start { offset: reader.offset(), chain, seq };
+            Some((reader, start, log_id))
+        }
+        Ok(None) | Err(_) => ended(End::NoSync),
+    }
 }
 
 /// The verifier's side of one segment: its frames in order, as the workers checked them.
