@@ -21,6 +21,8 @@ pub(crate) const SEGMENT_FORMAT: u16 = 1;
 pub(crate) const MAX_FRAME_PAYLOAD: u32 = 64 * 1024;
 /// Bytes a frame adds around its payload.
 pub(crate) const FRAME_OVERHEAD: u64 = 4 + 32;
+/// How many frames that fail their link [`FrameReader::sync`] tries before it gives up.
+const MAX_SYNC_MISSES: u32 = 16;
 /// The most bytes one frame takes.
 const MAX_FRAME: usize = 4 + 64 * 1024 + 32;
 /// Header bytes before the frontier hashes.
@@ -227,7 +229,8 @@ impl FrameReader {
     /// is possible, whose record carries `log_id`, and whose stored chain hash is the link from
     /// the 32 bytes before it (the previous frame's stored chain hash). On success the reader is
     /// positioned there, and the chain hash before it and the record's sequence number are
-    /// returned; `None` if no such frame is found.
+    /// returned; `None` if no such frame is found, or if `MAX_SYNC_MISSES` candidates failed
+    /// their link first.
     ///
     /// What is found is a candidate only: bytes inside a record can be made to look like a
     /// frame, so whoever starts a walk here must confirm that the walk before it ends exactly
@@ -255,6 +258,9 @@ impl FrameReader {
         let got = read_up_to_at(self.reader.get_ref(), &mut window, base)?;
         let whole_file = got < window.len();
         window.truncate(got);
+        // Bytes made to look like frames could make the search hash a lot; after a few near
+        // misses it gives up (the caller then walks from the chunk before).
+        let mut misses = 0;
         for at in 32..(32 + reach).min(window.len()) {
             let Some(len_bytes) = window.get(at..at + 4) else { break };
             let len = u32::from_le_bytes([len_bytes[0], len_bytes[1], len_bytes[2], len_bytes[3]]);
@@ -277,6 +283,10 @@ impl FrameReader {
             let mut prev = [0u8; 32];
             prev.copy_from_slice(&window[at - 32..at]);
             if link(&prev, payload).1[..] != stored[..] {
+                misses += 1;
+                if misses == MAX_SYNC_MISSES {
+                    return Ok(Some(None));
+                }
                 continue;
             }
             self.seek(base + u64::try_from(at).unwrap_or(u64::MAX))?;
