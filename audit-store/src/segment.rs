@@ -21,6 +21,10 @@ pub(crate) const SEGMENT_FORMAT: u16 = 1;
 pub(crate) const MAX_FRAME_PAYLOAD: u32 = 64 * 1024;
 /// Bytes a frame adds around its payload.
 pub(crate) const FRAME_OVERHEAD: u64 = 4 + 32;
+/// How many frames that fail their link [`FrameReader::sync`] tries before it gives up.
+const MAX_SYNC_MISSES: u32 = 16;
+/// The most bytes one frame takes.
+const MAX_FRAME: usize = 4 + 64 * 1024 + 32;
 /// Header bytes before the frontier hashes.
 const HEADER_FIXED: usize = 8 + 2 + 2 + 16 + 8 + 8 + 32 + 1;
 /// The most frontier hashes a header can hold (one per bit of a u64 size).
@@ -164,6 +168,12 @@ impl FrameReader {
         Ok((header, Self { reader, offset: len }))
     }
 
+    /// Opens a segment without reading its header, to [`FrameReader::sync`] to a frame.
+    pub(crate) fn open_bare(path: &Path) -> io::Result<Self> {
+        let file = open_read(path)?;
+        Ok(Self { reader: BufReader::with_capacity(256 * 1024, file), offset: 0 })
+    }
+
     /// Moves to `offset`, which must be the start of a frame (or the end of the frames).
     pub(crate) fn seek(&mut self, offset: u64) -> io::Result<()> {
         std::io::Seek::seek(&mut self.reader, io::SeekFrom::Start(offset))?;
@@ -214,6 +224,77 @@ impl FrameReader {
         Ok(Some(Frame { offset: start, chain }))
     }
 
+    /// Looks for the first frame that starts at or after `from` (at least 32 bytes into the
+    /// file) and before the end of the frame that holds byte `from`: a frame whose length field
+    /// is possible, whose record carries `log_id`, and whose stored chain hash is the link from
+    /// the 32 bytes before it (the previous frame's stored chain hash). On success the reader is
+    /// positioned there, and the chain hash before it and the record's sequence number are
+    /// returned; `None` if no such frame is found, or if `MAX_SYNC_MISSES` candidates failed
+    /// their link first.
+    ///
+    /// What is found is a candidate only: bytes inside a record can be made to look like a
+    /// frame, so whoever starts a walk here must confirm that the walk before it ends exactly
+    /// here, with this chain hash.
+    pub(crate) fn sync(&mut self, from: u64, log_id: LogId) -> io::Result<Option<(Hash, u64)>> {
+        // Frames are small as a rule: look in a few KiB after `from` first, and as far as a frame
+        // can reach only if a frame that starts there might end beyond them.
+        match self.sync_within(from, 8192, log_id)? {
+            Some(found) => Ok(found),
+            None => Ok(self.sync_within(from, MAX_FRAME, log_id)?.flatten()),
+        }
+    }
+
+    /// [`FrameReader::sync`] for a frame starting less than `reach` bytes after `from`, reading
+    /// `reach` bytes past those: `None` if a frame starting in reach might end beyond them.
+    fn sync_within(
+        &mut self,
+        from: u64,
+        reach: usize,
+        log_id: LogId,
+    ) -> io::Result<Option<Option<(Hash, u64)>>> {
+        let Some(base) = from.checked_sub(32) else { return Ok(Some(None)) };
+        let mut window = vec![0u8; 32 + 2 * reach];
+        // Read beside the buffer, which then fills from the frame found.
+        let got = read_up_to_at(self.reader.get_ref(), &mut window, base)?;
+        let whole_file = got < window.len();
+        window.truncate(got);
+        // Bytes made to look like frames could make the search hash a lot; after a few near
+        // misses it gives up (the caller then walks from the chunk before).
+        let mut misses = 0;
+        for at in 32..(32 + reach).min(window.len()) {
+            let Some(len_bytes) = window.get(at..at + 4) else { break };
+            let len = u32::from_le_bytes([len_bytes[0], len_bytes[1], len_bytes[2], len_bytes[3]]);
+            if len == 0 || len > MAX_FRAME_PAYLOAD {
+                continue;
+            }
+            let body = at + 4;
+            let end = body + usize::try_from(len).unwrap_or(usize::MAX);
+            let (Some(payload), Some(stored)) = (window.get(body..end), window.get(end..end + 32))
+            else {
+                if whole_file {
+                    continue;
+                }
+                return Ok(None);
+            };
+            let Ok(header) = RecordHeader::peek(payload) else { continue };
+            if header.log_id != log_id {
+                continue;
+            }
+            let mut prev = [0u8; 32];
+            prev.copy_from_slice(&window[at - 32..at]);
+            if link(&prev, payload).1[..] != stored[..] {
+                misses += 1;
+                if misses == MAX_SYNC_MISSES {
+                    return Ok(Some(None));
+                }
+                continue;
+            }
+            self.seek(base + u64::try_from(at).unwrap_or(u64::MAX))?;
+            return Ok(Some(Some((prev, header.seq))));
+        }
+        Ok(Some(None))
+    }
+
     fn short(&mut self, offset: u64, got: usize) -> FrameFault {
         FrameFault::Incomplete { offset, bytes: u64::try_from(got).unwrap_or(0) }
     }
@@ -231,6 +312,23 @@ fn read_up_to(reader: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
     let mut filled = 0;
     while filled < buf.len() {
         match reader.read(&mut buf[filled..]) {
+            Ok(0) => break,
+            Ok(n) => filled += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(filled)
+}
+
+/// Reads as many bytes as are available at `offset`, up to `buf.len()`, leaving the file's
+/// position as it was.
+fn read_up_to_at(file: &File, buf: &mut [u8], offset: u64) -> io::Result<usize> {
+    use std::os::unix::fs::FileExt as _;
+    let mut filled = 0;
+    while filled < buf.len() {
+        let at = offset + u64::try_from(filled).unwrap_or(u64::MAX);
+        match file.read_at(&mut buf[filled..], at) {
             Ok(0) => break,
             Ok(n) => filled += n,
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}

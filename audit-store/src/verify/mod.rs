@@ -413,19 +413,32 @@ impl<'a> Verifier<'a> {
             return Ok(());
         }
         let count = segments.len();
-        let (jobs, receivers) = prefetch::jobs(&segments);
-        let log_id = self.identity.as_ref().map(|i| i.log_id);
+        let (jobs, chunks) = prefetch::jobs(&segments);
+        let plan = prefetch::Plan {
+            log_id: self.identity.as_ref().map(|i| i.log_id),
+            event_payloads: self.options.deep || self.seal_key.is_none(),
+        };
         let stopped = std::thread::scope(|scope| -> Result<bool, StoreError> {
-            prefetch::start(scope, &jobs, count, log_id);
-            // Every receiver is dropped when this returns, which stops the workers early.
-            let mut receivers = receivers.into_iter();
+            // However this returns, the workers stop at their next chunk, and every receiver
+            // is dropped, which stops them within the chunk they walk.
+            let _stop = prefetch::StopOnDrop(&jobs);
+            prefetch::start(scope, &jobs, plan);
+            let mut chunks = chunks.into_iter();
             for (i, (claimed, path)) in segments.iter().enumerate() {
-                let Some(rx) = receivers.next() else { break };
+                let Some(rx) = chunks.next() else { break };
                 self.report.segments[i].first_seq = *claimed;
                 self.current_segment = Some(self.report.segments[i].file.clone());
                 let before = self.report.records;
-                let walked =
-                    self.segment(i, *claimed, path, i + 1 == count, rx, &mut done, total, progress);
+                let walked = self.segment(
+                    i,
+                    *claimed,
+                    path,
+                    i + 1 == count,
+                    (&jobs, rx),
+                    &mut done,
+                    total,
+                    progress,
+                );
                 self.report.segments[i].records = self.report.records - before;
                 walked?;
                 if self.failed() {
@@ -459,7 +472,7 @@ impl<'a> Verifier<'a> {
         claimed: u64,
         path: &Path,
         is_last: bool,
-        rx: std::sync::mpsc::Receiver<prefetch::Batch>,
+        chunks: (&prefetch::Jobs, prefetch::Chunks),
         done: &mut u64,
         total: u64,
         progress: &mut dyn FnMut(u64, u64),
@@ -572,7 +585,9 @@ impl<'a> Verifier<'a> {
         let mut seen = SegmentSeen { count: 0 };
         // The walk the workers made from the header; the header was just checked to continue
         // the previous segment exactly there.
-        let mut frames = match prefetch::Frames::new(rx, self.chain, self.seq, reader.offset()) {
+        let start = (self.chain, self.seq, reader.offset());
+        let mut frames = match prefetch::Frames::new(chunks.0, chunks.1, path, header.log_id, start)
+        {
             Ok(frames) => frames,
             Err(WalkStop::Io(e)) => return Err(StoreError::io("reading", path, e)),
             Err(_) => {

@@ -488,3 +488,62 @@ fn with_damage_in_two_segments_the_earlier_one_is_the_failure_reported() {
     assert_eq!(report.segments[later].status, audit_store::SegmentStatus::NotChecked);
     assert_eq!(report.segments[0].status, audit_store::SegmentStatus::Intact);
 }
+
+/// The offsets of a segment file's frames: after the header (its length is in bytes 10..12),
+/// each frame is a length field, the payload and a chain hash.
+fn frame_offsets(bytes: &[u8]) -> Vec<usize> {
+    let mut at = usize::from(u16::from_le_bytes([bytes[10], bytes[11]]));
+    let mut offsets = Vec::new();
+    while at + 4 <= bytes.len() {
+        offsets.push(at);
+        let len = u32::from_le_bytes(bytes[at..at + 4].try_into().unwrap());
+        at += 4 + usize::try_from(len).unwrap() + 32;
+    }
+    offsets
+}
+
+#[test]
+fn damage_to_any_frame_is_reported_at_that_frame_wherever_the_walk_is_cut_into_chunks() {
+    // Verification cuts every segment into chunks that several threads walk at once (a segment
+    // of these tests into eight), and joins a chunk to the one before only where that walk ends
+    // exactly at the chunk's first frame. Every frame of a segment here is damaged in turn,
+    // among them those across and just after each chunk edge: the failure is always the
+    // damaged frame, as a walk on one core finds it.
+    let fixture = written_log(10);
+    let (_tmp, dir) = copy_log(&fixture.dir);
+    let files = segments(&dir);
+    assert!(files.len() >= 3, "{} segments", files.len());
+    let intact = fixture.verify_dir(&dir);
+    assert!(intact.is_intact(), "{intact:#?}");
+    let file = &files[1];
+    let name = file.file_name().unwrap().to_string_lossy().into_owned();
+    let first_seq = intact.segments[1].first_seq;
+    let original = std::fs::read(file).unwrap();
+    let offsets = frame_offsets(&original);
+    assert!(offsets.len() > 8, "{} frames", offsets.len());
+    for (i, &at) in offsets.iter().enumerate() {
+        let end = offsets.get(i + 1).copied().unwrap_or(original.len());
+        let damages = [
+            ("payload", at + 4 + (end - at - 36) / 2, FailureKind::Chain),
+            ("chain hash", end - 1, FailureKind::Chain),
+            ("length", at + 3, FailureKind::Framing),
+        ];
+        for (what, byte, kind) in damages {
+            let mut bytes = original.clone();
+            bytes[byte] ^= 0x01;
+            std::fs::write(file, &bytes).unwrap();
+            let report = fixture.verify_dir(&dir);
+            let failure = failure(&report);
+            let context = format!("{what} of frame {i} at offset {at}: {failure}");
+            assert_eq!(failure.kind, kind, "{context}");
+            assert_eq!(failure.segment.as_deref(), Some(name.as_str()), "{context}");
+            assert_eq!(failure.offset, Some(u64::try_from(at).unwrap()), "{context}");
+            assert_eq!(failure.seq, Some(first_seq + u64::try_from(i).unwrap()), "{context}");
+            assert_eq!(report.segments[0].status, audit_store::SegmentStatus::Intact);
+            assert_eq!(report.segments[1].status, audit_store::SegmentStatus::Failed);
+            assert_eq!(report.records, first_seq + u64::try_from(i).unwrap(), "{context}");
+        }
+    }
+    std::fs::write(file, &original).unwrap();
+    assert!(fixture.verify_dir(&dir).is_intact());
+}
