@@ -387,3 +387,62 @@ fn an_edited_log_meta_fails_keyed_verification() {
     let report = verify(&copy, &VerifyOptions::default()).unwrap();
     assert_eq!(report.failure.map(|f| f.kind), Some(FailureKind::Identity));
 }
+
+#[test]
+fn a_hostile_resume_note_or_temporary_note_never_hangs_stops_or_redirects_the_writer() {
+    // The resume note is derived: a hostile one in its place is refused with the directory (a
+    // link) or not used (the writer reads the whole last segment); a hostile `resume.tmp`
+    // planted while the writer runs costs the next note at most, never a record, and nothing
+    // is written through a link.
+    let (f, _) = fixture();
+    let (_copy, dir) = crate::support::copy_log(&f.dir);
+    let size = LogWriter::open(&dir, config(), at(100_000)).unwrap().next_seq();
+    for name in ["resume", "resume.tmp"] {
+        for hazard in HAZARDS {
+            let (f, elsewhere) = fixture();
+            plant(&f.dir.join(name), hazard, elsewhere.path());
+            let link = matches!(hazard, Hazard::DevZero | Hazard::LinkElsewhere);
+            let dir = f.dir.clone();
+            let opened = promptly("LogWriter::open", move || {
+                let mut writer = LogWriter::open(&dir, config(), at(100_000))?;
+                let size = writer.next_seq();
+                writer.append_batch(&crate::support::entries(3, at(100_001)), at(100_001))?;
+                writer.close(at(100_002))?;
+                Ok::<_, StoreError>(size)
+            });
+            if link {
+                assert!(opened.as_ref().is_err_and(is_refusal), "{name} {hazard:?}: {opened:?}");
+                std::fs::remove_file(f.dir.join(name)).unwrap();
+            } else {
+                assert_eq!(opened.as_ref().ok(), Some(&size), "{name} {hazard:?}: {opened:?}");
+                assert_eq!(
+                    verify_outcome(f.dir.clone(), f.options()),
+                    Ok(None),
+                    "{name} {hazard:?}"
+                );
+            }
+            // Planted while a writer runs, between two notes.
+            let mut writer = f.open(at(200_000));
+            let path = f.dir.join("resume.tmp");
+            if path.is_dir() {
+                std::fs::remove_dir(&path).unwrap();
+            } else if path.symlink_metadata().is_ok() {
+                std::fs::remove_file(&path).unwrap();
+            }
+            plant(&path, hazard, elsewhere.path());
+            let before = std::fs::read(elsewhere.path().join("resume.tmp")).unwrap();
+            writer.append_batch(&crate::support::entries(3, at(200_001)), at(200_001)).unwrap();
+            writer.seal_if_due(at(200_000 + 3_600)).unwrap();
+            assert!(writer.poisoned().is_none(), "{hazard:?}");
+            let end = writer.next_seq();
+            writer.close(at(200_000 + 3_601)).unwrap();
+            let after = std::fs::read(elsewhere.path().join("resume.tmp")).unwrap();
+            assert_eq!(before, after, "{hazard:?}: a note was written through the link");
+            let _ = std::fs::remove_dir(&path).or_else(|_| std::fs::remove_file(&path));
+            let reopened = f.open(at(300_000));
+            assert!(reopened.next_seq() > end, "{hazard:?}");
+            reopened.close(at(300_001)).unwrap();
+            assert_eq!(verify_outcome(f.dir.clone(), f.options()), Ok(None), "{hazard:?}");
+        }
+    }
+}

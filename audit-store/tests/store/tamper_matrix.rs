@@ -547,3 +547,95 @@ fn damage_to_any_frame_is_reported_at_that_frame_wherever_the_walk_is_cut_into_c
     std::fs::write(file, &original).unwrap();
     assert!(fixture.verify_dir(&dir).is_intact());
 }
+
+/// Rewrites the stored chain hash of every frame of `bytes` from the frame at `from` on, so that
+/// the chain links again (no key is needed for that): what an intruder does after changing a
+/// record.
+fn rechain(bytes: &mut [u8], offsets: &[usize], from: usize) {
+    let i = offsets.iter().position(|&o| o == from).unwrap();
+    let mut prev: [u8; 32] = bytes[from - 32..from].try_into().unwrap();
+    for &at in &offsets[i..] {
+        let len =
+            usize::try_from(u32::from_le_bytes(bytes[at..at + 4].try_into().unwrap())).unwrap();
+        let body = at + 4;
+        let chain =
+            audit_chain::chain_hash(&prev, &audit_chain::leaf_hash(&bytes[body..body + len]));
+        bytes[body + len..body + len + 32].copy_from_slice(&chain);
+        prev = chain;
+    }
+}
+
+#[test]
+fn bytes_made_to_look_like_a_frame_at_a_chunk_edge_change_nothing_in_the_verdict() {
+    // An intruder rewrites an event record's payload so that, right at or after the edge of a
+    // chunk of the walk (a segment of these tests is cut into eight), it holds a frame that links
+    // to the 32 bytes before it and names the log (a copy of a real record), then rechains every
+    // later frame. A worker that starts its chunk there finds that frame first; the verdict must
+    // be the one the same forgery gets where those bytes are no frame (a walk on one core).
+    let (fixture, mut writer) = new_log();
+    for b in 0..6 {
+        let mut batch = entries(7, at(20 * b + 1));
+        for entry in &mut batch {
+            if let Body::Event(e) = &mut entry.body {
+                e.event.for_each_text_mut(&mut |_, _, text| text.push_str(&"x".repeat(60)));
+            }
+        }
+        writer.append_batch(&batch, at(20 * b + 1)).unwrap();
+    }
+    writer.close(at(200)).unwrap();
+    let files = segments(&fixture.dir);
+    let file_index = files.len() - 1;
+    let original = std::fs::read(&files[file_index]).unwrap();
+    let offsets = frame_offsets(&original);
+    let len = u64::try_from(original.len()).unwrap();
+    let size = usize::try_from((len / 8).clamp(512, 2 << 20)).unwrap();
+    let frame_end = |at: usize| {
+        at + 4
+            + usize::try_from(u32::from_le_bytes(original[at..at + 4].try_into().unwrap())).unwrap()
+            + 32
+    };
+    // The shortest record of the segment, copied as the fake frame's payload.
+    let fake = offsets
+        .iter()
+        .map(|&at| original[at + 4..frame_end(at) - 32].to_vec())
+        .min_by_key(Vec::len)
+        .unwrap();
+    let mut tried = 0;
+    for edge in (1..8).map(|j| j * size) {
+        let Some(&at) = offsets.iter().find(|&&at| at < edge && frame_end(at) > edge) else {
+            continue;
+        };
+        let kind =
+            audit_events::RecordHeader::peek(&original[at + 4..frame_end(at) - 32]).unwrap().kind;
+        // After the record's header (kept so that the record still reads), before its chain hash.
+        let start = edge.max(at + 4 + 96);
+        if !matches!(kind, audit_events::RecordKind::Event(_))
+            || start + 4 + fake.len() + 32 > frame_end(at) - 32
+        {
+            continue;
+        }
+        let forged = |looks_like_a_frame: bool| {
+            let mut bytes = original.clone();
+            let length = if looks_like_a_frame { u32::try_from(fake.len()).unwrap() } else { 0 };
+            bytes[start..start + 4].copy_from_slice(&length.to_le_bytes());
+            bytes[start + 4..start + 4 + fake.len()].copy_from_slice(&fake);
+            let prev: [u8; 32] = bytes[start - 32..start].try_into().unwrap();
+            let link = audit_chain::chain_hash(&prev, &audit_chain::leaf_hash(&fake));
+            let tail = start + 4 + fake.len();
+            bytes[tail..tail + 32].copy_from_slice(&link);
+            rechain(&mut bytes, &offsets, at);
+            let (_tmp, dir) = copy_log(&fixture.dir);
+            std::fs::write(&segments(&dir)[file_index], &bytes).unwrap();
+            let report = fixture.verify_dir(&dir);
+            let failure = failure(&report).clone();
+            let statuses: Vec<_> = report.segments.iter().map(|s| s.status).collect();
+            (failure.kind, failure.segment, failure.offset, failure.seq, report.records, statuses)
+        };
+        let with_frame = forged(true);
+        let without = forged(false);
+        assert_eq!(with_frame, without, "a fake frame at the chunk edge at {edge}");
+        assert!(with_frame.2.is_some_and(|o| o > u64::try_from(at).unwrap()));
+        tried += 1;
+    }
+    assert!(tried >= 2, "only {tried} chunk edges fall inside a record large enough");
+}
