@@ -167,3 +167,35 @@ fn damage_before_the_notes_offset_stops_the_writer_and_nothing_is_cut() {
     assert_eq!(after[..before_open.len()], before_open[..], "recorded bytes were changed");
     assert!(failure(&fixture.verify()).offset.is_some_and(|o| o <= end));
 }
+
+#[test]
+fn an_older_honest_note_rotation_and_retention_right_after_a_reopen_commit_the_whole_index() {
+    // A writer reopened from a note commits the index of the whole segment at once (rotation
+    // right after the reopen, while the records before the note may still be read again), and
+    // a note put back from earlier in the same segment (no key needed) is as good as the latest.
+    let fixture = held_log();
+    let older = std::fs::read(note_path(&fixture.dir)).unwrap();
+    let mut writer = LogWriter::open(&fixture.dir, config(), at(4)).unwrap();
+    let start = size(&fixture.dir);
+    while size(&fixture.dir) - start < (1 << 20) + (64 << 10) {
+        writer.append_batch(&entries(200, at(5)), at(5)).unwrap();
+    }
+    let expected = writer.next_seq();
+    drop(writer);
+    assert_ne!(std::fs::read(note_path(&fixture.dir)).unwrap(), older);
+    std::fs::write(note_path(&fixture.dir), &older).unwrap();
+    let mut writer = LogWriter::open(&fixture.dir, config(), at(6)).unwrap();
+    assert!(writer.next_seq() > expected);
+    assert_eq!(writer.legal_hold(), Some("case 31"));
+    writer.rotate(at(7)).unwrap();
+    assert_eq!(writer.apply_retention(at(8)).unwrap(), None);
+    writer.append_batch(&entries(3, at(9)), at(9)).unwrap();
+    drop(writer);
+    // Once more from the latest note, closed at once.
+    let writer = LogWriter::open(&fixture.dir, config(), at(10)).unwrap();
+    writer.close(at(11)).unwrap();
+    let report = fixture.verify();
+    assert!(report.is_intact(), "{report:#?}");
+    assert!(report.warnings.is_empty(), "{:?}", report.warnings);
+    assert_eq!(segments(&fixture.dir).len(), 2);
+}
