@@ -17,7 +17,8 @@
 //!   full scan (chain, sequence numbers, torn-write rules).
 //! - The records before the offset are read again in the background while the writer runs; the
 //!   state they give must be exactly the note's, or the writer is poisoned with
-//!   [`crate::StoreError::Damaged`] before its next write (and the segment's index is never
+//!   [`crate::StoreError::Damaged`] at its first commit after that reading ends, at the latest
+//!   before it commits the segment's index or retention removes anything (the index is never
 //!   committed from them).
 //!
 //! The note is written after the frames it describes are durable, by the tile thread after the
