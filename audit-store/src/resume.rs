@@ -30,7 +30,7 @@
 use std::io::{self, Write as _};
 use std::path::Path;
 
-use audit_chain::{Hash, NoteSigner, NoteVerifier, open_note};
+use audit_chain::{CompactTree, Hash, NoteSigner, NoteVerifier, open_note};
 use audit_events::{RecordKind, SystemKind, Timestamp};
 
 use crate::io::{SMALL_FILE_CAP, log_file_options, read_capped_text};
@@ -284,9 +284,15 @@ impl ResumeNote {
         if lines.next().is_some() {
             return Err("lines after the hold line".to_owned());
         }
+        let size = number(size)?;
+        // A frontier that cannot be the tree's at `size` makes the note malformed (not a reason
+        // to refuse the log once recovery started from it).
+        if CompactTree::from_frontier(size, frontier.clone()).is_err() {
+            return Err(bad("frontier"));
+        }
         Ok(Self {
             segment: number(segment)?,
-            size: number(size)?,
+            size,
             end: number(end)?,
             last_frame,
             chain,
@@ -328,7 +334,7 @@ mod tests {
     fn note() -> ResumeNote {
         ResumeNote {
             segment: 7,
-            size: 42,
+            size: 40,
             end: 9_000,
             last_frame: Some(8_800),
             chain: [3; 32],
@@ -351,6 +357,7 @@ mod tests {
         for n in [note(), {
             let mut n = note();
             n.last_frame = None;
+            n.size = 0;
             n.frontier.clear();
             n.carried = Carried::at_header(Timestamp(-5));
             n
@@ -359,6 +366,13 @@ mod tests {
             assert_eq!(ResumeNote::parse(&body, origin), Ok(n));
             assert!(ResumeNote::parse(&body, "audit/other/00").is_err());
         }
+        // A frontier that is not the tree's at the note's size.
+        let mut n = note();
+        n.size = 41;
+        assert_eq!(
+            ResumeNote::parse(&n.body(origin), origin),
+            Err("malformed frontier line".into())
+        );
     }
 
     #[test]

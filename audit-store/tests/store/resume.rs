@@ -199,3 +199,29 @@ fn an_older_honest_note_rotation_and_retention_right_after_a_reopen_commit_the_w
     assert!(report.warnings.is_empty(), "{:?}", report.warnings);
     assert_eq!(segments(&fixture.dir).len(), 2);
 }
+
+#[test]
+fn a_signed_note_whose_frontier_cannot_be_the_tree_of_its_size_is_not_used() {
+    // FORMAT.md: a malformed note is not used; recovery then reads the whole segment. A
+    // frontier of the wrong length for the note's size (signed with the stolen key) is such a
+    // note, not a reason to refuse the log.
+    let fixture = held_log();
+    let (text, _, _) = read_note(&fixture.dir);
+    let signer = stolen_signer(&fixture.dir);
+    for change in [
+        |l: &str| format!("{l} {}", "ab".repeat(32)),
+        |l: &str| l.rsplit_once(' ').unwrap().0.to_owned(),
+    ] {
+        let (_tmp, dir) = copy_log(&fixture.dir);
+        let forged: String = text
+            .lines()
+            .map(|l| if l.starts_with("frontier ") { change(l) } else { l.to_owned() } + "\n")
+            .collect();
+        assert_ne!(forged, text);
+        write_note(&dir, &forged, &signer);
+        let writer = LogWriter::open(&dir, config(), at(4)).unwrap();
+        assert_eq!(writer.legal_hold(), Some("case 31"));
+        writer.close(at(5)).unwrap();
+        assert!(fixture.verify_dir(&dir).is_intact());
+    }
+}
