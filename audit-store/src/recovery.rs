@@ -299,6 +299,19 @@ fn check_key(
     segment: &str,
 ) -> Result<u64, StoreError> {
     let floor = match seals.last {
+        // No seal key reaches past MAX_SEAL_EPOCH: such a seal was not made by this log's
+        // writer (a seal record needs no key to be appended; its MAC is checked by verify).
+        Some((epoch, _)) if epoch > audit_chain::MAX_SEAL_EPOCH => {
+            return Err(damaged(
+                segment,
+                0,
+                format!(
+                    "the log's last seal names epoch {epoch}, past the last epoch a seal key \
+                     reaches: it was not written by this log's writer. Run `audit verify` with \
+                     the verifier material"
+                ),
+            ));
+        }
         // A seal made at an epoch boundary is followed by the key evolving past its epoch.
         Some((epoch, sealed_at)) => {
             let next_start = crate::epoch_start(meta.created_at, meta.epoch_nanos, epoch + 1);

@@ -290,6 +290,11 @@ impl ResumeNote {
         if CompactTree::from_frontier(size, frontier.clone()).is_err() {
             return Err(bad("frontier"));
         }
+        // Nor can more records be unsealed than the log holds.
+        let unsealed: u64 = unsealed.parse().map_err(|_| bad("time"))?;
+        if unsealed > size {
+            return Err(bad("time"));
+        }
         Ok(Self {
             segment: number(segment)?,
             size,
@@ -298,7 +303,7 @@ impl ResumeNote {
             chain,
             frontier,
             carried: Carried {
-                unsealed: unsealed.parse().map_err(|_| bad("time"))?,
+                unsealed,
                 unsealed_newest,
                 last_time: time_ns(last_time, "time")?,
                 seals: SealFacts { last: last_seal, closing_seal: boolean(closing, "seal")? },

@@ -586,3 +586,25 @@ fn a_forged_session_cannot_date_records_before_its_resume_or_before_the_log() {
         assert_eq!(kind, Some(FailureKind::Coverage), "{backdated}: {report:#?}");
     }
 }
+
+#[test]
+fn a_forged_seal_of_the_last_epoch_number_at_the_end_is_refused_without_a_panic() {
+    // A seal record needs no key to be appended (its MAC is checked by verification only); one
+    // naming the largest epoch a u64 holds must not overflow the writer's key checks.
+    let fixture = crate::support::written_log(2);
+    for epoch in [u64::MAX, u64::MAX - 1, audit_chain::MAX_SEAL_EPOCH] {
+        let (_tmp, dir) = crate::support::copy_log(&fixture.dir);
+        let seal = audit_testkit::forge::seal_record(&dir, epoch, crate::support::at(100));
+        audit_testkit::forge::append_forged(&dir, vec![seal], None);
+        let opened = std::panic::catch_unwind(|| {
+            LogWriter::open(&dir, crate::support::config(), crate::support::at(200)).map(drop)
+        });
+        let opened = opened.unwrap_or_else(|_| panic!("epoch {epoch}: the writer panicked"));
+        assert!(opened.is_err(), "epoch {epoch}: the writer continued a log sealed by no key");
+        for options in [fixture.options(), audit_store::VerifyOptions::default()] {
+            let verified = std::panic::catch_unwind(|| audit_store::verify(&dir, &options));
+            let report = verified.unwrap_or_else(|_| panic!("epoch {epoch}: verify panicked"));
+            assert!(report.is_ok_and(|r| !r.is_intact()), "epoch {epoch}");
+        }
+    }
+}
