@@ -601,7 +601,9 @@ fn a_forged_seal_of_the_last_epoch_number_at_the_end_is_refused_without_a_panic(
         });
         let opened = opened.unwrap_or_else(|_| panic!("epoch {epoch}: the writer panicked"));
         assert!(opened.is_err(), "epoch {epoch}: the writer continued a log sealed by no key");
-        for options in [fixture.options(), audit_store::VerifyOptions::default()] {
+        let mut keyed = audit_store::VerifyOptions::default();
+        keyed.public_key = Some(audit_store::LogMeta::read(&dir).unwrap().public_key);
+        for options in [fixture.options(), keyed, audit_store::VerifyOptions::default()] {
             let verified = std::panic::catch_unwind(|| audit_store::verify(&dir, &options));
             let report = verified.unwrap_or_else(|_| panic!("epoch {epoch}: verify panicked"));
             assert!(report.is_ok_and(|r| !r.is_intact()), "epoch {epoch}");

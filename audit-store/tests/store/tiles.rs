@@ -378,3 +378,44 @@ fn a_writer_reopened_after_a_crash_picks_up_its_tiles_from_the_resume_note() {
         assert_tiles(&checked_inclusion(&fixture, seq));
     }
 }
+
+#[test]
+fn a_consistency_proof_from_edited_tiles_is_refused_never_wrong() {
+    // The shipper takes its consistency proofs from the tiles alone and falls back to leaf
+    // hashes it reads itself when they cannot give one: an edited tile (no key needed) must
+    // never yield a proof, or an old root, other than the log's.
+    let fixture = log_of(1_500);
+    let (note, checkpoint) = latest_checkpoint(&fixture.dir).unwrap();
+    let memory = tree_of(&fixture.dir);
+    let sizes = [1, 255, 256, 257, 300, 512, 1_000, checkpoint.size - 1, checkpoint.size];
+    let check = |dir: &Path, what: &str| {
+        let mut refused = 0;
+        for old in sizes {
+            match audit_store::consistency_proof_from_tiles(dir, old, &note) {
+                Ok(bundle) => {
+                    assert_tiles(&bundle.source);
+                    let expected = audit_chain::consistency_proof(&memory, old, checkpoint.size);
+                    assert_eq!(bundle.proof, expected.unwrap(), "{what}: proof from {old}");
+                    let root = audit_chain::root_at(&memory, old).unwrap();
+                    assert_eq!(bundle.old_root, root, "{what}: old root at {old}");
+                }
+                Err(StoreError::Unprovable { .. }) => refused += 1,
+                Err(e) => panic!("{what}: {e}"),
+            }
+        }
+        refused
+    };
+    assert_eq!(check(&fixture.dir, "sound tiles"), 0);
+    let mut refused = 0;
+    for tile in tile_files(&fixture.dir) {
+        let original = std::fs::read(&tile).unwrap();
+        for at in [0, original.len() / 2, original.len() - 1] {
+            let mut bytes = original.clone();
+            bytes[at] ^= 0x01;
+            std::fs::write(&tile, &bytes).unwrap();
+            refused += check(&fixture.dir, &format!("{} byte {at}", tile.display()));
+        }
+        std::fs::write(&tile, &original).unwrap();
+    }
+    assert!(refused > 0);
+}
