@@ -413,7 +413,7 @@ impl<'a> Verifier<'a> {
             return Ok(());
         }
         let count = segments.len();
-        let (jobs, chunks) = prefetch::jobs(&segments);
+        let jobs = prefetch::jobs(&segments);
         let plan = prefetch::Plan {
             log_id: self.identity.as_ref().map(|i| i.log_id),
             event_payloads: self.options.deep || self.seal_key.is_none(),
@@ -423,9 +423,8 @@ impl<'a> Verifier<'a> {
             // is dropped, which stops them within the chunk they walk.
             let _stop = prefetch::StopOnDrop(&jobs);
             prefetch::start(scope, &jobs, plan);
-            let mut chunks = chunks.into_iter();
             for (i, (claimed, path)) in segments.iter().enumerate() {
-                let Some(rx) = chunks.next() else { break };
+                let Some(rx) = jobs.chunks(i) else { break };
                 self.report.segments[i].first_seq = *claimed;
                 self.current_segment = Some(self.report.segments[i].file.clone());
                 let before = self.report.records;

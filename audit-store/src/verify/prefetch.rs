@@ -14,10 +14,12 @@
 //! like a frame) the verifier walks the rest of the segment itself from where the walk before
 //! ended, so what it finds there is found as on one core.
 //!
-//! Memory is bounded: workers stay at most a few chunks ahead of the verifier, and the payloads
+//! Memory is bounded: chunks are created (each with its channel) only when workers take them, at
+//! most a few chunks ahead of the verifier, whatever length a segment file claims; and the payloads
 //! of event records are handed over only when the verifier needs them (a deep decode, or an
 //! index rebuild without the verifier material).
 
+use std::collections::VecDeque;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::{Receiver, Sender, channel};
@@ -98,56 +100,69 @@ struct Job {
     tx: Sender<Batch>,
 }
 
+/// How a segment is cut: `count` chunks of `size` bytes (the last to the end of the file), the
+/// first of them the `first`-th chunk of the log.
+struct Cut {
+    path: PathBuf,
+    size: u64,
+    count: u64,
+    first: u64,
+}
+
 struct State {
-    jobs: std::vec::IntoIter<Job>,
-    /// Chunks taken by workers, and chunks the verifier is done with (in log order).
-    taken: usize,
-    done: usize,
+    /// The next chunk to create (a global index) and the segment it falls in.
+    next: u64,
+    segment: usize,
+    /// Chunks the verifier created itself, not yet taken by a worker.
+    pending: VecDeque<Job>,
+    /// The receivers of the chunks created, not yet claimed by the verifier (global indexes).
+    receivers: VecDeque<(u64, Receiver<Batch>)>,
+    /// Every chunk before `done` is one the verifier is done with or will never need.
+    done: u64,
     stopped: bool,
 }
 
-/// The chunks still to be walked, in log order, and how far workers may run ahead.
+/// The chunks of the log in log order, each created (with its channel) only when a worker may
+/// take it, that is at most a few chunks ahead of the verifier, or when the verifier needs it:
+/// memory does not grow with what a segment file's length claims (a sparse file can claim
+/// terabytes), and chunks of a segment the verifier walks on itself are never created.
 pub(super) struct Jobs {
+    cuts: Vec<Cut>,
     state: Mutex<State>,
     moved: Condvar,
-    ahead: usize,
+    ahead: u64,
     workers: usize,
 }
 
-/// One segment's chunks, for the verifier.
+/// One segment's chunks, for the verifier: global indexes `first..end`.
 pub(super) struct Chunks {
-    receivers: Vec<Receiver<Batch>>,
-    /// The global index of its first chunk.
-    first: usize,
+    first: u64,
+    end: u64,
 }
 
-/// The chunks of every segment, and the verifier's side of each segment.
-pub(super) fn jobs(segments: &[(u64, PathBuf)]) -> (Jobs, Vec<Chunks>) {
+/// How every segment is cut, and how many workers walk the chunks.
+pub(super) fn jobs(segments: &[(u64, PathBuf)]) -> Jobs {
     let workers = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let mut all = Vec::new();
-    let mut chunks = Vec::with_capacity(segments.len());
+    let mut cuts = Vec::with_capacity(segments.len());
+    let mut total = 0u64;
     for (_, path) in segments {
         let len = std::fs::symlink_metadata(path).map_or(0, |m| m.len());
         let size = (len / 8).clamp(MIN_CHUNK_BYTES, CHUNK_BYTES);
         let count = len.div_ceil(size).max(1);
-        let first = all.len();
-        let mut receivers = Vec::new();
-        for j in 0..count {
-            let (tx, rx) = channel();
-            receivers.push(rx);
-            all.push(Job {
-                path: path.clone(),
-                from: (j > 0).then(|| j * size),
-                bound: (j + 1 < count).then(|| (j + 1) * size),
-                tx,
-            });
-        }
-        chunks.push(Chunks { receivers, first });
+        cuts.push(Cut { path: path.clone(), size, count, first: total });
+        total = total.saturating_add(count);
     }
-    let workers = workers.min(all.len()).max(1);
-    let state = State { jobs: all.into_iter(), taken: 0, done: 0, stopped: false };
-    let ahead = (2 * workers).clamp(2, MAX_AHEAD);
-    (Jobs { state: Mutex::new(state), moved: Condvar::new(), ahead, workers }, chunks)
+    let workers = usize::try_from(total).unwrap_or(usize::MAX).min(workers).max(1);
+    let state = State {
+        next: 0,
+        segment: 0,
+        pending: VecDeque::new(),
+        receivers: VecDeque::new(),
+        done: 0,
+        stopped: false,
+    };
+    let ahead = u64::try_from((2 * workers).clamp(2, MAX_AHEAD)).unwrap_or(2);
+    Jobs { cuts, state: Mutex::new(state), moved: Condvar::new(), ahead, workers }
 }
 
 impl Jobs {
@@ -155,25 +170,76 @@ impl Jobs {
         self.state.lock().ok()
     }
 
-    /// The next chunk, once it is few enough chunks ahead of the verifier; `None` when there is
-    /// none or verification stopped.
+    /// Creates the next chunk (skipping those the verifier will never need): its job, its
+    /// receiver queued for the verifier. `None` once every chunk was created.
+    fn create(&self, state: &mut State) -> Option<Job> {
+        state.next = state.next.max(state.done);
+        while self.cuts.get(state.segment).is_some_and(|c| c.first + c.count <= state.next) {
+            state.segment += 1;
+        }
+        let cut = self.cuts.get(state.segment)?;
+        let j = state.next - cut.first;
+        let (tx, rx) = channel();
+        state.receivers.push_back((state.next, rx));
+        state.next += 1;
+        Some(Job {
+            path: cut.path.clone(),
+            from: (j > 0).then(|| j * cut.size),
+            bound: (j + 1 < cut.count).then(|| (j + 1) * cut.size),
+            tx,
+        })
+    }
+
+    /// The next chunk for a worker, once it is few enough chunks ahead of the verifier; `None`
+    /// when there is none or verification stopped.
     fn next(&self) -> Option<Job> {
         let mut state = self.lock()?;
-        while !state.stopped && state.taken >= state.done + self.ahead {
+        loop {
+            if state.stopped {
+                return None;
+            }
+            if let Some(job) = state.pending.pop_front() {
+                return Some(job);
+            }
+            if state.next.max(state.done) < state.done + self.ahead {
+                return self.create(&mut state);
+            }
             state = self.moved.wait(state).ok()?;
         }
-        if state.stopped {
-            return None;
+    }
+
+    /// The chunks of segment `index` (the verifier takes the segments in order).
+    pub(super) fn chunks(&self, index: usize) -> Option<Chunks> {
+        self.cuts.get(index).map(|c| Chunks { first: c.first, end: c.first + c.count })
+    }
+
+    /// The receiver of chunk `k` (a global index), creating the chunk for the workers if no
+    /// worker has yet; `None` if verification stopped.
+    fn receiver(&self, k: u64) -> Option<Receiver<Batch>> {
+        let mut state = self.lock()?;
+        state.done = state.done.max(k);
+        while state.receivers.front().is_some_and(|(i, _)| *i < k) {
+            state.receivers.pop_front();
         }
-        let job = state.jobs.next()?;
-        state.taken += 1;
-        Some(job)
+        if state.receivers.is_empty() {
+            let job = self.create(&mut state)?;
+            state.pending.push_back(job);
+        }
+        self.moved.notify_all();
+        match state.receivers.pop_front() {
+            Some((i, rx)) if i == k => Some(rx),
+            _ => None,
+        }
     }
 
     /// The verifier is done with every chunk before `upto` (a global index).
-    fn done(&self, upto: usize) {
+    fn done(&self, upto: u64) {
         if let Some(mut state) = self.lock() {
             state.done = state.done.max(upto);
+            // Receivers of chunks no longer needed are dropped: their workers stop.
+            while state.receivers.front().is_some_and(|(i, _)| *i < upto) {
+                state.receivers.pop_front();
+            }
         }
         self.moved.notify_all();
     }
@@ -182,6 +248,8 @@ impl Jobs {
     pub(super) fn stop(&self) {
         if let Some(mut state) = self.lock() {
             state.stopped = true;
+            state.receivers.clear();
+            state.pending.clear();
         }
         self.moved.notify_all();
     }
@@ -282,12 +350,10 @@ pub(super) struct Frames<'a> {
     jobs: &'a Jobs,
     path: PathBuf,
     log_id: LogId,
-    /// The receivers of the chunks after the current one.
-    chunks: std::vec::IntoIter<Receiver<Batch>>,
     rx: Receiver<Batch>,
     /// Global indexes of the current chunk and of the chunk after the segment's last.
-    job: usize,
-    end_job: usize,
+    job: u64,
+    end_job: u64,
     batch: Batch,
     next: usize,
     /// Offset just past the last frame taken (the end of the header before any), that frame's
@@ -311,9 +377,8 @@ impl<'a> Frames<'a> {
         start: (Hash, u64, u64),
     ) -> Result<Self, WalkStop> {
         let (chain, seq, header_end) = start;
-        let end_job = chunks.first + chunks.receivers.len();
-        let mut receivers = chunks.receivers.into_iter();
-        let rx = receivers.next().ok_or_else(hung_up)?;
+        let end_job = chunks.end;
+        let rx = jobs.receiver(chunks.first).ok_or_else(hung_up)?;
         let mut batch = rx.recv().map_err(|_| hung_up())?;
         if batch.start.is_none() {
             // The worker could not open the segment the verifier just opened.
@@ -333,7 +398,6 @@ impl<'a> Frames<'a> {
             jobs,
             path: path.to_owned(),
             log_id,
-            chunks: receivers,
             rx,
             job: chunks.first,
             end_job,
@@ -389,7 +453,9 @@ impl<'a> Frames<'a> {
                 Some(End::Bound) => {
                     self.job += 1;
                     self.jobs.done(self.job);
-                    let first = match self.chunks.next() {
+                    let next =
+                        if self.job < self.end_job { self.jobs.receiver(self.job) } else { None };
+                    let first = match next {
                         Some(rx) => {
                             let first = rx.recv().map_err(|_| hung_up())?;
                             self.rx = rx;
@@ -417,7 +483,6 @@ impl<'a> Frames<'a> {
     /// Walks the rest of the segment in this thread, from just after the last frame taken.
     fn walk_on(&mut self) -> Result<(), WalkStop> {
         self.jobs.done(self.end_job);
-        self.chunks = Vec::new().into_iter();
         let (_, reader) = FrameReader::open(&self.path).map_err(|fault| match fault {
             OpenFault::Io(e) => WalkStop::Io(e),
             OpenFault::Header(reason) => WalkStop::Io(std::io::Error::other(reason)),
@@ -436,4 +501,46 @@ impl<'a> Frames<'a> {
 
 fn hung_up() -> WalkStop {
     WalkStop::Io(std::io::Error::other("a verification worker stopped"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn chunks_are_created_only_within_reach_of_the_verifier_whatever_a_file_claims() {
+        // A sparse file can claim terabytes at no cost: its chunks are counted, never created
+        // in advance (each has a channel), and those the verifier no longer needs are skipped.
+        let tmp = tempfile::tempdir().unwrap();
+        let path = tmp.path().join("seg-00000000000000000000.log");
+        let file = std::fs::File::create(&path).unwrap();
+        let mut len = 1u64 << 60;
+        while file.set_len(len).is_err() {
+            len /= 2;
+        }
+        let jobs = jobs(&[(0, path.clone()), (7, path)]);
+        let count = len.div_ceil(CHUNK_BYTES);
+        let chunks = jobs.chunks(1).unwrap();
+        assert_eq!((chunks.first, chunks.end), (count, 2 * count));
+        let mut taken = Vec::new();
+        while jobs.lock().unwrap().next < jobs.ahead {
+            taken.push(jobs.next().unwrap());
+        }
+        let state = jobs.lock().unwrap();
+        assert_eq!(state.receivers.len(), usize::try_from(jobs.ahead).unwrap());
+        assert!(state.pending.is_empty());
+        drop(state);
+        assert_eq!(taken[1].from, Some(CHUNK_BYTES));
+        // The verifier moves to the second segment: the first one's chunks are never created.
+        jobs.done(count);
+        let rx = jobs.receiver(count);
+        assert!(rx.is_some());
+        let state = jobs.lock().unwrap();
+        assert_eq!(state.next, count + 1);
+        assert!(state.receivers.is_empty());
+        assert_eq!(
+            state.pending.front().map(|j| (j.from, j.bound)),
+            Some((None, Some(CHUNK_BYTES)))
+        );
+    }
 }

@@ -446,3 +446,24 @@ fn a_hostile_resume_note_or_temporary_note_never_hangs_stops_or_redirects_the_wr
         }
     }
 }
+
+#[test]
+fn a_segment_made_huge_and_sparse_is_failed_without_memory_or_time_in_proportion() {
+    // An intruder extends a segment to the largest sparse file the file system allows (16 TiB
+    // on ext4): no disk space is used, and a walk meets the zeros at once. Verification cuts
+    // segments into chunks for its workers; it must not plan a chunk per 2 MiB of claimed length
+    // before it walks.
+    let (f, _) = fixture();
+    let files = segments(&f.dir);
+    let target = &files[files.len() / 2];
+    let file = std::fs::OpenOptions::new().write(true).open(target).unwrap();
+    let mut len = 1u64 << 60;
+    while file.set_len(len).is_err() {
+        len /= 2;
+    }
+    len -= 1 << 20;
+    file.set_len(len).unwrap();
+    assert!(len >= 1 << 39, "the file system holds no sparse file of {len} bytes");
+    let outcome = verify_outcome(f.dir.clone(), f.options());
+    assert!(matches!(&outcome, Ok(Some((FailureKind::Framing, _)))), "{outcome:?}");
+}
