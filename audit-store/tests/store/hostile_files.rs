@@ -456,14 +456,24 @@ fn a_segment_made_huge_and_sparse_is_failed_without_memory_or_time_in_proportion
     let (f, _) = fixture();
     let files = segments(&f.dir);
     let target = &files[files.len() / 2];
-    let file = std::fs::OpenOptions::new().write(true).open(target).unwrap();
-    let mut len = 1u64 << 60;
-    while file.set_len(len).is_err() {
-        len /= 2;
-    }
-    len -= 1 << 20;
-    file.set_len(len).unwrap();
-    assert!(len >= 1 << 39, "the file system holds no sparse file of {len} bytes");
+    let sparse = |target: &Path| {
+        let file = std::fs::OpenOptions::new().write(true).open(target).unwrap();
+        let mut len = 1u64 << 60;
+        while file.set_len(len).is_err() {
+            len /= 2;
+        }
+        len -= 1 << 20;
+        file.set_len(len).unwrap();
+        assert!(len >= 1 << 39, "the file system holds no sparse file of {len} bytes");
+    };
+    sparse(target);
     let outcome = verify_outcome(f.dir.clone(), f.options());
     assert!(matches!(&outcome, Ok(Some((FailureKind::Framing, _)))), "{outcome:?}");
+    // The last segment: zeros there could be space a crash left, but not terabytes of it.
+    let (f, _) = fixture();
+    sparse(segments(&f.dir).last().unwrap());
+    let outcome = verify_outcome(f.dir.clone(), f.options());
+    assert!(matches!(&outcome, Ok(Some((FailureKind::Framing, _)))), "{outcome:?}");
+    let opened = writer_open(f.dir.clone());
+    assert!(matches!(opened, Err(StoreError::Damaged { .. })), "{opened:?}");
 }
