@@ -198,6 +198,11 @@ fn an_older_honest_note_rotation_and_retention_right_after_a_reopen_commit_the_w
     assert!(report.is_intact(), "{report:#?}");
     assert!(report.warnings.is_empty(), "{:?}", report.warnings);
     assert_eq!(segments(&fixture.dir).len(), 2);
+    // The tiles were picked up and continued soundly: proofs come from them.
+    for old in [1, expected - 1, expected + 1] {
+        let bundle = audit_store::consistency_proof(&fixture.dir, old, None).unwrap();
+        assert!(matches!(bundle.source, audit_store::ProofSource::Tiles { .. }), "{old}");
+    }
 }
 
 #[test]
