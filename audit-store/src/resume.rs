@@ -70,7 +70,8 @@ pub(crate) struct Carried {
     pub(crate) seals: SealFacts,
     /// The last record that is not a seal was `log_closed`.
     pub(crate) last_kind_closed: bool,
-    /// The last record that is not a seal was `log_resumed`, and no seal came after it.
+    /// The last record that is neither a seal nor a legal hold was `log_resumed`, and no seal
+    /// came after it.
     pub(crate) last_kind_resumed: bool,
     /// The last `legal_hold` record of the segment: held, and the reason.
     pub(crate) hold: Option<(bool, String)>,
@@ -100,7 +101,9 @@ impl Carried {
         hold: Option<(bool, &str)>,
     ) {
         let is_seal = kind == RecordKind::System(SystemKind::Seal);
-        if !is_seal {
+        // A reopening writer places the hold its configuration asks for between its
+        // `log_resumed` and its resume seal: that seal still follows the `log_resumed`.
+        if !is_seal && kind != RecordKind::System(SystemKind::LegalHold) {
             self.last_kind_resumed = kind == RecordKind::System(SystemKind::LogResumed);
         }
         match kind {

@@ -189,3 +189,21 @@ fn records_left_unsealed_by_a_crash_are_sealed_on_reopen() {
     assert!(report.is_intact(), "{report:#?}");
     let _ = T0;
 }
+
+#[test]
+fn a_crash_right_after_a_reopen_that_placed_the_configured_hold_reopens() {
+    // A writer reopened with `retention.legal_hold` set places the hold right after its
+    // `log_resumed`, in the same write as its resume seal, and then evolves the key. A crash
+    // before anything else is sealed must not read as sealed records cut off the end.
+    let (fixture, writer) = crate::support::new_log();
+    writer.close(crate::support::at(1)).unwrap();
+    let mut held = crate::support::config();
+    held.retention.legal_hold = true;
+    let writer = LogWriter::open(&fixture.dir, held.clone(), crate::support::at(2)).unwrap();
+    assert!(writer.legal_hold().is_some());
+    drop(writer);
+    let writer = LogWriter::open(&fixture.dir, held, crate::support::at(3)).unwrap();
+    writer.close(crate::support::at(4)).unwrap();
+    let report = fixture.verify();
+    assert!(report.is_intact(), "{report:#?}");
+}
