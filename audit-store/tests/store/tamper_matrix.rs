@@ -639,3 +639,29 @@ fn bytes_made_to_look_like_a_frame_at_a_chunk_edge_change_nothing_in_the_verdict
     }
     assert!(tried >= 2, "only {tried} chunk edges fall inside a record large enough");
 }
+
+#[test]
+fn a_torn_write_is_reported_where_it_starts_wherever_the_walk_is_cut_into_chunks() {
+    // The last segment cut inside each of its frames in turn, as a crash leaves it: the torn
+    // write is reported at the frame it starts at, whether that frame starts before a chunk
+    // edge and runs into it, or after one (no frame to start the chunk from).
+    let fixture = written_log(10);
+    let (_tmp, dir) = copy_log(&fixture.dir);
+    let file = segments(&dir).pop().unwrap();
+    let name = file.file_name().unwrap().to_string_lossy().into_owned();
+    let first_seq = fixture.verify_dir(&dir).segments.last().unwrap().first_seq;
+    let original = std::fs::read(&file).unwrap();
+    let offsets = frame_offsets(&original);
+    assert!(offsets.len() > 8, "{} frames", offsets.len());
+    for (i, &at) in offsets.iter().enumerate() {
+        let end = offsets.get(i + 1).copied().unwrap_or(original.len());
+        for cut in [at + 2, (at + end) / 2, end - 1] {
+            std::fs::write(&file, &original[..cut]).unwrap();
+            let report = fixture.verify_dir(&dir);
+            let expected =
+                (name.clone(), u64::try_from(at).unwrap(), u64::try_from(cut - at).unwrap());
+            assert_eq!(report.torn_tail, Some(expected), "cut at {cut} in frame {i}");
+            assert_eq!(report.records, first_seq + u64::try_from(i).unwrap(), "cut at {cut}");
+        }
+    }
+}
