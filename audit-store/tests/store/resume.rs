@@ -230,3 +230,27 @@ fn a_signed_note_whose_frontier_cannot_be_the_tree_of_its_size_is_not_used() {
         assert!(fixture.verify_dir(&dir).is_intact());
     }
 }
+
+#[test]
+fn a_hold_reason_in_any_script_reads_back_as_the_note_records_it() {
+    // The note records the hold's reason as the writer had it; the records before the note's
+    // offset, read again, must give exactly that text, or an honest log would stop its writer.
+    let reason = "Fall 31 \u{202e}gnimoc\u{202c} — «ä» <b>&amp; 案件 🔒 \\ \"x\"";
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("log");
+    let (mut writer, material) = LogWriter::create(&dir, config(), T0).unwrap();
+    writer.set_legal_hold(true, reason, at(1)).unwrap();
+    let start = size(&dir);
+    while size(&dir) - start < (1 << 20) + (64 << 10) {
+        writer.append_batch(&entries(200, at(2)), at(2)).unwrap();
+    }
+    drop(writer);
+    let (text, _, _) = read_note(&dir);
+    assert!(text.lines().any(|l| l.starts_with("hold 1 ")), "{text}");
+    let mut writer = LogWriter::open(&dir, config(), at(4)).unwrap();
+    assert_eq!(writer.legal_hold(), Some(reason));
+    assert_eq!(writer.apply_retention(at(5)).unwrap(), None);
+    writer.close(at(6)).unwrap();
+    let fixture = Fixture { _tmp: tmp, dir, material };
+    assert!(fixture.verify().is_intact());
+}
