@@ -174,7 +174,11 @@ impl Jobs {
     /// receiver queued for the verifier. `None` once every chunk was created.
     fn create(&self, state: &mut State) -> Option<Job> {
         state.next = state.next.max(state.done);
-        while self.cuts.get(state.segment).is_some_and(|c| c.first + c.count <= state.next) {
+        while self
+            .cuts
+            .get(state.segment)
+            .is_some_and(|c| c.first.saturating_add(c.count) <= state.next)
+        {
             state.segment += 1;
         }
         let cut = self.cuts.get(state.segment)?;
@@ -210,7 +214,9 @@ impl Jobs {
 
     /// The chunks of segment `index` (the verifier takes the segments in order).
     pub(super) fn chunks(&self, index: usize) -> Option<Chunks> {
-        self.cuts.get(index).map(|c| Chunks { first: c.first, end: c.first + c.count })
+        self.cuts
+            .get(index)
+            .map(|c| Chunks { first: c.first, end: c.first.saturating_add(c.count) })
     }
 
     /// The receiver of chunk `k` (a global index), creating the chunk for the workers if no
