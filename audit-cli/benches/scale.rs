@@ -229,7 +229,7 @@ fn measure(root: &Path, size: u64) -> Column {
     crash_opens.sort();
     let open = opens[opens.len() / 2];
     let crash_open = crash_opens[crash_opens.len() / 2];
-    report(size, "open (recovery)", open.as_secs_f64() * 1e3, "ms", "< 100 ms");
+    report(size, "open after a clean close", open.as_secs_f64() * 1e3, "ms", "< 100 ms");
     report(size, "open after a crash", crash_open.as_secs_f64() * 1e3, "ms", "< 100 ms");
 
     let d = dir.to_str().unwrap();
