@@ -192,6 +192,30 @@ pub(crate) fn read_capped_text(path: &Path, cap: u64) -> io::Result<String> {
         .map_err(|_| io::Error::new(io::ErrorKind::InvalidData, "the file is not UTF-8 text"))
 }
 
+/// Replaces `path` with `bytes`: `<name>.tmp` is unlinked (a stale one from a crash is ours to
+/// replace) and created afresh (`O_EXCL`, never through a link), written, synced if `durable`,
+/// and renamed over `path`. The directory is not synced.
+pub(crate) fn replace_file(path: &Path, bytes: &[u8], durable: bool) -> io::Result<()> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let mut tmp_name = path.file_name().unwrap_or_default().to_os_string();
+    tmp_name.push(".tmp");
+    let tmp = dir.join(tmp_name);
+    match std::fs::remove_file(&tmp) {
+        Ok(()) => {}
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+        Err(e) => return Err(e),
+    }
+    let mut options = log_file_options();
+    options.write(true).create_new(true);
+    let mut file = options.open(&tmp)?;
+    file.write_all(bytes)?;
+    if durable {
+        file.sync_data()?;
+    }
+    drop(file);
+    std::fs::rename(&tmp, path)
+}
+
 /// The real filesystem.
 #[derive(Debug, Default, Clone, Copy)]
 pub struct OsIo;
@@ -221,24 +245,8 @@ impl Io for OsIo {
     }
 
     fn write_atomic(&self, path: &Path, bytes: &[u8]) -> io::Result<()> {
-        let dir = path.parent().unwrap_or(Path::new("."));
-        let mut tmp_name = path.file_name().unwrap_or_default().to_os_string();
-        tmp_name.push(".tmp");
-        let tmp = dir.join(tmp_name);
-        // A stale temp file from a crash is ours to replace.
-        match std::fs::remove_file(&tmp) {
-            Ok(()) => {}
-            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
-            Err(e) => return Err(e),
-        }
-        let mut options = log_file_options();
-        options.write(true).create_new(true);
-        let mut file = options.open(&tmp)?;
-        file.write_all(bytes)?;
-        file.sync_data()?;
-        drop(file);
-        std::fs::rename(&tmp, path)?;
-        self.sync_dir(dir)
+        replace_file(path, bytes, true)?;
+        self.sync_dir(path.parent().unwrap_or(Path::new(".")))
     }
 
     fn sync_dir(&self, dir: &Path) -> io::Result<()> {

@@ -27,13 +27,13 @@
 //! none that verifies (recovery reads the whole segment). It can never describe frames that are
 //! not on disk.
 
-use std::io::{self, Write as _};
+use std::io;
 use std::path::Path;
 
 use audit_chain::{CompactTree, Hash, NoteSigner, NoteVerifier, open_note};
 use audit_events::{RecordKind, SystemKind, Timestamp};
 
-use crate::io::{SMALL_FILE_CAP, log_file_options, read_capped_text};
+use crate::io::{SMALL_FILE_CAP, read_capped_text, replace_file};
 use crate::meta::LogMeta;
 
 /// The note's file name in the log directory.
@@ -318,21 +318,10 @@ impl ResumeNote {
     }
 }
 
-/// Replaces `dir/resume` with `note`: a new temporary file (created exclusively, never through
-/// a link), then a rename. Nothing is synced: the note is derived and may be lost in a crash.
+/// Replaces `dir/resume` with `note` (see `io::replace_file`). Nothing is synced: the note is
+/// derived and may be lost in a crash.
 pub(crate) fn write_note(dir: &Path, note: &str) -> io::Result<()> {
-    let tmp = dir.join(format!("{RESUME_FILE}.tmp"));
-    match std::fs::remove_file(&tmp) {
-        Ok(()) => {}
-        Err(e) if e.kind() == io::ErrorKind::NotFound => {}
-        Err(e) => return Err(e),
-    }
-    let mut options = log_file_options();
-    options.write(true).create_new(true);
-    let mut file = options.open(&tmp)?;
-    file.write_all(note.as_bytes())?;
-    drop(file);
-    std::fs::rename(&tmp, dir.join(RESUME_FILE))
+    replace_file(&dir.join(RESUME_FILE), note.as_bytes(), false)
 }
 
 #[cfg(test)]
@@ -384,7 +373,7 @@ mod tests {
     }
 
     #[test]
-    fn every_changed_line_is_refused_or_read_as_written() {
+    fn junk_on_any_line_or_after_the_last_is_refused() {
         let body = note().body("o");
         for (i, _) in body.lines().enumerate() {
             let changed: String = body
